@@ -1,0 +1,195 @@
+"""Schemathesis checks for this API, and the clause each built-in check enforces.
+
+Schemathesis's `use_after_free` and `ensure_resource_availability` assume a write takes effect
+when its response arrives; here a write answers 202 and takes effect when its operation
+completes, so both would misfire. They are replaced by `async_resource_availability` and
+`async_use_after_free`, which follow `statusUrl` until the operation is terminal and only then
+assert what must be visible. The other custom checks enforce clauses no schema can express.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import schemathesis
+from schemathesis import CheckContext, Case, Response
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+    unsupported_method,
+)
+from schemathesis.checks import not_a_server_error
+
+from .client import OPERATIONS, ApiClient
+from .polling import PollSettings, wait_for_operation
+from .violations import expect
+
+# The clause a failure of each check violates (used to name it in reports).
+BUILTIN_CLAUSES: dict[str, str] = {
+    "not_a_server_error": "GEN-NO-5XX",
+    "status_code_conformance": "GEN-STATUS",
+    "content_type_conformance": "ERR-BODY",
+    "response_headers_conformance": "OPS-202",
+    "response_schema_conformance": "RES-SHAPE",
+    "negative_data_rejection": "ERR-400",
+    "positive_data_acceptance": "ERR-400",
+    "missing_required_header": "ERR-400",
+    "unsupported_method": "GEN-405",
+    "ignored_auth": "AUTH-401",
+}
+
+
+@dataclass
+class _Runtime:
+    client: ApiClient | None = None
+    poll: PollSettings = PollSettings()
+
+
+_runtime = _Runtime()
+
+
+def bind(client: ApiClient, poll: PollSettings) -> None:
+    """Give the async-aware checks the client (credentials, journal) they poll with."""
+    _runtime.client = client
+    _runtime.poll = poll
+
+
+def _as_httpx(response: Response) -> httpx.Response:
+    headers = [(name, value) for name, values in response.headers.items() for value in values]
+    return httpx.Response(response.status_code, headers=headers, content=response.content)
+
+
+def _header(response: Response, name: str) -> str | None:
+    values = response.headers.get(name.lower())
+    return values[0] if values else None
+
+
+def _json(response: Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+@schemathesis.check
+def date_header(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """GEN-DATE: every response carries a valid `Date` header."""
+    value = _header(response, "Date")
+    expect(value is not None, "GEN-DATE", f"{case.method} {case.formatted_path} answered without a Date header")
+    try:
+        email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        expect(False, "GEN-DATE", f"Date header {value!r} is not an HTTP date")
+    return True
+
+
+@schemathesis.check
+def error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """ERR-BODY: every 4xx/5xx is JSON `{code, message, more_info, status}` with status = HTTP status."""
+    if response.status_code < 400:
+        return None
+    content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
+    expect(content_type == "application/json", "ERR-BODY",
+           f"{response.status_code} answered with Content-Type {content_type or 'none'!r}")
+    body = _json(response)
+    expect(isinstance(body, dict) and body.get("status") == response.status_code, "ERR-BODY",
+           f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}")
+    if response.status_code == 401:
+        expect((_header(response, "WWW-Authenticate") or "").lower().startswith("basic"), "AUTH-401",
+               "401 without a `WWW-Authenticate: Basic` header")
+    return True
+
+
+@schemathesis.check
+def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """OPS-202: `Location` equals `statusUrl`, which names the `Operation-Id`; `Retry-After` >= 0."""
+    if response.status_code != 202:
+        return None
+    body = _json(response)
+    expect(isinstance(body, dict), "OPS-202", "202 body is not a JSON object")
+    status_url, op_id = body.get("statusUrl"), _header(response, "Operation-Id")
+    expect(_header(response, "Location") == status_url, "OPS-202",
+           f"Location {_header(response, 'Location')!r} differs from statusUrl {status_url!r}")
+    expect(isinstance(status_url, str) and httpx.URL(status_url).is_absolute_url, "OPS-202",
+           f"statusUrl {status_url!r} is not an absolute URL")
+    expect(op_id and httpx.URL(status_url).path.endswith(f"{OPERATIONS}/{op_id}"), "OPS-202",
+           f"statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id}")
+    retry_after = _header(response, "Retry-After") or ""
+    expect(retry_after.isdigit(), "OPS-202", f"Retry-After {retry_after!r} is not an integer >= 0")
+    related = body.get("related")
+    expect(isinstance(related, dict) and isinstance(related.get("configurationId"), str), "OPS-202",
+           f"related.configurationId missing in {body!r}")
+    if case.method.upper() in {"PUT", "PATCH", "DELETE"} and "id" in (case.path_parameters or {}):
+        expect(related["configurationId"] == str(case.path_parameters["id"]), "OPS-202",
+               f"related.configurationId {related['configurationId']!r} is not the path id {case.path_parameters['id']!r}")
+    return True
+
+
+def _settled(response: Response) -> tuple[ApiClient, dict[str, Any]] | None:
+    client = _runtime.client
+    if client is None or response.status_code != 202:
+        return None
+    return client, wait_for_operation(client, _as_httpx(response), _runtime.poll)
+
+
+@schemathesis.check
+def async_resource_availability(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """OPS-VISIBLE: once the operation of an accepted create/PUT/PATCH COMPLETED, the resource is there."""
+    if case.method.upper() not in {"POST", "PUT", "PATCH"}:
+        return None
+    settled = _settled(response)
+    if settled is None:
+        return None
+    client, final = settled
+    if final["status"] != "COMPLETED":
+        return True
+    cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
+    fetched = client.fetch(cid)
+    expect(fetched.status_code == 200, "OPS-VISIBLE",
+           f"operation {final.get('operationId')} COMPLETED but GET {cid} answered {fetched.status_code}")
+    return True
+
+
+@schemathesis.check
+def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """OPS-DELETE: once an accepted DELETE COMPLETED, GET and a new DELETE answer 404."""
+    if case.method.upper() != "DELETE":
+        return None
+    settled = _settled(response)
+    if settled is None:
+        return None
+    client, final = settled
+    if final["status"] != "COMPLETED":
+        return True
+    cid = _json(response)["related"]["configurationId"]
+    fetched = client.fetch(cid)
+    expect(fetched.status_code == 404, "OPS-DELETE",
+           f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}")
+    again = client.delete(cid)
+    expect(again.status_code == 404, "OPS-DELETE", f"a second DELETE {cid} answered {again.status_code}")
+    return True
+
+
+BUILTIN_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    missing_required_header,
+    unsupported_method,
+    ignored_auth,
+]
+CUSTOM_CHECKS = [date_header, error_body, accepted_operation_headers]
+ASYNC_CHECKS = [async_resource_availability, async_use_after_free]

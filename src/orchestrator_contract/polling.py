@@ -1,0 +1,103 @@
+"""Waiting for asynchronous operations, honouring `Retry-After` within a budget.
+
+A 202 names its operation in `statusUrl`; this follows it (on the target's own base URL, so a
+server behind a proxy that advertises its public host still works) until the status is terminal.
+An operation that never completes fails the calling test when the budget runs out, never hangs it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay
+
+from .client import ApiClient, retry_after_seconds
+from .violations import ContractViolation, expect
+
+TERMINAL = frozenset({"COMPLETED", "FAILED"})
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    budget_s: float = 30.0
+    first_delay_s: float = 0.02
+    max_delay_s: float = 0.5
+    retry_after_cap_s: float = 2.0
+
+
+def operation_path(status_url: str) -> str:
+    parts = urlsplit(status_url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def accepted_operation(response: httpx.Response) -> tuple[str, str]:
+    """(operation id, statusUrl) of a 202; a 202 without them is itself a violation."""
+    expect(response.status_code == 202, "OPS-202", f"expected 202, got {response.status_code}: {response.text[:300]}")
+    try:
+        body = response.json()
+        status_url = body["statusUrl"]
+    except (ValueError, KeyError, TypeError):
+        raise ContractViolation("OPS-202", f"202 body has no statusUrl: {response.text[:300]}") from None
+    op_id = response.headers.get("Operation-Id", "")
+    expect(isinstance(status_url, str) and op_id, "OPS-202", "202 lacks an Operation-Id header or a string statusUrl")
+    return op_id, status_url
+
+
+def wait_for_operation(
+    client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()
+) -> dict[str, Any]:
+    """Poll the operation of a 202 until it is terminal; return its final representation."""
+    op_id, status_url = accepted_operation(accepted)
+    path = operation_path(status_url)
+    first_wait = retry_after_seconds(accepted, settings.retry_after_cap_s)
+    seen: list[str] = []
+
+    def fetch() -> dict[str, Any]:
+        response = client.request("GET", path)
+        expect(response.status_code == 200, "OPS-RESOURCE", f"GET {path} answered {response.status_code}")
+        body = response.json()
+        status = body.get("status") if isinstance(body, dict) else None
+        expect(status in {"PENDING", *TERMINAL}, "OPS-RESOURCE", f"operation status {status!r} is not a documented one")
+        if seen and seen[-1] in TERMINAL:
+            expect(status == seen[-1], "OPS-TERMINAL", f"operation {op_id} moved from {seen[-1]} to {status}")
+        seen.append(status)
+        body["_retry_after"] = retry_after_seconds(response, settings.retry_after_cap_s)
+        return body
+
+    def wait(state: RetryCallState) -> float:
+        backoff = min(settings.max_delay_s, settings.first_delay_s * (2 ** (state.attempt_number - 1)))
+        hinted = state.outcome.result().get("_retry_after", 0.0) if not state.outcome.failed else 0.0
+        return max(backoff, hinted)
+
+    if first_wait:
+        time.sleep(first_wait)
+    retrying = Retrying(
+        retry=retry_if_result(lambda op: op.get("status") == "PENDING"),
+        stop=stop_after_delay(settings.budget_s),
+        wait=wait,
+        retry_error_callback=lambda state: state.outcome.result(),
+        reraise=True,
+    )
+    final = retrying(fetch)
+    final.pop("_retry_after", None)
+    expect(
+        final.get("status") in TERMINAL,
+        "OPS-TERMINAL",
+        f"operation {op_id} still {final.get('status')} after the poll budget of {settings.budget_s:.0f} s",
+    )
+    return final
+
+
+def settle(client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()) -> dict[str, Any]:
+    """Wait for the operation of a 202 and require that it COMPLETED."""
+    final = wait_for_operation(client, accepted, settings)
+    expect(
+        final["status"] == "COMPLETED",
+        "OPS-TERMINAL",
+        f"operation {final.get('operationId')} ended {final['status']}: {final.get('error')}",
+    )
+    return final

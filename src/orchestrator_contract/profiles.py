@@ -1,0 +1,96 @@
+"""Run profiles (`ci`, `local`, `nightly`): readable TOML files in `suites/profiles/`."""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .resources import suites_dir
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    derandomize: bool
+    seed: int
+    database: str
+    deadline_ms: int
+    phases: tuple[str, ...]
+    modes: tuple[str, ...]
+    max_examples: int
+    stateful: bool
+    stateful_max_examples: int
+    stateful_step_count: int
+    scenario_examples: int
+    scenario_steps: int
+    concurrency: int
+    dataset_size: int
+    poll_budget_s: float
+    retry_after_cap_s: float
+    request_timeout_s: float
+    max_time_s: int
+    maxfail: int
+    workers: int
+
+    def with_changes(self, **changes: Any) -> Profile:
+        return replace(self, **changes)
+
+
+_active: Profile | None = None
+
+
+def activate(profile: Profile) -> None:
+    """Make `profile` the one this process runs with (set once by the suites' conftest)."""
+    global _active
+    _active = profile
+
+
+def active() -> Profile:
+    """The profile of this run; code that runs at import time (spec-driven test collection) reads it."""
+    if _active is None:
+        raise RuntimeError("no active profile: the suites' conftest sets it in pytest_configure")
+    return _active
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in (suites_dir() / "profiles").glob("*.toml"))
+
+
+def load(name: str, *, seed: int | None = None) -> Profile:
+    """Load a profile by name or path. A `seed = "random"` profile draws one unless `seed` is given."""
+    path = Path(name) if name.endswith(".toml") else suites_dir() / "profiles" / f"{name}.toml"
+    if not path.is_file():
+        raise ValueError(f"unknown profile {name!r}; available: {', '.join(available())}")
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    hyp, conf, scen, poll, run = (data.get(k, {}) for k in ("hypothesis", "conformance", "scenarios", "polling", "run"))
+    raw_seed = hyp.get("seed", 0)
+    if seed is None:
+        seed = random.SystemRandom().randrange(1, 2**31) if raw_seed == "random" else int(raw_seed)
+    return Profile(
+        name=path.stem,
+        description=data.get("description", ""),
+        derandomize=bool(hyp.get("derandomize", True)),
+        seed=seed,
+        database=str(hyp.get("database", "")),
+        deadline_ms=int(hyp.get("deadline_ms", 0)),
+        phases=tuple(conf.get("phases", ["examples", "coverage", "fuzzing"])),
+        modes=tuple(conf.get("modes", ["positive", "negative"])),
+        max_examples=int(conf.get("max_examples", 30)),
+        stateful=bool(conf.get("stateful", True)),
+        stateful_max_examples=int(conf.get("stateful_max_examples", 8)),
+        stateful_step_count=int(conf.get("stateful_step_count", 6)),
+        scenario_examples=int(scen.get("max_examples", 10)),
+        scenario_steps=int(scen.get("step_count", 10)),
+        concurrency=int(scen.get("concurrency", 8)),
+        dataset_size=int(scen.get("dataset_size", 20)),
+        poll_budget_s=float(poll.get("budget_s", 30)),
+        retry_after_cap_s=float(poll.get("retry_after_cap_s", 2)),
+        request_timeout_s=float(poll.get("request_timeout_s", 10)),
+        max_time_s=int(run.get("max_time_s", 900)),
+        maxfail=int(run.get("maxfail", 0)),
+        workers=int(run.get("workers", 0)),
+    )

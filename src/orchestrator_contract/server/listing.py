@@ -1,0 +1,103 @@
+"""GET /Configurations: one page of the keyset walk, with its next/previous tokens.
+
+Order is ascending (createdAt, id). A page after a cursor holds the first pageSize items past
+it; a page before a cursor holds the last pageSize items before it. `nextToken` is present
+exactly when some matching item follows the page, `previousToken` exactly when one precedes it
+(for an empty page: follows/precedes the cursor position).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import ServerConfig
+from .errors import ApiError
+from .model import ConfigRecord, configuration_json
+from .store import Store
+from .tokens import Cursor, InvalidToken, TokenCodec, decode_offset, encode_offset
+
+# For an empty page reached with a cursor: the cursor that continues on the other side.
+_COMPLEMENT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
+
+
+def list_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
+              page_size: int, token: str | None) -> dict[str, Any]:
+    if config.has("offset-page-tokens"):
+        items, next_token, prev_token = _offset_page(store, account, memory_store_id, page_size, token)
+    else:
+        items, next_token, prev_token = _keyset_page(store, codec, config, account, memory_store_id, page_size, token)
+    meta: dict[str, Any] = {"key": "configurations", "pageSize": len(items)}
+    if next_token is not None:
+        meta["nextToken"] = next_token
+    if prev_token is not None:
+        meta["previousToken"] = prev_token
+    fractional, leak = config.has("fractional-timestamps"), config.has("leak-internal-field")
+    return {
+        "configurations": [configuration_json(r, fractional=fractional, leak_account=leak) for r in items],
+        "meta": meta,
+    }
+
+
+def _bad_token() -> ApiError:
+    return ApiError(400, "pageToken is malformed or does not belong to this query")
+
+
+def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
+                 page_size: int, token: str | None) -> tuple[list[ConfigRecord], str | None, str | None]:
+    cursor = None
+    query_filter = memory_store_id
+    if token is not None:
+        try:
+            cursor = codec.decode(token, account=account, memory_store_id=memory_store_id)
+        except InvalidToken:
+            raise _bad_token() from None
+        if config.has("filter-lost-on-later-pages"):
+            query_filter = None
+
+    def token_for(mode: str, key: tuple[int, str]) -> str:
+        return codec.encode(Cursor(mode, *key), account=account, memory_store_id=memory_store_id)
+
+    with store.lock:  # one consistent snapshot for the page and its neighbours
+        if cursor is None or cursor.mode in ("gt", "ge"):
+            rows = store.page(account, query_filter, cursor and cursor.mode, cursor and cursor.key, page_size + 1)
+            more_after = len(rows) > page_size
+            items = rows[:page_size]
+            more_before = None
+        else:
+            rows = store.page(account, query_filter, cursor.mode, cursor.key, page_size + 1)
+            more_before = len(rows) > page_size
+            items = list(reversed(rows[:page_size]))
+            more_after = None
+        if items:
+            first, last = (items[0].created_us, items[0].id), (items[-1].created_us, items[-1].id)
+            if more_after is None:
+                more_after = store.exists_beyond(account, query_filter, "gt", last)
+            if more_before is None:
+                more_before = store.exists_beyond(account, query_filter, "lt", first)
+            next_token = token_for("gt", last) if more_after else None
+            prev_token = token_for("lt", first) if more_before else None
+            return items, next_token, prev_token
+        if cursor is None:
+            return [], None, None
+        other = _COMPLEMENT[cursor.mode]
+        if not store.exists_beyond(account, query_filter, other, cursor.key):
+            return [], None, None
+        if cursor.mode in ("gt", "ge"):
+            return [], None, token_for(other, cursor.key)
+        return [], token_for(other, cursor.key), None
+
+
+def _offset_page(store: Store, account: str, memory_store_id: str | None, page_size: int,
+                 token: str | None) -> tuple[list[ConfigRecord], str | None, str | None]:
+    """Fault offset-page-tokens: LIMIT/OFFSET paging with unsigned, unbound tokens."""
+    offset = 0
+    if token is not None:
+        try:
+            offset = decode_offset(token)
+        except InvalidToken:
+            raise _bad_token() from None
+    rows = store.page_by_offset(account, memory_store_id, offset, page_size + 1)
+    items = rows[:page_size]
+    next_token = encode_offset(offset + page_size) if len(rows) > page_size else None
+    prev_token = encode_offset(max(0, offset - page_size)) if offset > 0 else None
+    return items, next_token, prev_token

@@ -1,0 +1,258 @@
+"""Accepting writes (202 + PENDING operation) and applying them in the background.
+
+`submit` runs every request-time check (idempotency replay/422, 404, 412, serviceId 409) and
+creates the operation and the idempotency record in one transaction. A single worker thread
+applies operations in acceptance order once `op_delay_ms` has passed; `_evaluate` re-checks
+If-Match and serviceId uniqueness at that moment, so a write made stale or conflicting in the
+meantime FAILS (error.status 412/409/404) and changes nothing.
+
+Timestamps: the 202 carries `Date` = the acceptance second = the operation's createdAt; the
+write's own timestamps are taken at apply time, never before that second nor before the
+configuration's previous updatedAt. Every response showing the effect is produced after the
+apply, so its Date is not earlier than those timestamps.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .config import ServerConfig
+from .errors import ApiError
+from .model import (COMPLETED, FAILED, PENDING, ConfigRecord, OperationRecord, dumps, new_id, now_us,
+                    whole_second)
+from .store import IdempotencyRecord, Store
+from .validation import IfMatch, apply_changes, if_match_allows
+
+log = logging.getLogger(__name__)
+
+OPERATIONS_PATH = "/v2/ControlPlane/Operations/"
+VISIBILITY_LAG_S = 0.3  # fault completed-before-visible: the effect trails the status by this much
+
+
+@dataclass
+class WriteRequest:
+    """A validated write. `changes`: full fields (create/replace) or the patch; None for delete."""
+
+    account: str
+    kind: str  # create | replace | patch | delete
+    config_id: str | None
+    changes: dict[str, Any] | None
+    if_match: IfMatch
+    idempotency_key: str | None
+    fingerprint: str | None
+    base_url: str  # scheme://host[:port][root_path], no trailing slash
+
+
+@dataclass
+class Accepted:
+    """What the 202 says. `accepted_us` is None for a replay (its Date is simply "now")."""
+
+    body: bytes
+    operation_id: str
+    status_url: str
+    retry_after: int
+    accepted_us: int | None
+
+
+class _Scheduler:
+    """One daemon thread running callables at monotonic due times, in (due, submission) order."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def at(self, due: float, fn: Callable[[], None]) -> None:
+        with self._cv:
+            if self._closed:
+                return
+            heapq.heappush(self._heap, (due, next(self._seq), fn))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="operation-worker", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._closed and (not self._heap or self._heap[0][0] > time.monotonic()):
+                    self._cv.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                if self._closed:
+                    return
+                _, _, fn = heapq.heappop(self._heap)
+            try:
+                fn()
+            except Exception:  # a bug in apply must not kill the worker
+                log.exception("operation worker: unexpected error")
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
+class OperationEngine:
+    def __init__(self, store: Store, config: ServerConfig) -> None:
+        self._store = store
+        self._config = config
+        self._delay_s = config.op_delay_ms / 1000.0
+        # Whole seconds a client should wait before its first poll; sub-second delays say 0.
+        self._retry_after = config.op_delay_ms // 1000
+        self._scheduler = _Scheduler()
+        self._puts = 0
+        for op_id in store.pending_op_ids():  # a restarted file-backed server finishes its backlog
+            self._scheduler.at(time.monotonic(), lambda op_id=op_id: self._apply(op_id))
+
+    def close(self) -> None:
+        self._scheduler.close()
+
+    def _stamp(self, us: int) -> int:
+        return us if self._config.has("fractional-timestamps") else whole_second(us)
+
+    # ------------------------------------------------------------------ request time
+
+    def submit(self, req: WriteRequest) -> Accepted:
+        """Check and accept a write, or raise ApiError (nothing is stored then)."""
+        cfg = self._config
+        with self._store.transaction():
+            if req.idempotency_key is not None:
+                ttl_floor = time.time() - cfg.idempotency_ttl_s
+                previous = self._store.get_idempotency(req.account, req.idempotency_key, ttl_floor)
+                if previous is not None:
+                    if previous.fingerprint != req.fingerprint:
+                        raise ApiError(422, "This Idempotency-Key was already used with a different request")
+                    if cfg.has("replay-new-operation"):
+                        return self._replay_as_new(req.account, previous)
+                    return Accepted(previous.body, previous.operation_id, previous.status_url,
+                                    previous.retry_after, None)
+            config_id = req.config_id
+            if req.kind == "create":
+                self._check_service(req.account, req.changes or {}, None)
+                config_id = new_id("cfg")
+                while self._store.config_exists(config_id):  # paranoia: ids never repeat
+                    config_id = new_id("cfg")
+            else:
+                assert config_id is not None
+                self._evaluate(req.account, req.kind, config_id, req.changes, req.if_match)
+            accepted_us = now_us()
+            op = self._new_operation(req.account, req.kind, config_id, req.base_url, accepted_us,
+                                     {"changes": req.changes, "ifMatch": req.if_match})
+            accepted = Accepted(self._body(op), op.id, op.status_url, self._retry_after, accepted_us)
+            if req.idempotency_key is not None:
+                self._store.put_idempotency(
+                    req.account, req.idempotency_key, time.time(),
+                    IdempotencyRecord(req.fingerprint or "", op.id, op.status_url, self._retry_after, accepted.body))
+                self._puts += 1
+                if self._puts % 200 == 0:
+                    self._store.purge_idempotency(time.time() - cfg.idempotency_ttl_s)
+            return accepted
+
+    def _new_operation(self, account: str, kind: str, config_id: str, base_url: str, accepted_us: int,
+                       payload: dict[str, Any]) -> OperationRecord:
+        op_id = new_id("op")
+        op = OperationRecord(id=op_id, account=account, kind=kind, status=PENDING,
+                             created_us=self._stamp(accepted_us), completed_us=None, config_id=config_id,
+                             status_url=base_url + OPERATIONS_PATH + op_id, payload=payload, error=None)
+        self._store.insert_op(op)
+        self._scheduler.at(time.monotonic() + self._delay_s, lambda: self._apply(op_id))
+        return op
+
+    @staticmethod
+    def _body(op: OperationRecord) -> bytes:
+        return dumps({"statusUrl": op.status_url, "related": {"configurationId": op.config_id}})
+
+    def _replay_as_new(self, account: str, previous: IdempotencyRecord) -> Accepted:
+        """Fault replay-new-operation: the replay clones the original operation and runs it again."""
+        original = self._store.get_op(account, previous.operation_id)
+        assert original is not None
+        base_url = original.status_url[: -len(OPERATIONS_PATH + original.id)]
+        accepted_us = now_us()
+        op = self._new_operation(account, original.kind, original.config_id, base_url, accepted_us, original.payload)
+        return Accepted(self._body(op), op.id, op.status_url, self._retry_after, accepted_us)
+
+    # ------------------------------------------------------------------ checks shared by both times
+
+    def _check_service(self, account: str, fields: dict[str, Any], config_id: str | None) -> None:
+        bridge = fields.get("conversationsV1Bridge")
+        if not bridge or self._config.has("conflict-not-detected"):
+            return
+        holder = self._store.service_holder(account, bridge["serviceId"], config_id)
+        if holder is not None:
+            raise ApiError(409, "conversationsV1Bridge.serviceId is already used by another configuration",
+                           headers={"X-Conflicting-Resource-Id": holder})
+
+    def _evaluate(self, account: str, kind: str, config_id: str, changes: dict[str, Any] | None,
+                  if_match: IfMatch) -> tuple[ConfigRecord, dict[str, Any] | None]:
+        """Check an update/delete against the current state; return (current, new fields)."""
+        current = self._store.get_config(account, config_id)
+        condition = None if self._config.has("if-match-ignored") else if_match
+        if current is None:  # 404 even with If-Match: foreign and unknown ids answer alike
+            raise ApiError(404, "The requested configuration was not found")
+        if not if_match_allows(condition, current.version):
+            raise ApiError(412, f"If-Match does not match the current version {current.version}")
+        if kind == "delete":
+            return current, None
+        new_fields = apply_changes(kind, current.fields, changes or {})
+        self._check_service(account, new_fields, config_id)
+        return current, new_fields
+
+    # ------------------------------------------------------------------ apply time
+
+    def _apply(self, op_id: str) -> None:
+        cfg = self._config
+        if cfg.has("completed-before-visible"):
+            with self._store.transaction():
+                self._store.finish_op(op_id, COMPLETED, self._completion_us(op_id), None)
+            self._scheduler.at(time.monotonic() + VISIBILITY_LAG_S, lambda: self._apply_effect(op_id))
+            return
+        self._apply_effect(op_id, record_status=not cfg.has("operation-never-completes"))
+
+    def _completion_us(self, op_id: str) -> int:
+        op = self._store.get_op(None, op_id)
+        return max(self._stamp(now_us()), op.created_us if op else 0)
+
+    def _apply_effect(self, op_id: str, record_status: bool = False) -> None:
+        with self._store.transaction():
+            op = self._store.get_op(None, op_id)
+            if op is None or (record_status and op.status != PENDING):
+                return
+            try:
+                self._execute(op)
+            except ApiError as err:
+                if record_status:
+                    self._store.finish_op(op_id, FAILED, self._completion_us(op_id), err.problem())
+                return
+            if record_status:
+                self._store.finish_op(op_id, COMPLETED, self._completion_us(op_id), None)
+
+    def _execute(self, op: OperationRecord) -> None:
+        """Apply one operation's effect or raise ApiError without changing anything."""
+        stamp = max(self._stamp(now_us()), op.created_us)
+        changes = op.payload.get("changes")
+        if op.kind == "create":
+            fields = changes or {}
+            if self._store.config_exists(op.config_id):
+                raise ApiError(409, "The configuration already exists")
+            self._check_service(op.account, fields, None)
+            self._store.insert_config(ConfigRecord(op.config_id, op.account, stamp, stamp, 1, fields))
+            return
+        current, new_fields = self._evaluate(op.account, op.kind, op.config_id, changes, op.payload.get("ifMatch"))
+        if op.kind == "delete":
+            if not self._config.has("delete-leaves-resource"):
+                self._store.delete_config(op.account, op.config_id)
+            return
+        assert new_fields is not None
+        bump = 0 if op.kind == "patch" and self._config.has("no-version-bump-on-patch") else 1
+        self._store.update_config(ConfigRecord(current.id, current.account, current.created_us,
+                                               max(stamp, current.updated_us), current.version + bump, new_fields))

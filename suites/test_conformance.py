@@ -1,0 +1,240 @@
+"""Conformance fuzzing: Schemathesis property tests over every operation of the spec.
+
+Positive and negative data from `spec/configurations.yaml` (examples, coverage and fuzzing
+phases), sent by the suite's httpx client and judged by the built-in checks that fit this API
+(GEN-NO-5XX, GEN-STATUS, ERR-BODY, RES-SHAPE, OPS-202, ERR-400, GEN-405, AUTH-401) plus the
+project's own (GEN-DATE, ERR-BODY, OPS-202, and the async-aware OPS-VISIBLE / OPS-DELETE that
+replace `ensure_resource_availability` / `use_after_free`). The link-driven state machine walks
+the spec's OpenAPI links (create -> operation -> fetch/update/patch/delete).
+
+Adjustments to generated cases, each so that a verdict depends on the contract and not on luck:
+- operations on `{id}` target a configuration (or operation) this run created, unless the case
+  is negative in its path: a random id would only ever test the 404 branch;
+- positive create/replace/patch bodies carry the run's marks (displayName, memoryStoreId);
+- a UUID-shaped `Idempotency-Key` is replaced by a fresh one: two examples that happen to share a
+  key with different bodies would be a legitimate 422;
+- a generated `pageToken` is dropped from positive cases: tokens are opaque and only the server
+  can mint valid ones (the pagination suite covers them).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from schemathesis import Case, GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.core.transport import Response
+
+from orchestrator_contract import checks, profiles
+from orchestrator_contract.client import ApiClient
+from orchestrator_contract.polling import PollSettings, accepted_operation, settle
+from orchestrator_contract.profiles import Profile
+from orchestrator_contract.resources import spec_path
+from orchestrator_contract.strategies import marked, minimal_create_body
+from orchestrator_contract.target import RunMarks, Target
+from orchestrator_contract.violations import ContractViolation
+
+UUID_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+WRITE_OPERATIONS = {"createConfiguration", "updateConfiguration", "patchConfiguration"}
+# Statuses that are a correct answer to data the spec calls valid: 404/409/412/422 depend on state
+# (another resource holds the serviceId, a stale If-Match), not on the data's validity.
+POSITIVE_STATUSES = ["200", "202", "404", "409", "412", "429"]
+NEGATIVE_STATUSES = ["400", "401", "404", "405", "409", "412", "413", "415", "422", "429"]
+
+
+class LiveResources:
+    """A configuration (and its create operation) of this run, for operations on `{id}`."""
+
+    def __init__(self, api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
+        self._api, self._marks, self._poll = api, marks, poll
+        self._lock = threading.Lock()
+        self._configuration: str | None = None
+        self._operation: str | None = None
+
+    def configuration_id(self) -> str:
+        with self._lock:
+            if self._configuration is None:
+                accepted = self._api.create(minimal_create_body(self._marks, "conformance", "conformance"))
+                settle(self._api, accepted, self._poll)
+                self._operation, _ = accepted_operation(accepted)
+                self._configuration = accepted.json()["related"]["configurationId"]
+            return self._configuration
+
+    def operation_id(self) -> str:
+        self.configuration_id()
+        assert self._operation is not None
+        return self._operation
+
+    def forget(self, configuration_id: str) -> None:
+        """The configuration was deleted (by a DELETE case): create another one when next needed."""
+        with self._lock:
+            if configuration_id == self._configuration:
+                self._configuration = None
+
+
+@pytest.fixture(scope="session")
+def live(api: ApiClient, marks: RunMarks, poll: PollSettings) -> LiveResources:
+    return LiveResources(api, marks, poll)
+
+
+def load_contract_schema(profile: Profile) -> Any:
+    """The spec as Schemathesis sees it, configured by the run profile."""
+    loaded = schemathesis.openapi.from_path(spec_path())
+    config = loaded.config
+    config.generation.update(
+        modes=[GenerationMode(mode) for mode in profile.modes],
+        max_examples=profile.max_examples,
+        deterministic=profile.derandomize,
+        with_security_parameters=False,
+        database=profile.database or "none",
+    )
+    # The stateful phase must be on for `as_state_machine`; the parametrized tests ignore it.
+    config.phases.update(phases=[*profile.phases, *(["stateful"] if profile.stateful else [])])
+    config.phases.stateful.max_steps = profile.stateful_step_count
+    config.seed = profile.seed
+    config.checks.positive_data_acceptance.expected_statuses = POSITIVE_STATUSES
+    config.checks.negative_data_rejection.expected_statuses = NEGATIVE_STATUSES
+    return loaded
+
+
+# Collected at import time (one test per operation), so the profile comes from the conftest.
+schema = load_contract_schema(profiles.active())
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _bind_checks(api: ApiClient, poll: PollSettings) -> None:
+    checks.bind(api, poll)
+
+
+def _integral(value: Any) -> Any:
+    """Whole floats as integers: Schemathesis sends `2.0` for an integer as valid data, the contract
+    calls it invalid (an integer field takes JSON integers only), so such a case is not positive."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+class MintedTokens:
+    """Page tokens the server handed out: the only ones a positive case may send."""
+
+    def __init__(self) -> None:
+        self._tokens: set[str] = set()
+
+    def record(self, response: Any) -> None:
+        if response.status_code != 200 or not response.request.url.path.endswith("/Configurations"):
+            return
+        try:
+            meta = response.json().get("meta", {})
+        except (ValueError, AttributeError):
+            return
+        self._tokens.update(v for k, v in meta.items() if k in {"nextToken", "previousToken"} and isinstance(v, str))
+
+    def __contains__(self, token: object) -> bool:
+        return token in self._tokens
+
+
+MINTED = MintedTokens()
+
+
+def prepare(case: Case, marks: RunMarks, live: LiveResources | None) -> None:
+    """Adjust a generated case as the module docstring explains (`live=None` keeps linked ids)."""
+    positive = case.meta is None or case.meta.generation.mode.is_positive
+    path_negated = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
+    op_id = case.operation.definition.raw.get("operationId")
+    if live is not None and "id" in (case.path_parameters or {}) and not path_negated:
+        target_id = live.operation_id() if op_id == "fetchOperation" else live.configuration_id()
+        case.path_parameters["id"] = target_id
+    if positive and op_id in WRITE_OPERATIONS and isinstance(case.body, dict):
+        case.body = marked(_integral(case.body), marks, "conformance", store_tag="conformance")
+    if positive and case.query:
+        if "pageToken" in case.query and case.query["pageToken"] not in MINTED:
+            del case.query["pageToken"]
+        case.query = _integral(case.query)
+    for name in list(case.headers or {}):
+        if name.lower() != "idempotency-key" or not isinstance(case.headers[name], str):
+            continue
+        # A valid key is made fresh; so is an invalid one in a case Schemathesis calls positive
+        # (its coverage phase fills optional headers with "0", ignoring their pattern).
+        if UUID_KEY.fullmatch(case.headers[name]) or positive:
+            case.headers[name] = str(uuid.uuid4())
+
+
+def send(api: ApiClient, case: Case, target: Target):
+    kwargs = case.as_transport_kwargs(base_url=target.base_url)
+    body: dict[str, Any] = {}
+    if "json" in kwargs:
+        body["json"] = kwargs["json"]
+    elif kwargs.get("data") is not None:
+        data = kwargs["data"]
+        body["content"] = data.encode() if isinstance(data, str) else data
+    response = api.request(kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
+                           params=kwargs.get("params"), **body)
+    MINTED.record(response)
+    return response
+
+
+def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) -> None:
+    """Run the checks; a failure becomes a ContractViolation naming its clause."""
+    try:
+        case.validate_response(
+            response,
+            checks=checks.BUILTIN_CHECKS + checks.CUSTOM_CHECKS + extra_checks,
+            transport_kwargs={"base_url": target.base_url, "auth": (target.primary.username, target.primary.secret)},
+        )
+    except FailureGroup as group:
+        first = group.exceptions[0]
+        if isinstance(first, ContractViolation):
+            raise first from None
+        clause = next((checks.BUILTIN_CLAUSES[name] for name in getattr(first, "checks", ()) if name in checks.BUILTIN_CLAUSES),
+                      "GEN-STATUS")
+        detail = "; ".join(f"{f.title}: {f.message}" for f in group.exceptions)
+        raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}") from None
+
+
+@schema.parametrize()
+@pytest.mark.conformance
+def test_operation_conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target) -> None:
+    """Every generated request gets an answer the contract allows, in the shape the spec gives."""
+    prepare(case, marks, live)
+    response = send(api, case, target)
+    judge(case, response, target, checks.ASYNC_CHECKS)
+    if case.method.upper() == "DELETE" and response.status_code == 202:
+        live.forget(str(case.path_parameters.get("id")))
+
+
+@pytest.mark.conformance
+@pytest.mark.stateful
+def test_links_state_machine(api: ApiClient, live: LiveResources, marks: RunMarks,
+                             target: Target, profile: Profile) -> None:
+    """Walk the spec's links (create -> operation -> fetch/update/patch/delete) with async-aware checks."""
+    if not profile.stateful:
+        pytest.skip(f"profile {profile.name} turns the stateful phase off")
+    from hypothesis import settings
+
+    base = schema.as_state_machine()
+
+    class LinksMachine(base):  # type: ignore[misc, valid-type]
+        def before_call(self, case: Case) -> None:
+            prepare(case, marks, None)
+
+        def call(self, case: Case, **kwargs: Any) -> Response:
+            return Response.from_any(send(api, case, target))
+
+        def validate_response(self, response: Response, case: Case, additional_checks: Any = None,
+                              **kwargs: Any) -> None:
+            judge(case, response, target, checks.ASYNC_CHECKS)
+
+    LinksMachine.run(settings=settings(max_examples=profile.stateful_max_examples,
+                                       stateful_step_count=profile.stateful_step_count,
+                                       derandomize=profile.derandomize, deadline=None, database=None))

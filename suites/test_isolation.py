@@ -1,0 +1,346 @@
+"""Authentication and account isolation.
+
+Clauses: AUTH-BASIC, AUTH-401, AUTH-ISOLATION-404, AUTH-ISOLATION-LIST, AUTH-NO-ECHO; ERR-BODY.
+
+A configuration of the primary account (the `victim`) is the target of every rejected request:
+each of the seven operations, sent with credentials that are missing, wrong or malformed, must be
+a 401 that does nothing; sent by the second account with valid bodies, a 404 that does nothing.
+Every test ends by scanning all the responses it saw for the credentials it used (AUTH-NO-ECHO).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from orchestrator_contract import journal
+from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient, ClientSettings, Ledger
+from orchestrator_contract.polling import PollSettings, settle
+from orchestrator_contract.strategies import minimal_create_body
+from orchestrator_contract.target import RunMarks, Target
+from orchestrator_contract.violations import expect
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WRONG_SECRET = "not-the-auth-token-" + hashlib.sha256(b"orchestrator-contract wrong secret").hexdigest()[:24]
+UNKNOWN_ACCOUNT_SID = "AC" + hashlib.sha256(b"orchestrator-contract unknown account").hexdigest()[:32]
+UNKNOWN_API_KEY_SID = "SK" + hashlib.sha256(b"orchestrator-contract unknown api key").hexdigest()[:32]
+
+
+def tag(name: str) -> str:
+    return f"{name}{WORKER}"
+
+
+def json_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def expect_error_body(response: httpx.Response, status: int) -> None:
+    content_type = response.headers.get("Content-Type", "")
+    expect(content_type.split(";")[0].strip().lower() == "application/json", "ERR-BODY",
+           f"a {status} has Content-Type {content_type!r}")
+    body = json_of(response)
+    ok = (isinstance(body, dict) and type(body.get("code")) is int and isinstance(body.get("message"), str)
+          and isinstance(body.get("more_info"), str) and body.get("status") == status)
+    expect(ok, "ERR-BODY", f"error body of a {status} is not {{code, message, more_info, status={status}}}: "
+                           f"{response.text[:300]}")
+
+
+def basic(userpass: str) -> str:
+    return "Basic " + base64.b64encode(userpass.encode()).decode()
+
+
+def expect_no_echo(target: Target) -> None:
+    """No response of this test (bodies or headers) carries a credential it or the session used."""
+    secrets: dict[str, str] = {"wrong secret": WRONG_SECRET}
+    for role, credential in (("primary", target.primary), ("second", target.second), ("api key", target.api_key)):
+        if credential is not None:
+            secrets[f"{role} secret"] = credential.secret
+            secrets[f"{role} Basic credentials"] = basic(f"{credential.username}:{credential.secret}")[6:]
+    for exchange in journal.current().exchanges:
+        response = exchange.response
+        if response is None:
+            continue
+        texts = [response.text, *(f"{k}: {v}" for k, v in response.headers.items())]
+        leaked = sorted(name for name, secret in secrets.items() if any(secret in text for text in texts))
+        expect(not leaked, "AUTH-NO-ECHO", f"{exchange.headline()} echoes the {', '.join(leaked)}")
+
+
+# -- the primary account's configuration ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Victim:
+    id: str
+    operation_id: str
+    store: str
+    representation: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Configurations of both accounts under one memoryStoreId."""
+
+    store: str
+    first: frozenset[str]
+    second: frozenset[str]
+
+
+@dataclass(frozen=True)
+class World:
+    victim: Victim
+    shared: Shared | None  # None without a second account
+    by_api_key: httpx.Response | None  # a create sent with the API key and waited for (None without a key)
+
+
+def create_settled(client: ApiClient, body: dict[str, Any], poll: PollSettings) -> httpx.Response:
+    accepted = client.create(body)
+    settle(client, accepted, poll)
+    return accepted
+
+
+def second_client(request: pytest.FixtureRequest) -> ApiClient | None:
+    try:
+        return request.getfixturevalue("api2")
+    except pytest.skip.Exception:
+        return None
+
+
+def discard(client: ApiClient, ids: list[str]) -> None:
+    """Send DELETEs without waiting (the session cleanup then has nothing left to wait for)."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(client.delete, ids))
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, ledger: Ledger,
+          client_settings: ClientSettings, marks: RunMarks, poll: PollSettings) -> Iterator[World]:
+    """One concurrent round: the primary's victim, two configurations of each account in a shared
+    store, and a configuration created with the API key (each waited for with its own client)."""
+    api2 = second_client(request)
+    key = ApiClient(target.base_url, target.api_key, ledger=ledger, settings=client_settings) if target.api_key else None
+    shared_tag = tag("iso-shared")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        victim_f = pool.submit(create_settled, api, minimal_create_body(marks, "iso victim", tag("iso-victim")), poll)
+        firsts = [pool.submit(create_settled, api, minimal_create_body(marks, f"iso shared {n}", shared_tag), poll)
+                  for n in range(2)]
+        seconds = [pool.submit(create_settled, api2, minimal_create_body(marks, f"iso shared {n}", shared_tag), poll)
+                   for n in range(2, 4)] if api2 is not None else []
+        keyed = pool.submit(create_settled, key, minimal_create_body(marks, "iso apikey", tag("iso-apikey")),
+                            poll) if key is not None else None
+        accepted = victim_f.result()
+        first = [f.result().json()["related"]["configurationId"] for f in firsts]
+        second = [f.result().json()["related"]["configurationId"] for f in seconds]
+        by_api_key = keyed.result() if keyed is not None else None
+    if key is not None:
+        key.close()
+    cid = accepted.json()["related"]["configurationId"]
+    fetched = api.fetch(cid)
+    expect(fetched.status_code == 200, "OPS-VISIBLE", f"a completed create answers GET {fetched.status_code}")
+    victim = Victim(cid, accepted.headers["Operation-Id"], marks.memory_store_id(tag("iso-victim")), fetched.json())
+    shared = Shared(marks.memory_store_id(shared_tag), frozenset(first), frozenset(second)) if api2 else None
+    yield World(victim, shared, by_api_key)
+    key_ids = [by_api_key.json()["related"]["configurationId"]] if by_api_key is not None else []
+    discard(api, [cid, *first, *key_ids])
+    if api2 is not None:
+        discard(api2, second)
+
+
+@pytest.fixture(scope="module")
+def victim(world: World) -> Victim:
+    return world.victim
+
+
+def expect_victim_unchanged(api: ApiClient, victim: Victim, clause: str, after: str) -> None:
+    response = api.fetch(victim.id)
+    expect(response.status_code == 200, clause, f"after {after}, the owner's GET answers {response.status_code}")
+    expect(json_of(response) == victim.representation, clause,
+           f"after {after}, the configuration changed: {response.text[:300]}")
+
+
+def replace_body(store: str) -> dict[str, Any]:
+    return {"description": "must never be applied", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
+            "memoryStoreId": store, "channelSettings": {}}
+
+
+# -- 401 -----------------------------------------------------------------------------------------
+
+Requests = list[tuple[str, str, str, dict[str, Any]]]
+
+
+def seven_requests(victim: Victim, marks: RunMarks) -> Requests:
+    """Each operation once, valid apart from the credentials."""
+    item = f"{CONFIGURATIONS}/{victim.id}"
+    return [
+        ("create", "POST", CONFIGURATIONS, {"json": minimal_create_body(marks, "iso unauth", tag("iso-unauth"))}),
+        ("list", "GET", CONFIGURATIONS, {"params": {"memoryStoreId": victim.store}}),
+        ("fetch", "GET", item, {}),
+        ("replace", "PUT", item, {"json": replace_body(victim.store)}),
+        ("patch", "PATCH", item, {"json": {"description": "must never be applied"}}),
+        ("delete", "DELETE", item, {}),
+        ("operation", "GET", f"{OPERATIONS}/{victim.operation_id}", {}),
+    ]
+
+
+VARIANTS = ["none", "wrong-token", "unknown-account-sid", "unknown-api-key-sid", "basic-garbage", "bearer",
+            "basic-without-credentials", "username-only", "username-without-colon",
+            "second-account-sid-with-primary-token", "api-key-sid-with-wrong-secret"]
+
+
+def credential_variant(target: Target, variant: str) -> tuple[Any, dict[str, str]]:
+    """(httpx auth or NO_AUTH, extra headers) for a way of not being authenticated."""
+    primary = target.primary
+    if variant == "second-account-sid-with-primary-token":
+        if target.second is None:
+            pytest.skip("no second account: set TWILIO_SECOND_ACCOUNT_SID / TWILIO_SECOND_AUTH_TOKEN")
+        return httpx.BasicAuth(target.second.username, primary.secret), {}
+    if variant == "api-key-sid-with-wrong-secret":
+        if target.api_key is None:
+            pytest.skip("no API key: set TWILIO_API_KEY / TWILIO_API_SECRET")
+        return httpx.BasicAuth(target.api_key.username, WRONG_SECRET), {}
+    return {
+        "none": (NO_AUTH, {}),
+        "wrong-token": (httpx.BasicAuth(primary.username, WRONG_SECRET), {}),
+        "unknown-account-sid": (httpx.BasicAuth(UNKNOWN_ACCOUNT_SID, primary.secret), {}),
+        "unknown-api-key-sid": (httpx.BasicAuth(UNKNOWN_API_KEY_SID, primary.secret), {}),
+        "basic-garbage": (NO_AUTH, {"Authorization": "Basic !!!"}),
+        "bearer": (NO_AUTH, {"Authorization": "Bearer x"}),
+        "basic-without-credentials": (NO_AUTH, {"Authorization": "Basic"}),
+        "username-only": (NO_AUTH, {"Authorization": basic(f"{primary.username}:")}),
+        "username-without-colon": (NO_AUTH, {"Authorization": basic(primary.username)}),
+    }[variant]
+
+
+def expect_401(response: httpx.Response, what: str) -> None:
+    expect(response.status_code == 401, "AUTH-401", f"{what}: expected 401, got {response.status_code}: "
+                                                    f"{response.text[:200]}")
+    expect_error_body(response, 401)
+    code = json_of(response)["code"]
+    expect(code == 20003, "AUTH-401", f"{what}: error code {code}, not 20003")
+    challenge = response.headers.get("WWW-Authenticate", "")
+    expect(re.match(r"(?i)basic(\s|$)", challenge), "AUTH-401",
+           f"{what}: WWW-Authenticate is {challenge!r}, not a Basic challenge")
+
+
+@pytest.mark.auth
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_operation_answers_401_without_valid_credentials(
+    api: ApiClient, target: Target, marks: RunMarks, victim: Victim, variant: str
+) -> None:
+    auth, headers = credential_variant(target, variant)
+    for name, method, url, kwargs in seven_requests(victim, marks):
+        response = api.request(method, url, auth=auth, headers=headers, **kwargs)
+        expect_401(response, f"{method} {name} with {variant} credentials")
+    listed = api.list(memoryStoreId=marks.memory_store_id(tag("iso-unauth")))
+    expect(listed.status_code == 200 and json_of(listed).get("configurations") == [], "AUTH-401",
+           f"a POST answered 401 created a configuration: {listed.text[:300]}")
+    expect_victim_unchanged(api, victim, "AUTH-401", f"PUT/PATCH/DELETE with {variant} credentials")
+    expect_no_echo(target)
+
+
+@pytest.mark.auth
+def test_api_key_authenticates_as_its_account(
+    api: ApiClient, target: Target, ledger: Ledger, client_settings: ClientSettings, marks: RunMarks,
+    world: World
+) -> None:
+    """The key reads the account's configuration; what the key created (in `world`) is the account's."""
+    if target.api_key is None or world.by_api_key is None:
+        pytest.skip("no API key: set TWILIO_API_KEY and TWILIO_API_SECRET to check API-key authentication")
+    victim = world.victim
+    key = ApiClient(target.base_url, target.api_key, ledger=ledger, settings=client_settings)
+    try:
+        fetched = key.fetch(victim.id)
+        listed = key.list(memoryStoreId=victim.store)
+    finally:
+        key.close()
+    expect(fetched.status_code == 200 and json_of(fetched) == victim.representation, "AUTH-BASIC",
+           f"the account's API key cannot read the account's configuration: {fetched.status_code}")
+    ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
+    expect(listed.status_code == 200 and ids == [victim.id], "AUTH-BASIC",
+           f"the API key's list of the account's store shows {ids}, not [{victim.id}]")
+    accepted = world.by_api_key
+    cid = accepted.json()["related"]["configurationId"]
+    expect(api.fetch(cid).status_code == 200, "AUTH-BASIC",
+           "the account cannot fetch a configuration its API key created")
+    expect(api.operation(accepted.headers["Operation-Id"]).status_code == 200, "AUTH-BASIC",
+           "the account cannot fetch the operation of its API key's create")
+    listed = api.list(memoryStoreId=marks.memory_store_id(tag("iso-apikey")))
+    ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
+    expect(ids == [cid], "AUTH-BASIC", f"the account's list shows {ids}, not its API key's configuration {cid}")
+    expect_no_echo(target)
+
+
+# -- isolation -----------------------------------------------------------------------------------
+
+
+def listed_ids(client: ApiClient, clause: str, *, max_pages: int = 20, **params: Any) -> list[str]:
+    ids: list[str] = []
+    token: str | None = None
+    for _ in range(max_pages):
+        response = client.list(pageSize=1000, pageToken=token, **params)
+        expect(response.status_code == 200, clause, f"list {params} answered {response.status_code}")
+        body = json_of(response)
+        ids += [i.get("id") for i in body.get("configurations", []) if isinstance(i, dict)]
+        token = body.get("meta", {}).get("nextToken")
+        if not token:
+            break
+    return ids
+
+
+@pytest.mark.isolation
+def test_second_account_gets_404_for_every_id_of_the_first(
+    api: ApiClient, api2: ApiClient, target: Target, marks: RunMarks, victim: Victim
+) -> None:
+    """With valid bodies 404 is the only correct answer: never 200, never 403."""
+    own_store = marks.memory_store_id(tag("iso-intruder"))
+    attempts: list[tuple[str, Callable[[], httpx.Response]]] = [
+        ("GET configuration", lambda: api2.fetch(victim.id)),
+        ("PUT configuration", lambda: api2.replace(victim.id, replace_body(own_store))),
+        ("PATCH configuration", lambda: api2.patch(victim.id, {"description": "must never be applied"})),
+        ("DELETE configuration", lambda: api2.delete(victim.id)),
+        ("GET operation", lambda: api2.operation(victim.operation_id)),
+    ]
+    for what, send in attempts:
+        response = send()
+        expect(response.status_code == 404, "AUTH-ISOLATION-404",
+               f"{what} of the first account's id by the second account answered {response.status_code}, not 404")
+        expect_error_body(response, 404)
+    expect_victim_unchanged(api, victim, "AUTH-ISOLATION-404", "the second account's PUT/PATCH/DELETE")
+    filtered = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=victim.store)
+    expect(filtered == [], "AUTH-ISOLATION-LIST",
+           f"the second account's list of the first's store shows {filtered}")
+    everything = listed_ids(api2, "AUTH-ISOLATION-LIST")
+    expect(victim.id not in everything, "AUTH-ISOLATION-LIST",
+           "the second account's unfiltered list shows the first account's configuration")
+    expect_no_echo(target)
+
+
+@pytest.mark.isolation
+def test_lists_show_only_the_callers_configurations(
+    api: ApiClient, api2: ApiClient, target: Target, world: World
+) -> None:
+    """Both accounts put configurations under one memoryStoreId; each sees exactly its own."""
+    shared = world.shared
+    assert shared is not None  # api2 exists, so the world created the second account's items
+    seen_by_first = listed_ids(api, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
+    seen_by_second = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
+    expect(sorted(seen_by_first) == sorted(shared.first), "AUTH-ISOLATION-LIST",
+           f"the first account's list of a shared store shows {seen_by_first}, its own are {sorted(shared.first)}")
+    expect(sorted(seen_by_second) == sorted(shared.second), "AUTH-ISOLATION-LIST",
+           f"the second account's list of a shared store shows {seen_by_second}, its own are {sorted(shared.second)}")
+    for cid in sorted(shared.second):
+        response = api.fetch(cid)
+        expect(response.status_code == 404, "AUTH-ISOLATION-404",
+               f"the first account fetched the second's configuration {cid}: {response.status_code}")
+    expect_no_echo(target)

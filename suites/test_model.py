@@ -1,0 +1,341 @@
+"""Model-based state machine: random create/PUT/PATCH/DELETE/GET/list sequences against the model.
+
+Clauses: RES-ROUNDTRIP, RES-PUT, RES-PATCH, RES-NULL, RES-CONFLICT, RES-SHAPE, RES-TIMESTAMP,
+VER-ARITH, VER-NOCHANGE, VER-TIMES, OPS-DELETE, PAGE-ORDER, GEN-STATUS.
+
+Bodies are drawn from the spec's schemas (so they include the SDK's `null`s) and marked with the
+run's marks. `conversationsV1Bridge` is kept whenever the spec draws one, but its serviceId is
+replaced by one of two serviceIds unique to the machine run: that makes conflicts frequent, so the
+model also predicts the 409 rule (a serviceId held by another live configuration of the account
+-> 409 naming the holder; keeping one's own is no conflict; PUT without a bridge or DELETE releases
+it) instead of never exercising it. Run-unique serviceIds cannot collide with anything outside
+the run.
+
+Every write is waited for (`settle`); then the touched configuration is read, and after every step
+one list of the machine's own memoryStoreId must show exactly the live model configurations, in
+(createdAt, id) order, each equal to the model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import itertools
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+import httpx
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from orchestrator_contract import model
+from orchestrator_contract.client import ApiClient
+from orchestrator_contract.polling import PollSettings, settle
+from orchestrator_contract.profiles import Profile
+from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, marked, request_bodies
+from orchestrator_contract.target import RunMarks
+from orchestrator_contract.violations import expect
+
+pytestmark = [pytest.mark.stateful, pytest.mark.versioning]
+
+# Hypothesis has no setting for the time it spends shrinking (an internal 300 s). Over HTTP every
+# shrink attempt replays a whole step sequence, so a failure would hold a CI run for 5 minutes;
+# after this budget the best sequence found so far is reported.
+SHRINK_BUDGET_S = 60
+TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+SERVICE_POOL = 2
+_machine_runs = itertools.count()
+
+
+
+@st.composite
+def plain(draw: st.DrawFn, bodies: st.SearchStrategy[Any]) -> Any:
+    """A fresh copy of a drawn body, with JSON integers (see `json_integers`).
+
+    Built with `composite`, not `map`: Hypothesis prints a mapped value as the call that made it,
+    which for the spec's strategies reads `(lambda case: case.body)()` in a shrunk step sequence.
+    """
+    return json_integers(draw(bodies))
+
+
+create_bodies = plain(st.deferred(lambda: request_bodies(CREATE)))
+put_bodies = plain(st.deferred(lambda: request_bodies(REPLACE)))
+patch_bodies = plain(st.deferred(lambda: request_bodies(PATCH)))
+slots = st.integers(0, SERVICE_POOL - 1)
+
+
+@dataclass
+class Tracked:
+    """What the model knows of one live configuration."""
+
+    fields: model.Fields
+    version: int
+    accepted_at: datetime  # Date of the 202 of the latest applied write (whole seconds)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+def json_integers(value: Any) -> Any:
+    """Integral floats as JSON integers, in a new structure.
+
+    JSON Schema counts `1.0` as an integer, so the spec's strategies draw it for `statusTimeouts`;
+    the contract does not (ERR-400). These are the only numbers in a body.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: json_integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_integers(v) for v in value]
+    return value
+
+
+def parse_timestamp(value: Any, what: str) -> datetime:
+    expect(isinstance(value, str) and TIMESTAMP.match(value), "RES-TIMESTAMP",
+           f"{what} is {value!r}, not YYYY-MM-DDTHH:MM:SSZ")
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def response_date(response: httpx.Response) -> datetime:
+    raw = response.headers.get("Date")
+    expect(raw, "GEN-DATE", f"{response.request.method} {response.request.url.path} has no Date header")
+    return email.utils.parsedate_to_datetime(raw).astimezone(timezone.utc)
+
+
+class ConfigurationMachine(RuleBasedStateMachine):
+    """One run: its own memoryStoreId, its own two serviceIds, its own live configurations."""
+
+    api: ClassVar[ApiClient]
+    api_marks: ClassVar[RunMarks]
+    poll: ClassVar[PollSettings]
+
+    configs = Bundle("configs")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_no = next(_machine_runs)
+        self.store_tag = f"model-{self.run_no}"
+        self.store = self.api_marks.memory_store_id(self.store_tag)
+        self.service_ids = [self._service_id(i) for i in range(SERVICE_POOL)]
+        self.live: dict[str, Tracked] = {}
+        self.deleted: list[str] = []
+        self.writes = 0
+
+    def _service_id(self, index: int) -> str:
+        digest = hashlib.sha256(f"{self.api_marks.run_id}/model/{self.run_no}/{index}".encode()).hexdigest()
+        return "IS" + digest[:32]
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _mark(self, body: dict[str, Any], slot: int) -> dict[str, Any]:
+        """Run marks (a fresh displayName per write, the machine's store) and a pool serviceId."""
+        self.writes += 1
+        out = marked(body, self.api_marks, f"m{self.run_no} w{self.writes}", store_tag=self.store_tag)
+        if isinstance(out.get("conversationsV1Bridge"), dict):
+            out["conversationsV1Bridge"] = {**out["conversationsV1Bridge"], "serviceId": self.service_ids[slot]}
+        return out
+
+    def _holder(self, body: dict[str, Any], writer: str | None) -> str | None:
+        """The live configuration (other than `writer`) that holds the serviceId `body` asks for."""
+        wanted = model.requested_service_id(body)
+        if wanted is None:
+            return None
+        return next((cid for cid, t in self.live.items() if cid != writer and model.service_id(t.fields) == wanted), None)
+
+    def _expect_outcome(self, response: httpx.Response, holder: str | None, what: str) -> bool:
+        """True when the write was accepted (202); a predicted conflict must be a proper 409."""
+        if holder is not None:
+            expect(response.status_code == 409, "RES-CONFLICT",
+                   f"{what} asks for the serviceId held by {holder}: expected 409, got {response.status_code}")
+            expect(response.headers.get("X-Conflicting-Resource-Id") == holder, "RES-CONFLICT",
+                   f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}")
+            body = _json(response)
+            expect(isinstance(body, dict) and body.get("status") == 409 and {"code", "message", "more_info"} <= body.keys(),
+                   "ERR-BODY", f"409 body is not the error body: {response.text[:200]}")
+            return False
+        clause = "RES-CONFLICT" if response.status_code == 409 else "GEN-STATUS"
+        expect(response.status_code == 202, clause,
+               f"{what} with a valid body and no conflicting serviceId: expected 202, got "
+               f"{response.status_code}: {response.text[:300]}")
+        return True
+
+    def _read(self, cid: str, clause: str) -> dict[str, Any]:
+        """GET a live configuration and compare it with the model (written values, version, times)."""
+        response = self.api.fetch(cid)
+        expect(response.status_code == 200, "OPS-VISIBLE", f"GET {cid} (live in the model) answered {response.status_code}")
+        representation = _json(response)
+        self._compare(representation, clause)
+        return representation
+
+    def _compare(self, rep: Any, clause: str) -> None:
+        expect(isinstance(rep, dict), "RES-SHAPE", f"representation is not an object: {rep!r}")
+        cid = rep.get("id")
+        tracked = self.live[cid]
+        extra = set(rep) - model.ALLOWED_REPRESENTATION_FIELDS
+        missing = model.REQUIRED_REPRESENTATION_FIELDS - set(rep)
+        expect(not extra and not missing, "RES-SHAPE", f"{cid}: unexpected members {sorted(extra)}, missing {sorted(missing)}")
+        model.assert_matches(rep, tracked.fields, clause)
+        expect(type(rep["version"]) is int and rep["version"] == tracked.version, "VER-ARITH",
+               f"{cid}: version is {rep['version']!r}, the model says {tracked.version} (1 + applied PUT/PATCH)")
+        created = parse_timestamp(rep["createdAt"], f"{cid} createdAt")
+        updated = parse_timestamp(rep["updatedAt"], f"{cid} updatedAt")
+        if tracked.created_at is not None:
+            expect(created == tracked.created_at, "VER-TIMES", f"{cid}: createdAt changed from {tracked.created_at} to {created}")
+        expect(updated >= created, "VER-TIMES", f"{cid}: updatedAt {updated} is before createdAt {created}")
+        if tracked.updated_at is not None:
+            expect(updated >= tracked.updated_at, "VER-TIMES",
+                   f"{cid}: updatedAt went backwards from {tracked.updated_at} to {updated}")
+        expect(updated >= tracked.accepted_at, "VER-TIMES",
+               f"{cid}: updatedAt {updated} is before the Date {tracked.accepted_at} of the 202 of its latest write")
+        tracked.created_at, tracked.updated_at = created, updated
+
+    # -- rules --------------------------------------------------------------------------------
+    @rule(target=configs, drawn=create_bodies, slot=slots)
+    def create(self, drawn: dict[str, Any], slot: int) -> Any:
+        body = self._mark(drawn, slot)
+        holder = self._holder(body, None)
+        response = self.api.create(body)
+        if not self._expect_outcome(response, holder, "create"):
+            return multiple()
+        cid = response.json()["related"]["configurationId"]
+        accepted = response_date(response).replace(microsecond=0)
+        settle(self.api, response, self.poll)
+        self.live[cid] = Tracked(model.expected_after_create(body), 1, accepted)
+        rep = self._read(cid, "RES-ROUNDTRIP")
+        expect(parse_timestamp(rep["createdAt"], "createdAt") >= accepted, "VER-TIMES",
+               f"{cid}: createdAt {rep['createdAt']} is before the Date of the 202 that accepted the create")
+        return cid
+
+    @rule(cid=configs, drawn=put_bodies, slot=slots)
+    def replace(self, cid: str, drawn: dict[str, Any], slot: int) -> None:
+        body = self._mark(drawn, slot)
+        response = self.api.replace(cid, body)
+        if self._expect_outcome(response, self._holder(body, cid), f"PUT {cid}"):
+            self._applied(cid, response, model.expected_after_put(self.live[cid].fields, body))
+            self._read(cid, "RES-PUT")
+
+    @rule(cid=configs, drawn=patch_bodies, slot=slots)
+    def patch(self, cid: str, drawn: dict[str, Any], slot: int) -> None:
+        body = self._mark(drawn, slot)
+        response = self.api.patch(cid, body)
+        if self._expect_outcome(response, self._holder(body, cid), f"PATCH {cid}"):
+            self._applied(cid, response, model.expected_after_patch(self.live[cid].fields, body))
+            self._read(cid, "RES-PATCH")
+
+    def _applied(self, cid: str, response: httpx.Response, fields: model.Fields) -> None:
+        accepted = response_date(response).replace(microsecond=0)
+        settle(self.api, response, self.poll)
+        tracked = self.live[cid]
+        tracked.fields, tracked.version, tracked.accepted_at = fields, tracked.version + 1, accepted
+
+    @rule(cid=consumes(configs))
+    def delete(self, cid: str) -> None:
+        response = self.api.delete(cid)
+        expect(response.status_code == 202, "GEN-STATUS", f"DELETE {cid} (live) answered {response.status_code}")
+        settle(self.api, response, self.poll)
+        del self.live[cid]
+        self.deleted.append(cid)
+        gone = self.api.fetch(cid)
+        expect(gone.status_code == 404, "OPS-DELETE", f"GET {cid} after its DELETE completed answered {gone.status_code}")
+
+    @precondition(lambda self: bool(self.deleted))
+    @rule(data=st.data())
+    def deleted_stays_gone(self, data: st.DataObject) -> None:
+        cid = data.draw(st.sampled_from(self.deleted), label="deleted id")
+        fetched, again = self.api.fetch(cid), self.api.delete(cid)
+        expect(fetched.status_code == 404, "OPS-DELETE", f"GET of deleted {cid} answered {fetched.status_code}")
+        expect(again.status_code == 404, "OPS-DELETE", f"a new DELETE of deleted {cid} answered {again.status_code}")
+
+    @rule(cid=configs)
+    def fetch_twice(self, cid: str) -> None:
+        """Reads change nothing: two GETs in a row show the same configuration (VER-NOCHANGE)."""
+        first = self._read(cid, "RES-ROUNDTRIP")
+        second = self._read(cid, "VER-NOCHANGE")
+        expect(first == second, "VER-NOCHANGE", f"{cid} changed between two GETs: {first} then {second}")
+
+    @precondition(lambda self: len(self.live) >= 2)
+    @rule(page_size=st.integers(1, 3))
+    def walk_pages(self, page_size: int) -> None:
+        """Small pages of the machine's store, concatenated, are the live set in (createdAt, id) order."""
+        self._check_listing(page_size)
+
+    # -- invariants ---------------------------------------------------------------------------
+    @invariant()
+    def listing_matches_model(self) -> None:
+        self._check_listing(1000)
+
+    def _check_listing(self, page_size: int) -> None:
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        for _ in range(len(self.live) + 2):
+            response = self.api.list(memoryStoreId=self.store, pageSize=page_size, pageToken=token)
+            expect(response.status_code == 200, "GEN-STATUS", f"list of the machine's store answered {response.status_code}")
+            page = _json(response)
+            items += page["configurations"]
+            token = page.get("meta", {}).get("nextToken")
+            if not token:
+                break
+        ids = [item.get("id") for item in items]
+        expect(sorted(map(str, ids)) == sorted(self.live), "PAGE-ORDER",
+               f"the list of store {self.store} shows {ids}, the live configurations are {sorted(self.live)}")
+        for item in items:
+            self._compare(item, "RES-ROUNDTRIP")
+        order = sorted(self.live, key=lambda cid: (self.live[cid].created_at, cid))
+        expect(ids == order, "PAGE-ORDER", f"the list order is {ids}, by (createdAt, id) it is {order}")
+
+    def teardown(self) -> None:
+        def remove(cid: str) -> None:
+            response = self.api.delete(cid)
+            if response.status_code == 202:
+                settle(self.api, response, self.poll)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(remove, list(self.live)))
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        expect(False, "GEN-STATUS", f"{response.status_code} answer is not JSON: {response.text[:200]}")
+
+
+@contextlib.contextmanager
+def shrink_budget(seconds: float) -> Iterator[None]:
+    from hypothesis.internal.conjecture import engine
+
+    previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if previous is None:  # a Hypothesis without the knob: keep its own limit
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = min(previous, seconds)
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = previous
+
+
+def test_configuration_state_machine(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile) -> None:
+    ConfigurationMachine.api = api
+    ConfigurationMachine.api_marks = marks
+    ConfigurationMachine.poll = poll
+    with shrink_budget(SHRINK_BUDGET_S):
+        run_state_machine_as_test(
+            ConfigurationMachine,
+            settings=settings(max_examples=profile.scenario_examples, stateful_step_count=profile.scenario_steps),
+        )

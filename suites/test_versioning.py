@@ -1,0 +1,439 @@
+"""Versions, timestamps, ETag and If-Match (optimistic locking).
+
+Clauses checked: VER-ARITH, VER-NOCHANGE, VER-TIMES, VER-ETAG, VER-IF-MATCH, VER-POST-IF-MATCH,
+VER-STALE-APPLY, VER-CONCURRENT, RES-EMPTY-PATCH, OPS-FAILED-NOOP, RES-TIMESTAMP (parsing the
+timestamps the checks compare), ERR-BODY (the body of every rejection).
+
+Timestamps are compared with the `Date` headers in whole seconds: a write's timestamps lie
+between the `Date` of its 202 and the `Date` of a response that shows its effect (the GET after
+its operation completed, which is no earlier than the first such response).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+from orchestrator_contract.client import ApiClient
+from orchestrator_contract.polling import PollSettings, accepted_operation, settle, wait_for_operation
+from orchestrator_contract.profiles import Profile
+from orchestrator_contract.strategies import PATCH, REPLACE, create_bodies, marked, minimal_create_body, request_bodies
+from orchestrator_contract.target import RunMarks
+from orchestrator_contract.violations import ContractViolation, expect
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def unique(prefix: str) -> str:
+    """A store tag no other test (or Hypothesis example) of the run shares."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def scenario_settings(profile: Profile) -> settings:
+    """A third of the profile's scenario budget (each example makes several settled writes).
+
+    Shrinking replays the network scenario hundreds of times (Hypothesis caps it at 5 minutes),
+    so only a randomized profile (nightly) shrinks; a derandomized one reports the first failure.
+    """
+    phases = [Phase.explicit, Phase.reuse, Phase.generate]
+    return settings(max_examples=max(2, profile.scenario_examples // 3),
+                    phases=phases if profile.derandomize else [*phases, Phase.shrink])
+
+
+def configuration_id(response: httpx.Response) -> str:
+    accepted_operation(response)
+    related = response.json().get("related")
+    cid = related.get("configurationId") if isinstance(related, dict) else None
+    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
+    return cid
+
+
+def json_integers(value: Any) -> Any:
+    """Integral floats (`249.0`, which JSON Schema counts as an integer) as JSON integers.
+
+    The contract takes JSON integers only (no fraction), so a spec-generated `249.0` is a 400,
+    not the valid body the scenario means to send.
+    """
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: json_integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_integers(v) for v in value]
+    return value
+
+
+def date_of(response: httpx.Response) -> datetime:
+    raw = response.headers.get("Date", "")
+    try:
+        return parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        raise ContractViolation("GEN-DATE", f"{response.request.method} answered without a valid Date header: {raw!r}") from None
+
+
+def timestamp(rep: dict[str, Any], name: str) -> datetime:
+    raw = rep.get(name)
+    try:
+        return datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise ContractViolation("RES-TIMESTAMP", f"{name} {raw!r} is not YYYY-MM-DDTHH:MM:SSZ") from None
+
+
+def fetch(api: ApiClient, cid: str) -> httpx.Response:
+    response = api.fetch(cid)
+    expect(response.status_code == 200, "OPS-VISIBLE", f"GET {cid} answered {response.status_code}: {response.text[:200]}")
+    return response
+
+
+def current(api: ApiClient, cid: str) -> dict[str, Any]:
+    return fetch(api, cid).json()
+
+
+def create_settled(api: ApiClient, body: dict[str, Any], poll: PollSettings,
+                   headers: dict[str, str] | None = None) -> tuple[httpx.Response, str]:
+    response = api.create(body, headers=headers)
+    cid = configuration_id(response)
+    settle(api, response, poll)
+    return response, cid
+
+
+def create_many(api: ApiClient, bodies: Sequence[dict[str, Any]], poll: PollSettings) -> list[str]:
+    """Create concurrently, settle concurrently; the ids in the bodies' order."""
+    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+        return list(pool.map(lambda b: create_settled(api, b, poll)[1], bodies))
+
+
+def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> None:
+    """`status` with the documented error body."""
+    expect(response.status_code == status, clause, f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    expect(
+        media == "application/json"
+        and isinstance(body, dict)
+        and type(body.get("code")) is int
+        and isinstance(body.get("message"), str)
+        and isinstance(body.get("more_info"), str)
+        and body.get("status") == status,
+        "ERR-BODY",
+        f"{what}: the {status} is not the error body {{code, message, more_info, status={status}}} "
+        f"({media or 'no content type'}): {response.text[:300]}",
+    )
+
+
+def expect_etag(response: httpx.Response, version: Any) -> None:
+    etag = response.headers.get("ETag")
+    expect(etag == f'"{version}"', "VER-ETAG", f"GET of version {version} answered ETag {etag!r}, expected '\"{version}\"'")
+
+
+def updates(operation_id: str, marks: RunMarks, store_tag: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Spec-generated PUT/PATCH bodies kept in the test's store, without a V1 bridge (no 409s)."""
+
+    def prepare(body: Any) -> dict[str, Any]:
+        body = marked(body if isinstance(body, dict) else {}, marks, "ver", store_tag=store_tag)
+        return json_integers({k: v for k, v in body.items() if k != "conversationsV1Bridge"})
+
+    return request_bodies(operation_id).map(prepare)
+
+
+def replace_body(marks: RunMarks, store_tag: str, description: str) -> dict[str, Any]:
+    """A small fixed PUT body."""
+    return {**minimal_create_body(marks, "ver put", store_tag), "description": description, "channelSettings": {}}
+
+
+def without(rep: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in rep.items() if k not in names}
+
+
+class History:
+    """The timestamps of one configuration across its writes, checked at every step."""
+
+    def __init__(self, created: httpx.Response, shown: httpx.Response) -> None:
+        rep = shown.json()
+        self.created_at = timestamp(rep, "createdAt")
+        self.updated_at = timestamp(rep, "updatedAt")
+        self.version = rep.get("version")
+        expect(self.version == 1, "VER-ARITH", f"version after create is {self.version!r}, expected 1")
+        self._within("create", created, shown, self.created_at, "createdAt")
+        self._within("create", created, shown, self.updated_at, "updatedAt")
+        expect(self.updated_at >= self.created_at, "VER-TIMES",
+               f"updatedAt {rep.get('updatedAt')} is before createdAt {rep.get('createdAt')}")
+        expect_etag(shown, 1)
+
+    @staticmethod
+    def _within(what: str, accepted: httpx.Response, shown: httpx.Response, value: datetime, name: str) -> None:
+        low, high = date_of(accepted), date_of(shown)
+        expect(low <= value <= high, "VER-TIMES",
+               f"the {what} accepted at {low:%H:%M:%S} and shown at {high:%H:%M:%S} set {name} "
+               f"{value:%Y-%m-%dT%H:%M:%SZ}, outside that window")
+
+    def applied(self, what: str, accepted: httpx.Response, shown: httpx.Response, writes: int = 1) -> None:
+        """`writes` more writes were applied, the last accepted by `accepted`, shown by `shown`."""
+        rep = shown.json()
+        before = self.version
+        expect(rep.get("version") == before + writes, "VER-ARITH",
+               f"after {writes} applied {what} version went {before} -> {rep.get('version')}, expected {before + writes}")
+        created_at, updated_at = timestamp(rep, "createdAt"), timestamp(rep, "updatedAt")
+        expect(created_at == self.created_at, "VER-TIMES",
+               f"{what} changed createdAt from {self.created_at:%Y-%m-%dT%H:%M:%SZ} to {rep.get('createdAt')}")
+        expect(updated_at >= self.updated_at, "VER-TIMES",
+               f"{what} moved updatedAt backwards: {self.updated_at:%Y-%m-%dT%H:%M:%SZ} -> {rep.get('updatedAt')}")
+        self._within(what, accepted, shown, updated_at, "updatedAt")
+        expect_etag(shown, rep.get("version"))
+        self.version, self.updated_at = rep.get("version"), updated_at
+
+
+def write(api: ApiClient, method: str, cid: str, body: Any, if_match: str | None = None) -> httpx.Response:
+    if method == "PUT":
+        return api.replace(cid, body, if_match=if_match)
+    if method == "PATCH":
+        return api.patch(cid, body, if_match=if_match)
+    return api.delete(cid, if_match=if_match)
+
+
+# -- arithmetic and timestamps ----------------------------------------------------------------
+
+
+@pytest.mark.versioning
+def test_version_and_timestamps_follow_the_applied_writes(
+    api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile
+) -> None:
+    """Spec-generated create, PUT and PATCH bodies: +1 per applied write, GETs change nothing."""
+
+    @scenario_settings(profile)
+    @given(data=st.data())
+    def scenario(data: st.DataObject) -> None:
+        store_tag = unique("ver-arith")
+        body = data.draw(create_bodies(marks, "ver arith", store_tag).map(json_integers), label="create")
+        created, cid = create_settled(api, body, poll)
+        history = History(created, fetch(api, cid))
+        methods = data.draw(st.lists(st.sampled_from(["PUT", "PATCH"]), min_size=1, max_size=3), label="writes")
+        for method in methods:
+            update = data.draw(updates(REPLACE if method == "PUT" else PATCH, marks, store_tag), label=method)
+            accepted = write(api, method, cid, update)
+            settle(api, accepted, poll)
+            shown = fetch(api, cid)
+            history.applied(method, accepted, shown)
+            again = fetch(api, cid)
+            expect(again.json() == shown.json(), "VER-NOCHANGE",
+                   f"two GETs in a row differ:\n  {shown.text}\n  {again.text}")
+            expect_etag(again, history.version)
+
+    scenario()
+
+
+@pytest.mark.versioning
+def test_an_empty_patch_is_applied_and_bumps_the_version(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
+    created, cid = create_settled(api, minimal_create_body(marks, "ver empty", unique("ver-empty")), poll)
+    first = fetch(api, cid)
+    history = History(created, first)
+    accepted = api.patch(cid, {})
+    settle(api, accepted, poll)
+    shown = fetch(api, cid)
+    expect(shown.json().get("version") == 2, "RES-EMPTY-PATCH",
+           f"after 1 applied empty PATCH version went 1 -> {shown.json().get('version')}")
+    history.applied("empty PATCH", accepted, shown)
+    expect(without(shown.json(), "version", "updatedAt") == without(first.json(), "version", "updatedAt"),
+           "RES-EMPTY-PATCH", f"an empty PATCH changed fields:\n  before {first.text}\n  after  {shown.text}")
+
+
+@pytest.mark.versioning
+def test_reads_replays_and_rejected_requests_change_nothing(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
+    store_tag = unique("ver-nochange")
+    key = str(uuid.uuid4())
+    body = minimal_create_body(marks, "ver nochange", store_tag)
+    created = api.create(body, headers={"Idempotency-Key": key})
+    cid = configuration_id(created)
+    settle(api, created, poll)
+    before = fetch(api, cid)
+
+    rejections: list[tuple[str, Callable[[], httpx.Response], int, str]] = [
+        ("PATCH with a wrongly typed field", lambda: api.patch(cid, {"description": 5}), 400, "ERR-400"),
+        ("PATCH with a read-only field", lambda: api.patch(cid, {"version": 7}), 400, "ERR-400"),
+        ("PUT without the required members", lambda: api.replace(cid, {"description": "x"}), 400, "ERR-400"),
+        ("PATCH with a stale If-Match", lambda: api.patch(cid, {"description": "stale"}, if_match='"0"'), 412, "VER-IF-MATCH"),
+        ("PUT with a stale If-Match",
+         lambda: api.replace(cid, replace_body(marks, store_tag, "stale"), if_match='"0"'), 412, "VER-IF-MATCH"),
+        ("DELETE with a stale If-Match", lambda: api.delete(cid, if_match='"0"'), 412, "VER-IF-MATCH"),
+        ("PATCH with the key of the create", lambda: api.patch(cid, {}, key=key), 422, "IDEM-MISMATCH"),
+    ]
+    for what, send, status, clause in rejections:
+        expect_error(send(), status, clause, what)
+    replay = api.create(body, headers={"Idempotency-Key": key})
+    expect(replay.status_code == 202 and replay.content == created.content, "IDEM-REPLAY",
+           f"the create replayed answered {replay.status_code}: {replay.text[:200]}")
+    for _ in range(2):
+        fetch(api, cid)
+
+    after = fetch(api, cid)
+    done = f"after 3 GETs, a replayed create and {len(rejections)} rejected writes (400, 412, 422)"
+    expect(after.json() == before.json(), "VER-NOCHANGE",
+           f"{done} the configuration changed:\n  before {before.text}\n  after  {after.text}")
+    expect_etag(after, 1)
+    history = History(created, before)
+    accepted = api.patch(cid, {})
+    settle(api, accepted, poll)
+    history.applied(f"empty PATCH {done}", accepted, fetch(api, cid))
+
+
+@pytest.mark.versioning
+def test_an_update_accepted_in_a_later_second_moves_updated_at_forward(
+    api: ApiClient, marks: RunMarks, poll: PollSettings
+) -> None:
+    """The one test that waits for the server's clock to reach the next whole second (~1 s)."""
+    created, cid = create_settled(api, minimal_create_body(marks, "ver clock", unique("ver-clock")), poll)
+    shown = fetch(api, cid)
+    history = History(created, shown)
+    previous = history.updated_at
+    time.sleep(1.0 - time.time() % 1.0 + 0.005)
+    deadline = time.monotonic() + 3.0
+    while date_of(api.fetch(cid)) <= previous and time.monotonic() < deadline:  # the server's clock may lag ours
+        time.sleep(0.05)
+    accepted = api.patch(cid, {"description": "a later second"})
+    expect(date_of(accepted) > previous, "GEN-DATE",
+           f"the server's Date did not pass {previous:%H:%M:%S} within 3 s: {accepted.headers.get('Date')}")
+    settle(api, accepted, poll)
+    after = fetch(api, cid)
+    history.applied("PATCH", accepted, after)
+    expect(history.updated_at > previous, "VER-TIMES",
+           f"a PATCH accepted at {date_of(accepted):%H:%M:%S}, a later second than the create's updatedAt "
+           f"{previous:%H:%M:%S}, left updatedAt at {after.json().get('updatedAt')}")
+
+
+# -- ETag and If-Match ------------------------------------------------------------------------
+
+# `{v}` is the current version. Each value must not match it (RFC 9110 strong comparison).
+NOT_MATCHING = {
+    "a stale tag": '"{p}"',
+    "the current tag, weak": 'W/"{v}"',
+    "the current version unquoted": "{v}",
+    "an unterminated tag": '"{v}',
+    "a malformed tag": '"abc',
+    "a list whose only match is weak": '"77", W/"{v}"',
+}
+MATCHING = {
+    "the current tag": '"{v}"',
+    "a list with the current tag": '"7", "{v}"',
+    "*": "*",
+}
+
+
+@pytest.mark.versioning
+@pytest.mark.conditional
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_if_match_on_updates(api: ApiClient, marks: RunMarks, poll: PollSettings, method: str) -> None:
+    store_tag = unique(f"ver-ifm-{method.lower()}")
+    created, cid = create_settled(api, minimal_create_body(marks, "ver if-match", store_tag), poll)
+    history = History(created, fetch(api, cid))
+
+    def body(n: int) -> dict[str, Any]:
+        text = f"if-match {n}"
+        return replace_body(marks, store_tag, text) if method == "PUT" else {"description": text}
+
+    for n, (label, template) in enumerate(MATCHING.items(), start=1):
+        v = history.version
+        if_match = template.format(v=v)
+        if n > 1:  # from version 2 on there is a stale tag to try
+            for bad_label, bad in NOT_MATCHING.items():
+                value = bad.format(v=v, p=v - 1)
+                expect_error(write(api, method, cid, body(99), value), 412, "VER-IF-MATCH",
+                             f"{method} with If-Match {bad_label} ({value!r}) at version {v}")
+            shown = fetch(api, cid)
+            expect(shown.json().get("version") == v and shown.json().get("description") == f"if-match {n - 1}",
+                   "VER-IF-MATCH",
+                   f"after {len(NOT_MATCHING)} {method}s answered 412 the configuration changed: {shown.text[:300]}")
+        accepted = write(api, method, cid, body(n), if_match)
+        expect(accepted.status_code == 202, "VER-IF-MATCH",
+               f"{method} with If-Match {label} ({if_match!r}) at version {v} answered {accepted.status_code}: {accepted.text[:200]}")
+        settle(api, accepted, poll)
+        shown = fetch(api, cid)
+        history.applied(f"{method} with If-Match {label}", accepted, shown)
+        expect(shown.json().get("description") == f"if-match {n}", "VER-IF-MATCH",
+               f"{method} with If-Match {label} completed but description is {shown.json().get('description')!r}")
+
+
+@pytest.mark.versioning
+@pytest.mark.conditional
+def test_if_match_on_delete(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
+    store_tag = unique("ver-ifm-delete")
+    cids = create_many(api, [minimal_create_body(marks, f"ver delete {i}", store_tag) for i in range(len(MATCHING))], poll)
+    target = cids[0]
+    for bad_label, bad in NOT_MATCHING.items():
+        value = bad.format(v=1, p=0)
+        expect_error(api.delete(target, if_match=value), 412, "VER-IF-MATCH",
+                     f"DELETE with If-Match {bad_label} ({value!r}) at version 1")
+    rep = current(api, target)
+    expect(rep.get("version") == 1, "VER-IF-MATCH",
+           f"after {len(NOT_MATCHING)} DELETEs answered 412 the configuration changed: version {rep.get('version')}")
+    for cid, (label, template) in zip(cids, MATCHING.items(), strict=True):
+        if_match = template.format(v=1)
+        accepted = api.delete(cid, if_match=if_match)
+        expect(accepted.status_code == 202, "VER-IF-MATCH",
+               f"DELETE with If-Match {label} ({if_match!r}) at version 1 answered {accepted.status_code}: {accepted.text[:200]}")
+        settle(api, accepted, poll)
+        expect(api.fetch(cid).status_code == 404, "OPS-DELETE",
+               f"GET after a completed DELETE with If-Match {label} is not 404")
+
+
+@pytest.mark.versioning
+@pytest.mark.conditional
+def test_post_ignores_if_match(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
+    body = minimal_create_body(marks, "ver post if-match", unique("ver-post-ifm"))
+    accepted = api.create(body, headers={"If-Match": '"999"'})
+    expect(accepted.status_code == 202, "VER-POST-IF-MATCH",
+           f"POST with If-Match '\"999\"' answered {accepted.status_code}: {accepted.text[:200]}")
+    cid = configuration_id(accepted)
+    settle(api, accepted, poll)
+    History(accepted, fetch(api, cid))
+
+
+@pytest.mark.versioning
+@pytest.mark.conditional
+def test_concurrent_conditional_patches_apply_exactly_once(
+    api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile
+) -> None:
+    n = max(2, profile.concurrency)
+    _, cid = create_settled(api, minimal_create_body(marks, "ver race", unique("ver-race")), poll)
+    barrier = threading.Barrier(n)
+
+    def send(i: int) -> httpx.Response:
+        barrier.wait(timeout=30)
+        return api.patch(cid, {"description": f"racer {i}"}, if_match='"1"')
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        responses = list(pool.map(send, range(n)))
+    statuses = [r.status_code for r in responses]
+    what = f"{n} concurrent PATCHes with If-Match '\"1\"'"
+    expect(all(s in (202, 412) for s in statuses), "VER-CONCURRENT", f"{what}: statuses {statuses}, only 202 or 412 allowed")
+    for r in responses:
+        if r.status_code == 412:
+            expect_error(r, 412, "VER-IF-MATCH", f"{what}: a loser")
+    accepted = [(i, r) for i, r in enumerate(responses) if r.status_code == 202]
+    with ThreadPoolExecutor(max_workers=max(1, len(accepted))) as pool:
+        finals = list(pool.map(lambda pair: (pair[0], wait_for_operation(api, pair[1], poll)), accepted))
+    completed = [i for i, op in finals if op["status"] == "COMPLETED"]
+    rep = current(api, cid)
+    expect(rep.get("version") == 2 and len(completed) == 1, "VER-CONCURRENT",
+           f"{what}: {len(completed)} operations completed and version went 1 -> {rep.get('version')}, expected "
+           f"exactly one to apply (statuses {statuses})")
+    for i, op in finals:
+        if op["status"] == "FAILED":
+            error = op.get("error")
+            expect(isinstance(error, dict) and error.get("status") == 412, "VER-STALE-APPLY",
+                   f"{what}: a losing operation FAILED with error {error!r}, expected error.status 412")
+    expect(rep.get("description") == f"racer {completed[0]}", "OPS-FAILED-NOOP",
+           f"{what}: the winner was racer {completed[0]} but description is {rep.get('description')!r}")

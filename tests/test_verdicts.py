@@ -1,0 +1,116 @@
+"""The suite's verdicts: it passes a correct server, fails broken ones, and leaves shared targets as they were.
+
+These run `orchestrator-contract run` as a user does (a subprocess), against the reference server
+on a loopback port.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
+
+from cli_harness import dev_credentials_env, run_cli
+
+PRE_EXISTING = 1000
+CONFIGURATIONS = "/v2/ControlPlane/Configurations"
+
+
+def _seed_body(i: int) -> dict[str, object]:
+    body: dict[str, object] = {
+        "displayName": f"existing {i}",
+        "description": f"belongs to someone else {i}",
+        "conversationGroupingType": ["GROUP_BY_PROFILE", "GROUP_BY_PARTICIPANT_ADDRESSES"][i % 2],
+        "memoryStoreId": f"mem_store_1{i:025d}" if i % 3 else "memoryStoreId",
+    }
+    if i % 7 == 0:
+        body["channelSettings"] = {"SMS": {"statusTimeouts": {"inactive": 10, "closed": 15}}}
+    return body
+
+
+def _seed(base_url: str, credential: Credential, count: int) -> None:
+    """Create `count` configurations that the run must neither change nor count on."""
+    with httpx.Client(base_url=base_url, auth=(credential.username, credential.secret), timeout=30) as client:
+        def create(i: int) -> str:
+            response = client.post(CONFIGURATIONS, json=_seed_body(i))
+            assert response.status_code == 202, response.text
+            return response.headers["Operation-Id"]
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            operations = list(pool.map(create, range(count)))
+        for op_id in operations:
+            for _ in range(400):
+                status = client.get(f"/v2/ControlPlane/Operations/{op_id}").json()["status"]
+                if status != "PENDING":
+                    break
+            assert status == "COMPLETED"
+
+
+def _snapshot(base_url: str, credential: Credential) -> dict[str, bytes]:
+    """Every configuration of the account, as the bytes GET returns for it."""
+    with httpx.Client(base_url=base_url, auth=(credential.username, credential.secret), timeout=30) as client:
+        ids: list[str] = []
+        params: dict[str, object] = {"pageSize": 1000}
+        while True:
+            page = client.get(CONFIGURATIONS, params=params).json()
+            ids += [item["id"] for item in page["configurations"]]
+            if "nextToken" not in page["meta"]:
+                break
+            params = {"pageSize": 1000, "pageToken": page["meta"]["nextToken"]}
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            bodies = list(pool.map(lambda cid: client.get(f"{CONFIGURATIONS}/{cid}").content, ids))
+    return dict(zip(ids, bodies, strict=True))
+
+
+@pytest.mark.slow
+def test_ci_profile_passes_a_correct_server_and_leaves_its_data_alone(embedded_server: str, tmp_path: Path) -> None:
+    """Exit 0 on the reference server holding 1000 foreign configurations, which stay byte-identical."""
+    _seed(embedded_server, PRIMARY_ACCOUNT, PRE_EXISTING)
+    _seed(embedded_server, SECOND_ACCOUNT, 25)
+    before = {c.username: _snapshot(embedded_server, c) for c in (PRIMARY_ACCOUNT, SECOND_ACCOUNT)}
+    assert len(before[PRIMARY_ACCOUNT.username]) == PRE_EXISTING
+
+    run = run_cli(tmp_path, "--base-url", embedded_server, env=dev_credentials_env())
+
+    assert run.returncode == 0, run.explain()
+    assert "PASS" in run.summary
+    assert (tmp_path / "junit.xml").is_file()
+    after = {c.username: _snapshot(embedded_server, c) for c in (PRIMARY_ACCOUNT, SECOND_ACCOUNT)}
+    for username, snapshot in before.items():
+        left_behind = sorted(set(after[username]) - set(snapshot))
+        assert not left_behind, f"the run left {len(left_behind)} configuration(s) in {username}: {left_behind[:5]}"
+        changed = [cid for cid in snapshot if after[username].get(cid) != snapshot[cid]]
+        assert not changed, f"the run changed configurations it did not create: {changed[:5]}"
+
+
+def _junit_cases(report_dir: Path) -> int:
+    import xml.etree.ElementTree as ET
+
+    return sum(1 for _ in ET.parse(report_dir / "junit.xml").getroot().iter("testcase"))
+
+
+# (fault, pytest selection after `--`, clause the failure must name)
+FAULT_CASES: list[tuple[str, list[str], str]] = [
+    ("leak-internal-field", ["-m", "conformance"], "RES-SHAPE"),
+    ("fractional-timestamps", ["-m", "conformance"], "RES-SHAPE"),
+    ("missing-etag", ["-m", "conditional"], "VER-ETAG"),
+    ("no-www-authenticate", ["-m", "auth"], "AUTH-401"),
+    ("accepts-unknown-fields", ["-m", "conformance"], "ERR-400"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("fault", "selection", "clause"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
+def test_a_broken_server_fails_with_the_clause_named(fault: str, selection: list[str], clause: str,
+                                                     tmp_path: Path) -> None:
+    run = run_cli(tmp_path, "--server-fault", fault, "--", *selection)
+    assert run.returncode == 1, run.explain()
+    assert f"`{clause}`" in run.summary, run.summary + run.explain()
+    junit = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    assert "curl" in junit, "a failure must carry a curl reproduction"
+    assert PRIMARY_ACCOUNT.secret not in junit + run.stdout + run.stderr + run.summary
+    assert _junit_cases(tmp_path) > 0
