@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ from orchestrator_contract.client import ApiClient
 from orchestrator_contract.polling import PollSettings, accepted_operation, settle
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.resources import spec_path
-from orchestrator_contract.strategies import marked, minimal_create_body
+from orchestrator_contract.strategies import json_integers, marked, minimal_create_body
 from orchestrator_contract.target import RunMarks, Target
 from orchestrator_contract.violations import ContractViolation
 
@@ -72,6 +71,10 @@ class LiveResources:
         assert self._operation is not None
         return self._operation
 
+    def owns(self, configuration_id: str) -> bool:
+        """Whether this run's create was accepted for `configuration_id` (the ledger says so)."""
+        return configuration_id in self._api.ledger.ids(self._api.credential.username)
+
     def forget(self, configuration_id: str) -> None:
         """The configuration was deleted (by a DELETE case): create another one when next needed."""
         with self._lock:
@@ -92,6 +95,7 @@ def load_contract_schema(profile: Profile) -> Any:
         modes=[GenerationMode(mode) for mode in profile.modes],
         max_examples=profile.max_examples,
         deterministic=profile.derandomize,
+        no_shrink=not profile.shrink,
         with_security_parameters=False,
         database=profile.database or "none",
     )
@@ -113,23 +117,12 @@ def _bind_checks(api: ApiClient, poll: PollSettings) -> None:
     checks.bind(api, poll)
 
 
-def _integral(value: Any) -> Any:
-    """Whole floats as integers: Schemathesis sends `2.0` for an integer as valid data, the contract
-    calls it invalid (an integer field takes JSON integers only), so such a case is not positive."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
-
-
 class MintedTokens:
-    """Page tokens the server handed out: the only ones a positive case may send."""
+    """Page tokens the server handed out, with the filter they belong to (PAGE-TOKEN): the only
+    ones a positive case may send, and only with that filter."""
 
     def __init__(self) -> None:
-        self._tokens: set[str] = set()
+        self._tokens: dict[str, str | None] = {}
 
     def record(self, response: Any) -> None:
         if response.status_code != 200 or not response.request.url.path.endswith("/Configurations"):
@@ -138,29 +131,45 @@ class MintedTokens:
             meta = response.json().get("meta", {})
         except (ValueError, AttributeError):
             return
-        self._tokens.update(v for k, v in meta.items() if k in {"nextToken", "previousToken"} and isinstance(v, str))
+        store = response.request.url.params.get("memoryStoreId")
+        for key in ("nextToken", "previousToken"):
+            if isinstance(meta.get(key), str):
+                self._tokens[meta[key]] = store
 
-    def __contains__(self, token: object) -> bool:
-        return token in self._tokens
+    def valid_for(self, token: object, store: object) -> bool:
+        return isinstance(token, str) and token in self._tokens and self._tokens[token] == store
 
 
 MINTED = MintedTokens()
 
 
-def prepare(case: Case, marks: RunMarks, live: LiveResources | None) -> None:
-    """Adjust a generated case as the module docstring explains (`live=None` keeps linked ids)."""
+def prepare(case: Case, marks: RunMarks, live: LiveResources, *, keep_own_ids: bool = False) -> None:
+    """Adjust a generated case as the module docstring explains.
+
+    With `keep_own_ids` (the state machine), an id that a link carried is kept when this run
+    created it; any other id is replaced, so an inferred link from a list of the account's
+    configurations can never write to somebody else's.
+    """
     positive = case.meta is None or case.meta.generation.mode.is_positive
     path_negated = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
     op_id = case.operation.definition.raw.get("operationId")
-    if live is not None and "id" in (case.path_parameters or {}) and not path_negated:
-        target_id = live.operation_id() if op_id == "fetchOperation" else live.configuration_id()
-        case.path_parameters["id"] = target_id
+    if "id" in (case.path_parameters or {}) and not path_negated:
+        current = str(case.path_parameters["id"])
+        if op_id == "fetchOperation":
+            case.path_parameters["id"] = current if keep_own_ids else live.operation_id()
+        elif not (keep_own_ids and live.owns(current)):
+            case.path_parameters["id"] = live.configuration_id()
     if positive and op_id in WRITE_OPERATIONS and isinstance(case.body, dict):
-        case.body = marked(_integral(case.body), marks, "conformance", store_tag="conformance")
+        case.body = marked(json_integers(case.body), marks, "conformance", store_tag="conformance")
     if positive and case.query:
-        if "pageToken" in case.query and case.query["pageToken"] not in MINTED:
-            del case.query["pageToken"]
-        case.query = _integral(case.query)
+        query = json_integers(case.query)
+        if "pageToken" in query and not MINTED.valid_for(query["pageToken"], query.get("memoryStoreId")):
+            del query["pageToken"]
+        # Without a filter the page holds the account's other configurations: keep it small, so
+        # a target holding thousands of them costs the run no more than an empty one.
+        if "memoryStoreId" not in query and isinstance(query.get("pageSize"), int) and query["pageSize"] > 20:
+            query["pageSize"] = 20
+        case.query = query
     for name in list(case.headers or {}):
         if name.lower() != "idempotency-key" or not isinstance(case.headers[name], str):
             continue
@@ -220,13 +229,13 @@ def test_links_state_machine(api: ApiClient, live: LiveResources, marks: RunMark
     """Walk the spec's links (create -> operation -> fetch/update/patch/delete) with async-aware checks."""
     if not profile.stateful:
         pytest.skip(f"profile {profile.name} turns the stateful phase off")
-    from hypothesis import settings
+    from hypothesis import Phase, settings
 
     base = schema.as_state_machine()
 
     class LinksMachine(base):  # type: ignore[misc, valid-type]
         def before_call(self, case: Case) -> None:
-            prepare(case, marks, None)
+            prepare(case, marks, live, keep_own_ids=True)
 
         def call(self, case: Case, **kwargs: Any) -> Response:
             return Response.from_any(send(api, case, target))
@@ -235,6 +244,7 @@ def test_links_state_machine(api: ApiClient, live: LiveResources, marks: RunMark
                               **kwargs: Any) -> None:
             judge(case, response, target, checks.ASYNC_CHECKS)
 
+    phases = [p for p in Phase if p is not Phase.explain and (profile.shrink or p is not Phase.shrink)]
     LinksMachine.run(settings=settings(max_examples=profile.stateful_max_examples,
-                                       stateful_step_count=profile.stateful_step_count,
+                                       stateful_step_count=profile.stateful_step_count, phases=phases,
                                        derandomize=profile.derandomize, deadline=None, database=None))

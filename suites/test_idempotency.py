@@ -20,11 +20,12 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
-from orchestrator_contract.polling import PollSettings, accepted_operation, settle
+from orchestrator_contract.polling import (PollSettings, accepted_operation, operation_path, settle,
+                                           wait_for_operation)
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import create_bodies, minimal_create_body
 from orchestrator_contract.target import RunMarks
@@ -40,32 +41,6 @@ def new_key() -> str:
 def unique(prefix: str) -> str:
     """A store tag no other test (or Hypothesis example) of the run shares."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def scenario_settings(profile: Profile) -> settings:
-    """A third of the profile's scenario budget (each example makes several settled writes).
-
-    Shrinking replays the network scenario hundreds of times (Hypothesis caps it at 5 minutes),
-    so only a randomized profile (nightly) shrinks; a derandomized one reports the first failure.
-    """
-    phases = [Phase.explicit, Phase.reuse, Phase.generate]
-    return settings(max_examples=max(2, profile.scenario_examples // 3),
-                    phases=phases if profile.derandomize else [*phases, Phase.shrink])
-
-
-def json_integers(value: Any) -> Any:
-    """Integral floats (`249.0`, which JSON Schema counts as an integer) as JSON integers.
-
-    The contract takes JSON integers only (no fraction), so a spec-generated `249.0` is a 400,
-    not the valid body the scenario means to send.
-    """
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: json_integers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_integers(v) for v in value]
-    return value
 
 
 def op_id(response: httpx.Response) -> str:
@@ -89,7 +64,17 @@ def settle_all(api: ApiClient, accepted: Sequence[httpx.Response], poll: PollSet
         return list(pool.map(lambda r: settle(api, r, poll), accepted))
 
 
-def create_settled(api: ApiClient, body: dict[str, Any], poll: PollSettings, key: str | None = None) -> tuple[httpx.Response, str]:
+def wait_all(api: ApiClient, accepted: Sequence[httpx.Response], poll: PollSettings) -> list[dict[str, Any]]:
+    """Wait for every operation concurrently, whatever its terminal status."""
+    if not accepted:
+        return []
+    with ThreadPoolExecutor(max_workers=len(accepted)) as pool:
+        return list(pool.map(lambda r: wait_for_operation(api, r, poll), accepted))
+
+
+def create_settled(
+    api: ApiClient, body: dict[str, Any], poll: PollSettings, key: str | None = None
+) -> tuple[httpx.Response, str]:
     response = api.create(body, key=key)
     cid = configuration_id(response)
     settle(api, response, poll)
@@ -131,7 +116,8 @@ def probe_version(api: ApiClient, cid: str, before: int, poll: PollSettings, aft
 
 def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> None:
     """`status` with the documented error body."""
-    expect(response.status_code == status, clause, f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
+    expect(response.status_code == status, clause,
+           f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
     try:
         body = response.json()
     except ValueError:
@@ -151,7 +137,8 @@ def expect_error(response: httpx.Response, status: int, clause: str, what: str) 
 
 
 def expect_replay(original: httpx.Response, replay: httpx.Response, what: str) -> None:
-    expect(replay.status_code == 202, "IDEM-REPLAY", f"{what}: expected the original 202 again, got {replay.status_code}: {replay.text[:300]}")
+    expect(replay.status_code == 202, "IDEM-REPLAY",
+           f"{what}: expected the original 202 again, got {replay.status_code}: {replay.text[:300]}")
     expect(
         op_id(replay) == op_id(original),
         "IDEM-REPLAY",
@@ -214,12 +201,12 @@ def test_replayed_create_returns_the_original_202_and_creates_nothing(
     """Replays (also JSON-equal bodies with other member order and whitespace) change nothing;
     the same key with another body is 422 and creates nothing."""
 
-    @scenario_settings(profile)
+    @profile.scenario_settings(share=3)
     @given(data=st.data())
     def scenario(data: st.DataObject) -> None:
         store_tag = unique("idem-replay")
         store = marks.memory_store_id(store_tag)
-        body = data.draw(create_bodies(marks, "idem replay", store_tag).map(json_integers), label="body")
+        body = data.draw(create_bodies(marks, "idem replay", store_tag), label="body")
         key = new_key()
         original, cid = create_settled(api, body, poll, key)
 
@@ -234,13 +221,14 @@ def test_replayed_create_returns_the_original_202_and_creates_nothing(
                f"after 1 create and 2 replays the test's store holds {len(ids)} configurations {ids}, expected only {cid}")
         expect_version(api, cid, 1, "VER-NOCHANGE", "after a create and 2 replays")
 
-        other = data.draw(create_bodies(marks, "idem replay", store_tag).map(json_integers), label="other body")
+        other = data.draw(create_bodies(marks, "idem replay", store_tag), label="other body")
         if other == body:
             other = {**body, "description": "x" if body.get("description") != "x" else "y"}
         expect_error(api.create(other, key=key), 422, "IDEM-MISMATCH", "POST with a used key and another body")
         ids = store_ids(api, store)
         expect(ids == [cid], "IDEM-MISMATCH",
-               f"after a 422 for a used key with another body the store holds {len(ids)} configurations {ids}, expected only {cid}")
+               f"after a 422 for a used key with another body the store holds {len(ids)} configurations {ids}, "
+               f"expected only {cid}")
 
     scenario()
 
@@ -468,11 +456,12 @@ def test_concurrent_identical_creates_with_one_key_make_one_configuration(
     body = minimal_create_body(marks, "idem race", store_tag)
     key = new_key()
     responses = race(n, lambda _: api.create(body, key=key))
-    settle_all(api, distinct_operations(responses), poll)
+    wait_all(api, distinct_operations(responses), poll)
     ids = store_ids(api, store)
     what = f"{n} concurrent identical POSTs with one key"
     winner = check_one_operation(responses, what, f"the store holds {len(ids)} configurations")
     cid = configuration_id(winner)
+    settle(api, winner, poll)
     expect(ids == [cid], "IDEM-CONCURRENT", f"{what}: after settling the store holds {ids}, expected only {cid}")
 
 
@@ -484,10 +473,10 @@ def test_concurrent_identical_patches_with_one_key_apply_once(
     _, cid = create_settled(api, minimal_create_body(marks, "idem race patch", unique("idem-race-patch")), poll)
     key = new_key()
     responses = race(n, lambda _: api.patch(cid, {"description": "raced"}, key=key))
-    settle_all(api, distinct_operations(responses), poll)
+    wait_all(api, distinct_operations(responses), poll)
     version = current(api, cid).get("version")
     what = f"{n} concurrent identical PATCHes with one key"
-    check_one_operation(responses, what, f"version went 1 -> {version}")
+    settle(api, check_one_operation(responses, what, f"version went 1 -> {version}"), poll)
     expect(version == 2, "IDEM-CONCURRENT", f"{what}: version went 1 -> {version}, expected 2")
 
 
@@ -509,7 +498,8 @@ def test_keys_are_exact_strings_upper_and_lower_case_are_different_keys(
     expect(lower.status_code == 202, "IDEM-FORMAT",
            f"POST with the lower-case form of an upper-case key answered {lower.status_code}: {lower.text[:200]}")
     expect(op_id(upper) != op_id(lower), "IDEM-REPLAY",
-           f"keys {key.upper()!r} and {key.lower()!r} are different strings, but the second POST replayed operation {op_id(upper)!r}")
+           f"keys {key.upper()!r} and {key.lower()!r} are different strings, "
+           f"but the second POST replayed operation {op_id(upper)!r}")
     ids_made = sorted({configuration_id(upper), configuration_id(lower)})
     settle_all(api, [upper, lower], poll)
     ids = store_ids(api, store)
@@ -531,6 +521,10 @@ def test_two_accounts_using_one_key_are_independent(
     expect(second.status_code == 202, "IDEM-SCOPE",
            f"the second account's POST with a key the first used answered {second.status_code}: {second.text[:200]}")
     cid1, cid2 = configuration_id(first), configuration_id(second)
+    own = api2.request("GET", operation_path(accepted_operation(second)[1]))
+    expect(own.status_code == 200, "IDEM-SCOPE",
+           f"the second account's 202 for a key the first account used names an operation the second account "
+           f"cannot read ({own.status_code}): it replayed the first account's request")
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda pair: settle(pair[0], pair[1], poll), [(api, first), (api2, second)]))
     ids1, ids2 = store_ids(api, store), store_ids(api2, store)

@@ -1,8 +1,8 @@
 """Targeted scenarios for the resource rules that the property tests cannot judge.
 
 Clauses: RES-PUT, RES-PATCH, RES-EMPTY-PATCH, RES-NULL, RES-ROUNDTRIP, RES-SHAPE, RES-TIMESTAMP,
-RES-CONFLICT, ERR-400, ERR-BODY, ERR-413, ERR-415, GEN-405, GEN-DATE, OPS-SYNC, VER-ARITH,
-VER-NOCHANGE.
+RES-CONFLICT, ERR-400, ERR-BODY, ERR-413, ERR-415, GEN-405, GEN-DATE, OPS-SYNC, OPS-DELETE,
+VER-ARITH, VER-NOCHANGE, VER-TIMES, PAGE-FILTER.
 
 The bodies here are small fixed examples (the seed's channel settings, the official SDK's request
 models) because each scenario needs one exact value; expectations are spelled out literally, not
@@ -124,7 +124,9 @@ def accept(api: ApiClient, response: httpx.Response, poll: PollSettings, clause:
     """Require a 202 for a valid write (failing with `clause`), wait for COMPLETED, return the id."""
     expect_status(response, 202, clause, what)
     settle(api, response, poll)
-    return response.json()["related"]["configurationId"]
+    cid = response.json().get("related", {}).get("configurationId")
+    expect(isinstance(cid, str) and cid, "OPS-202", f"{what}: 202 without related.configurationId")
+    return cid
 
 
 def in_parallel(jobs: Sequence[Callable[[], Any]]) -> list[Any]:
@@ -182,7 +184,9 @@ class Existing:
 def existing(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Existing:
     response = api.create(body(marks, "existing"))
     cid = accept(api, response, poll, "GEN-STATUS", "create")
-    return Existing(cid, accepted_operation(response)[0], read(api, cid))
+    fetched = api.fetch(cid)  # no shape checks here: a fixture error would hide which rule broke
+    expect_status(fetched, 200, "OPS-VISIBLE", f"GET {cid} after its create COMPLETED")
+    return Existing(cid, accepted_operation(response)[0], fetched.json())
 
 
 def expect_unchanged(api: ApiClient, before: dict[str, Any], what: str) -> None:
@@ -303,13 +307,15 @@ def test_sdk_request_models_round_trip(api: ApiClient, marks: RunMarks, poll: Po
               "intelligenceConfigurationIds": [], "memoryExtractionEnabled": False}
     assert_matches(read(api, cid), fields, "RES-NULL")
 
-    update = SdkModels.UpdateConfigurationRequest({
+    update = SdkModels.UpdateConfigurationRequest({  # nulls: displayName, inactive, metadata, method, ...
         "description": "sdk put", "conversationGroupingType": "GROUP_BY_PROFILE", "memoryStoreId": base["memoryStoreId"],
-        "channelSettings": {"CHAT": {"statusTimeouts": {"closed": 3}}},
+        "channelSettings": {"CHAT": {"statusTimeouts": {"closed": 3}, "captureRules": [{"from": "*", "to": "*"}]}},
+        "statusCallbacks": [{"url": "https://example.com/put"}],
     }).to_dict()
     accept(api, api.replace(cid, update), poll, "RES-NULL", "PUT of the SDK's UpdateConfigurationRequest")
-    fields = {**fields, "description": "sdk put", "statusCallbacks": [],
-              "channelSettings": {"CHAT": {"statusTimeouts": {"closed": 3}}}}
+    fields = {**fields, "description": "sdk put",
+              "statusCallbacks": [{"url": "https://example.com/put", "method": "POST"}],
+              "channelSettings": {"CHAT": {"statusTimeouts": {"closed": 3}, "captureRules": [{"from": "*", "to": "*"}]}}}
     assert_matches(read(api, cid), fields, "RES-PUT")
 
     patch = SdkModels.PatchConfigurationRequest({}).to_dict()
@@ -571,6 +577,7 @@ def test_service_id_conflicts(api: ApiClient, marks: RunMarks, poll: PollSetting
     expect(read(api, holder).get("conversationsV1Bridge") == {"serviceId": sid}, "RES-ROUNDTRIP", "bridge lost")
 
     settle(api, api.delete(holder), poll)
+    expect_status(api.fetch(holder), 404, "OPS-DELETE", f"GET {holder} after its DELETE completed")
     taker = accept(api, api.create(body(marks, "conflict-d", **bridge)), poll, "RES-CONFLICT",
                    "create with the serviceId of a deleted configuration")
     expect_conflict(api.patch(other, bridge), taker, "PATCH taking the serviceId from its new holder")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import hypothesis
+
 from .resources import suites_dir
 
 
@@ -19,6 +21,7 @@ class Profile:
     seed: int
     database: str
     deadline_ms: int
+    shrink: bool
     phases: tuple[str, ...]
     modes: tuple[str, ...]
     max_examples: int
@@ -38,6 +41,15 @@ class Profile:
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
+
+    def scenario_settings(self, share: int = 1) -> hypothesis.settings:
+        """Settings for a scenario's `@given`: `1/share` of the scenario budget (an example that
+        makes several settled writes is expensive), shrinking only where the profile asks for it
+        (shrinking replays a network scenario hundreds of times)."""
+        phases = [hypothesis.Phase.explicit, hypothesis.Phase.reuse, hypothesis.Phase.generate]
+        if self.shrink:
+            phases.append(hypothesis.Phase.shrink)
+        return hypothesis.settings(max_examples=max(2, self.scenario_examples // share), phases=phases)
 
 
 _active: Profile | None = None
@@ -77,6 +89,7 @@ def load(name: str, *, seed: int | None = None) -> Profile:
         seed=seed,
         database=str(hyp.get("database", "")),
         deadline_ms=int(hyp.get("deadline_ms", 0)),
+        shrink=bool(hyp.get("shrink", True)),
         phases=tuple(conf.get("phases", ["examples", "coverage", "fuzzing"])),
         modes=tuple(conf.get("modes", ["positive", "negative"])),
         max_examples=int(conf.get("max_examples", 30)),

@@ -47,7 +47,8 @@ def read_junit(path: Path) -> RunResult:
             if node is not None:
                 text = (node.get("message") or "") + "\n" + (node.text or "")
                 match = _CLAUSE.search(text)
-                first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+                lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+                first = next((ln for ln in lines if ln.startswith("violation:")), lines[0] if lines else "")
                 result.failures.append(Failure(name, match.group(1) if match else "unclassified", first[:240]))
                 if tag == "failure":
                     result.failed += 1
