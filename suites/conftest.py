@@ -44,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", type=int, default=None, help="override the profile's seed")
     group.addoption("--server-fault", action="append", default=[],
                     help="embedded server only: start it with this deliberate fault (repeatable)")
+    group.addoption("--server-rate-limit", type=float, default=None,
+                    help="embedded server only: answer 429 above this many requests per second per account")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,7 +98,8 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
     from orchestrator_contract.server import ServerConfig, start_background
 
     faults = frozenset(pytestconfig.getoption("--server-fault"))
-    with start_background(ServerConfig(faults=faults)) as server:
+    rate_limit = pytestconfig.getoption("--server-rate-limit")
+    with start_background(ServerConfig(faults=faults, rate_limit_per_s=rate_limit)) as server:
         yield Target.embedded_at(server.base_url)
 
 

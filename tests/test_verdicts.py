@@ -114,3 +114,19 @@ def test_a_broken_server_fails_with_the_clause_named(fault: str, selection: list
     assert "curl" in junit, "a failure must carry a curl reproduction"
     assert PRIMARY_ACCOUNT.secret not in junit + run.stdout + run.stderr + run.summary
     assert _junit_cases(tmp_path) > 0
+
+
+@pytest.mark.slow
+def test_throttled_runs_still_pass(tmp_path: Path) -> None:
+    """A rate-limited server (429 + Retry-After) gets the same verdict: the client waits and retries."""
+    import subprocess
+    import sys
+
+    from cli_harness import REPO
+
+    suites = REPO / "suites"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
+         "-q", "--server-rate-limit", "8", "-k", "throttled or walk_with_drawn_page_size"],
+        capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]

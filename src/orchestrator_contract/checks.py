@@ -103,6 +103,9 @@ def error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None
     body = _json(response)
     expect(isinstance(body, dict) and body.get("status") == response.status_code, "ERR-BODY",
            f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}")
+    if response.status_code == 429:
+        retry_after = (_header(response, "Retry-After") or "").strip()
+        expect(retry_after.isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}, not an integer")
     if response.status_code == 401:
         expect((_header(response, "WWW-Authenticate") or "").lower().startswith("basic"), "AUTH-401",
                "401 without a `WWW-Authenticate: Basic` header")

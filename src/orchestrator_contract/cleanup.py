@@ -8,6 +8,7 @@ cannot delete is reported by the suites, not here; what could not be removed is 
 from __future__ import annotations
 
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -33,11 +34,17 @@ def _run_store_items(client: ApiClient, store: str) -> set[str]:
     return ids
 
 
-def _remove(client: ApiClient, configuration_id: str, poll: PollSettings) -> bool:
+def _request_delete(client: ApiClient, configuration_id: str) -> httpx.Response | None:
     try:
-        response = client.delete(configuration_id)
-        if response.status_code == 202:
-            wait_for_operation(client, response, poll)
+        return client.delete(configuration_id)
+    except httpx.HTTPError:
+        return None
+
+
+def _gone(client: ApiClient, configuration_id: str, accepted: httpx.Response | None, budget: PollSettings) -> bool:
+    try:
+        if accepted is not None and accepted.status_code == 202:
+            wait_for_operation(client, accepted, budget)
         return client.fetch(configuration_id).status_code == 404
     except (httpx.HTTPError, ContractViolation, ValueError):
         return False
@@ -53,10 +60,21 @@ def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings)
             pass
     if not candidates:
         return []
-    quick = PollSettings(budget_s=min(poll.budget_s, 10.0), retry_after_cap_s=poll.retry_after_cap_s)
+    ids = sorted(candidates)
+    # Every DELETE first, then one shared wait: a server whose operations never complete costs
+    # the cleanup one poll budget, not one per configuration.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(lambda cid: (cid, _remove(client, cid, quick)), sorted(candidates)))
-    left = [cid for cid, removed in outcomes if not removed]
+        accepted = list(pool.map(lambda cid: _request_delete(client, cid), ids))
+    deadline = time.monotonic() + min(poll.budget_s, 15.0)
+
+    def gone(pair: tuple[str, httpx.Response | None]) -> bool:
+        remaining = max(0.1, deadline - time.monotonic())
+        budget = PollSettings(budget_s=remaining, retry_after_cap_s=poll.retry_after_cap_s)
+        return _gone(client, pair[0], pair[1], budget)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        removed = list(pool.map(gone, zip(ids, accepted, strict=True)))
+    left = [cid for cid, ok in zip(ids, removed, strict=True) if not ok]
     if left:
         print(f"orchestrator-contract: could not remove {len(left)} configuration(s) this run created: "
               f"{', '.join(left[:10])}", file=sys.stderr)

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="answer 429 above N requests per second per account")
 
     sub.add_parser("faults", help="list the reference server's deliberate faults")
+
+    trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
+    trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")
     return parser
 
 
@@ -77,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args, extra)
         if args.command == "serve":
             return serve(args)
+        if args.command == "trace":
+            return trace(args)
         return list_faults()
     except UsageError as exc:
         print(f"orchestrator-contract: {exc}", file=sys.stderr)
@@ -113,6 +118,17 @@ def list_faults() -> int:
     width = max(len(name) for name in FAULTS)
     for name, fault in sorted(FAULTS.items()):
         print(f"{name:<{width}}  [{fault.clause}] {fault.description}")
+    return EXIT_OK
+
+
+def trace(args: argparse.Namespace) -> int:
+    from .traceability import build, render
+
+    text = render(build(suites_dir()))
+    if args.write:
+        (suites_dir() / "TRACEABILITY.md").write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
     return EXIT_OK
 
 

@@ -117,6 +117,8 @@ class ApiClient:
             response.read()
             exchange.response = response
             journal.current().add(exchange)
+            if response.status_code == 429:
+                _check_throttle(response)
             return response
 
         retrying = Retrying(
@@ -169,6 +171,14 @@ class ApiClient:
 
     def operation(self, operation_id: str) -> httpx.Response:
         return self.request("GET", f"{OPERATIONS}/{operation_id}")
+
+
+def _check_throttle(response: httpx.Response) -> None:
+    """ERR-429: a throttled request is told when to come back, in whole seconds."""
+    from .violations import expect
+
+    value = response.headers.get("Retry-After", "")
+    expect(value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required")
 
 
 def _with_header(

@@ -8,6 +8,7 @@ import hmac
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from ..defaults import Credential
 
@@ -15,13 +16,16 @@ from ..defaults import Credential
 class Authenticator:
     """Maps `Authorization: Basic ...` to an Account SID (API keys act for their account)."""
 
-    def __init__(self, accounts: list[Credential], api_keys: dict[str, tuple[Credential, str]]) -> None:
+    def __init__(self, accounts: list[Credential], api_keys: dict[str, tuple[Credential, str]],
+                 has: Callable[[str], bool] = lambda fault: False) -> None:
         self._secrets: dict[str, tuple[bytes, str]] = {c.username: (c.secret.encode(), c.username) for c in accounts}
         for key_sid, (cred, account) in api_keys.items():
             self._secrets[key_sid] = (cred.secret.encode(), account)
+        self._has = has  # ServerConfig.has: the deliberate faults
 
-    def authenticate(self, header: str | None) -> str | None:
-        """The Account SID the credentials stand for, or None when missing or wrong."""
+    @staticmethod
+    def credentials(header: str | None) -> tuple[str, str] | None:
+        """(username, secret) of an `Authorization: Basic` header, or None when it is not one."""
         if not header:
             return None
         scheme, _, encoded = header.strip().partition(" ")
@@ -32,12 +36,25 @@ class Authenticator:
         except (binascii.Error, ValueError):
             return None
         username, sep, secret = decoded.partition(":")
+        return (username, secret) if sep else None
+
+    def authenticate(self, header: str | None) -> str | None:
+        """The Account SID the credentials stand for, or None when missing or wrong."""
+        parsed = self.credentials(header)
+        if parsed is None:
+            return None
+        username, secret = parsed
         entry = self._secrets.get(username)
-        if not sep or entry is None:
+        if self._has("api-key-rejected") and not username.startswith("AC"):
+            entry = None  # the lookup only knows Account SIDs
+        if entry is None:
             hmac.compare_digest(secret.encode(), b"\x00" * 32)  # keep timing similar for unknown users
             return None
         expected, account = entry
-        return account if hmac.compare_digest(secret.encode("utf-8", "surrogatepass"), expected) else None
+        supplied = secret.encode("utf-8", "surrogatepass")
+        if self._has("token-prefix-compare"):
+            supplied = supplied[:len(expected)]
+        return account if hmac.compare_digest(supplied, expected) else None
 
 
 class RateLimiter:
