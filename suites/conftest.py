@@ -8,10 +8,12 @@ isolation checks, TWILIO_SECOND_ACCOUNT_SID / TWILIO_SECOND_AUTH_TOKEN).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from orchestrator_contract import journal, profiles
 from orchestrator_contract.cleanup import remove_run_resources
@@ -20,6 +22,7 @@ from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.target import RUN_ID_ENV, RunMarks, Target, new_run_id
 
 PROFILE_KEY = pytest.StashKey[profiles.Profile]()
+DEADLINE_ENV = "ORCHESTRATOR_CONTRACT_DEADLINE"
 MARKERS = {
     "conformance": "Schemathesis property tests over every operation (positive and negative data)",
     "stateful": "link-driven and model-based state machines",
@@ -61,17 +64,27 @@ def pytest_configure(config: pytest.Config) -> None:
     profile = profile.with_changes(seed=int(os.environ["ORCHESTRATOR_CONTRACT_SEED"]))
     config.stash[PROFILE_KEY] = profile
     profiles.activate(profile)
+    # The global time budget: the first process fixes the deadline, xdist workers inherit it.
+    os.environ.setdefault(DEADLINE_ENV, str(time.time() + profile.max_time_s))
     settings.register_profile(
         "orchestrator-contract",
         derandomize=profile.derandomize,
         max_examples=profile.scenario_examples,
         deadline=None if profile.deadline_ms == 0 else profile.deadline_ms,
-        database=None,
+        database=DirectoryBasedExampleDatabase(str(db)) if (db := profile.example_database()) else None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
                                HealthCheck.function_scoped_fixture],
         print_blob=True,
     )
     settings.load_profile("orchestrator-contract")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once the run's time budget is spent, the remaining tests are skipped (and say why), so the
+    reports of everything that ran are still written."""
+    deadline = float(os.environ.get(DEADLINE_ENV, "inf"))
+    if time.time() > deadline:
+        pytest.skip("the run's global time budget (--max-time) was exhausted before this test")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -97,7 +97,7 @@ def load_contract_schema(profile: Profile) -> Any:
         deterministic=profile.derandomize,
         no_shrink=not profile.shrink,
         with_security_parameters=False,
-        database=profile.database or "none",
+        database=str(db) if (db := profile.example_database()) else "none",
     )
     # The stateful phase must be on for `as_state_machine`; the parametrized tests ignore it.
     config.phases.update(phases=[*profile.phases, *(["stateful"] if profile.stateful else [])])
@@ -208,7 +208,7 @@ def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) ->
         clause = next((checks.BUILTIN_CLAUSES[name] for name in getattr(first, "checks", ()) if name in checks.BUILTIN_CLAUSES),
                       "GEN-STATUS")
         detail = "; ".join(f"{f.title}: {f.message}" for f in group.exceptions)
-        raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}") from None
+        raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}", response=response) from None
 
 
 @schema.parametrize()

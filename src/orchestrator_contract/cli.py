@@ -23,6 +23,7 @@ from .resources import suites_dir
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 PROBE_TIMEOUT_S = 5.0
+HARD_STOP_GRACE_S = 120
 
 
 class UsageError(Exception):
@@ -208,8 +209,14 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
               f"seed: {profile.seed}", f"time budget: {profile.max_time_s} s"]
     print("orchestrator-contract: " + "; ".join(header), flush=True)
     started = time.monotonic()
+    env = {**env, "ORCHESTRATOR_CONTRACT_REPORT_DIR": str(report_dir.resolve()),
+           "ORCHESTRATOR_CONTRACT_DEADLINE": str(time.time() + profile.max_time_s)}
+    env.pop("ORCHESTRATOR_CONTRACT_RUN_ID", None)
+    env.pop("ORCHESTRATOR_CONTRACT_SEED", None)
     try:
-        completed = subprocess.run(command, env=env, timeout=profile.max_time_s)
+        # Past the budget the suites skip what is left and write their reports; the hard stop is
+        # for a test stuck past the budget (a grace period later).
+        completed = subprocess.run(command, env=env, timeout=profile.max_time_s + HARD_STOP_GRACE_S)
         code = completed.returncode
     except subprocess.TimeoutExpired:
         code = -1
@@ -217,7 +224,8 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
     result = read_junit(junit)
     summary = write_summary(result, report_dir / "summary.md", header=header, wall_s=wall)
     if code == -1:
-        print(f"orchestrator-contract: the run exceeded its time budget of {profile.max_time_s} s and was stopped",
+        print(f"orchestrator-contract: the run exceeded its time budget of {profile.max_time_s} s "
+              f"(+{HARD_STOP_GRACE_S} s grace) and was stopped",
               file=sys.stderr)
         return EXIT_USAGE
     if code == 0:

@@ -87,6 +87,21 @@ class Journal:
         with self._lock:
             self.exchanges.append(exchange)
 
+    def find(self, response: object) -> Exchange | None:
+        """The exchange whose response is `response` (or a wrapper of it, by status, URL and body)."""
+        with self._lock:
+            candidates = list(reversed(self.exchanges))
+        for exchange in candidates:
+            if exchange.response is response:
+                return exchange
+        status = getattr(response, "status_code", None)
+        content = getattr(response, "content", None)
+        for exchange in candidates:
+            if exchange.response is not None and exchange.response.status_code == status \
+                    and exchange.response.content == content:
+                return exchange
+        return None
+
     def reproduction(self, last: int = 6) -> str:
         with self._lock:
             recent = self.exchanges[-last:]

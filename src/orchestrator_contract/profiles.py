@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import tomllib
 from dataclasses import dataclass, replace
@@ -11,6 +12,8 @@ from typing import Any
 import hypothesis
 
 from .resources import suites_dir
+
+REPORT_DIR_ENV = "ORCHESTRATOR_CONTRACT_REPORT_DIR"
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,13 @@ class Profile:
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
+
+    def example_database(self) -> Path | None:
+        """Where failing examples are kept between runs (nightly), relative to the report directory."""
+        if not self.database:
+            return None
+        path = Path(self.database)
+        return path if path.is_absolute() else Path(os.environ.get(REPORT_DIR_ENV, "reports")) / path
 
     def scenario_settings(self, share: int = 1) -> hypothesis.settings:
         """Settings for a scenario's `@given`: `1/share` of the scenario budget (an example that

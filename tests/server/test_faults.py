@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 
 from orchestrator_contract.clauses import CLAUSES
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT
+from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.server import FAULTS, ServerConfig, start_background
 
 from .helpers import CONFIGS, Api, client, new_key, service_id, store_filter, valid_body
@@ -157,6 +160,316 @@ def _(a: Api, b: Api) -> bool:
     config_id = a.create()
     assert a.write_and_wait("DELETE", config_id)["status"] == "COMPLETED"
     return a.get(f"{CONFIGS}/{config_id}").status_code == 200
+
+
+# -- authentication and isolation ------------------------------------------------------------
+
+
+def status_with(a: Api, auth: tuple[str, str]) -> httpx.Response:
+    with client(str(a.base_url), auth) as other:
+        return other.get(CONFIGS)
+
+
+@check("api-key-rejected")
+def _(a: Api, b: Api) -> bool:
+    return status_with(a, (PRIMARY_API_KEY.username, PRIMARY_API_KEY.secret)).status_code == 401
+
+
+@check("token-prefix-compare")
+def _(a: Api, b: Api) -> bool:
+    return status_with(a, (PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret + "x")).status_code == 200
+
+
+@check("cross-account-403")
+def _(a: Api, b: Api) -> bool:
+    return b.get(f"{CONFIGS}/{a.create()}").status_code == 403
+
+
+@check("list-ignores-account-with-filter")
+def _(a: Api, b: Api) -> bool:
+    a.create(memoryStoreId=store_filter(30))
+    return len(b.get(CONFIGS, params={"memoryStoreId": store_filter(30)}).json()["configurations"]) > 0
+
+
+@check("error-echoes-credentials")
+def _(a: Api, b: Api) -> bool:
+    r = status_with(a, (PRIMARY_ACCOUNT.username, "wrong-secret-4711"))
+    return r.status_code == 401 and "wrong-secret-4711" in r.text
+
+
+# -- operations --------------------------------------------------------------------------------
+
+
+def stale_write(a: Api) -> tuple[str, dict[str, object]]:
+    """A PATCH with If-Match "1" accepted while an earlier PATCH is still pending: it goes stale.
+
+    Returns (configuration id, the conditional PATCH's final operation). Retried a few times in
+    case the first PATCH applied before the second was accepted (then the second is a plain 412).
+    """
+    for _ in range(10):
+        config_id = a.create()
+        first = a.patch(f"{CONFIGS}/{config_id}", json={"description": "first"})
+        second = a.patch(f"{CONFIGS}/{config_id}", json={"description": "second"}, headers={"If-Match": '"1"'})
+        a.wait(first)
+        if second.status_code == 202:
+            return config_id, a.wait(second)
+    raise AssertionError("could not make a conditional write stale before it applied")
+
+
+@check("async-validation")
+def _(a: Api, b: Api) -> bool:
+    r = a.patch(f"{CONFIGS}/{a.create()}", json={"description": 5})
+    return r.status_code == 202 and a.wait(r)["status"] == "FAILED"
+
+
+@check("location-differs-from-status-url")
+def _(a: Api, b: Api) -> bool:
+    r = a.post(CONFIGS, json=valid_body())
+    return r.headers["location"] != r.json()["statusUrl"]
+
+
+@check("create-id-mismatch")
+def _(a: Api, b: Api) -> bool:
+    r = a.post(CONFIGS, json=valid_body())
+    assert a.wait(r)["status"] == "COMPLETED"
+    return a.get(f"{CONFIGS}/{r.json()['related']['configurationId']}").status_code == 404
+
+
+@check("operation-status-url-relative")
+def _(a: Api, b: Api) -> bool:
+    r = a.post(CONFIGS, json=valid_body())
+    return a.wait(r)["statusUrl"] != r.json()["statusUrl"]
+
+
+@check("completed-at-while-pending")
+def _(a: Api, b: Api) -> bool:
+    for _ in range(20):
+        op = a.get(a.post(CONFIGS, json=valid_body()).json()["statusUrl"]).json()
+        if op["status"] == "PENDING":
+            return "completedAt" in op
+    raise AssertionError("never saw a PENDING operation")
+
+
+@check("terminal-status-flips")
+def _(a: Api, b: Api) -> bool:
+    r = a.post(CONFIGS, json=valid_body())
+    assert a.wait(r)["status"] == "COMPLETED"
+    return any(a.get(r.headers["location"]).json()["status"] == "PENDING" for _ in range(3))
+
+
+@check("failed-op-error-body")
+def _(a: Api, b: Api) -> bool:
+    _, op = stale_write(a)
+    assert op["status"] == "FAILED", op
+    return set(op["error"]) != {"type", "title", "status", "detail"}  # type: ignore[arg-type]
+
+
+@check("foreign-operation-visible")
+def _(a: Api, b: Api) -> bool:
+    return b.get(a.post(CONFIGS, json=valid_body()).json()["statusUrl"]).status_code == 200
+
+
+@check("second-delete-accepted")
+def _(a: Api, b: Api) -> bool:
+    config_id = a.create()
+    assert a.write_and_wait("DELETE", config_id)["status"] == "COMPLETED"
+    return a.delete(f"{CONFIGS}/{config_id}").status_code == 202
+
+
+@check("failed-op-bumps-version")
+def _(a: Api, b: Api) -> bool:
+    config_id, op = stale_write(a)
+    assert op["status"] == "FAILED", op
+    return a.get_config(config_id)["version"] == 3
+
+
+# -- idempotency ---------------------------------------------------------------------------------
+
+
+@check("duplicate-key-header-first-wins")
+def _(a: Api, b: Api) -> bool:
+    headers = [("Idempotency-Key", new_key()), ("Idempotency-Key", new_key())]
+    return a.post(CONFIGS, json=valid_body(), headers=headers).status_code == 202
+
+
+@check("lenient-key-format")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": new_key() + "0"}).status_code == 202
+
+
+@check("idempotency-key-case-insensitive")
+def _(a: Api, b: Api) -> bool:
+    key = "abcdef01-2345-4678-9abc-def012345678"
+    upper = a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key.upper()})
+    lower = a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key})
+    return upper.headers["operation-id"] == lower.headers.get("operation-id")
+
+
+@check("replay-after-delete-404")
+def _(a: Api, b: Api) -> bool:
+    config_id, key = a.create(), new_key()
+    a.wait(a.patch(f"{CONFIGS}/{config_id}", json={}, headers={"Idempotency-Key": key}))
+    a.write_and_wait("DELETE", config_id)
+    return a.patch(f"{CONFIGS}/{config_id}", json={}, headers={"Idempotency-Key": key}).status_code == 404
+
+
+@check("fingerprint-ignores-if-match")
+def _(a: Api, b: Api) -> bool:
+    config_id, key = a.create(), new_key()
+    a.wait(a.patch(f"{CONFIGS}/{config_id}", json={}, headers={"Idempotency-Key": key, "If-Match": '"1"'}))
+    again = a.patch(f"{CONFIGS}/{config_id}", json={}, headers={"Idempotency-Key": key, "If-Match": '"2"'})
+    return again.status_code == 202
+
+
+@check("idempotency-stores-4xx")
+def _(a: Api, b: Api) -> bool:
+    key = new_key()
+    assert a.post(CONFIGS, json=valid_body(unknownField=1), headers={"Idempotency-Key": key}).status_code == 400
+    return a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key}).status_code == 422
+
+
+@check("idempotency-key-race")
+def _(a: Api, b: Api) -> bool:
+    key, n = new_key(), 6
+    barrier = threading.Barrier(n)
+
+    def send(_: int) -> httpx.Response:
+        barrier.wait(timeout=10)
+        return a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        responses = list(pool.map(send, range(n)))
+    return len({r.headers.get("operation-id") for r in responses if r.status_code == 202}) > 1
+
+
+@check("idempotency-keys-global")
+def _(a: Api, b: Api) -> bool:
+    key = new_key()
+    first = a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key})
+    second = b.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": key})
+    return first.headers["operation-id"] == second.headers.get("operation-id")
+
+
+@check("dedupe-without-key")
+def _(a: Api, b: Api) -> bool:
+    body = valid_body(description="no key")
+    return a.post(CONFIGS, json=body).headers["operation-id"] == a.post(CONFIGS, json=body).headers["operation-id"]
+
+
+# -- versions ------------------------------------------------------------------------------------
+
+
+def update_in_a_later_second(a: Api) -> tuple[dict[str, object], dict[str, object]]:
+    """(representation after create, after a PATCH applied in a later second): waits up to 1 s."""
+    config_id = a.create()
+    before = a.get_config(config_id)
+    time.sleep(1.0 - time.time() % 1.0 + 0.01)
+    a.write_and_wait("PATCH", config_id, json={"description": "later"})
+    return before, a.get_config(config_id)
+
+
+@check("rejected-write-bumps-version")
+def _(a: Api, b: Api) -> bool:
+    config_id = a.create()
+    assert a.patch(f"{CONFIGS}/{config_id}", json={}, headers={"If-Match": '"9"'}).status_code == 412
+    return a.get_config(config_id)["version"] != 1
+
+
+@check("updated-at-not-bumped")
+def _(a: Api, b: Api) -> bool:
+    before, after = update_in_a_later_second(a)
+    return after["updatedAt"] == before["updatedAt"]
+
+
+@check("created-at-changes-on-update")
+def _(a: Api, b: Api) -> bool:
+    before, after = update_in_a_later_second(a)
+    return after["createdAt"] != before["createdAt"]
+
+
+@check("weak-etag")
+def _(a: Api, b: Api) -> bool:
+    return a.get(f"{CONFIGS}/{a.create()}").headers["etag"].startswith("W/")
+
+
+@check("weak-etag-matches")
+def _(a: Api, b: Api) -> bool:
+    return a.patch(f"{CONFIGS}/{a.create()}", json={}, headers={"If-Match": 'W/"1"'}).status_code == 202
+
+
+@check("if-match-unquoted-accepted")
+def _(a: Api, b: Api) -> bool:
+    return a.patch(f"{CONFIGS}/{a.create()}", json={}, headers={"If-Match": "1"}).status_code == 202
+
+
+@check("post-honours-if-match")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(), headers={"If-Match": '"1"'}).status_code == 412
+
+
+@check("stale-apply-not-rechecked")
+def _(a: Api, b: Api) -> bool:
+    config_id, op = stale_write(a)
+    return op["status"] == "COMPLETED" and a.get_config(config_id)["version"] == 3
+
+
+@check("stale-apply-fails-409")
+def _(a: Api, b: Api) -> bool:
+    _, op = stale_write(a)
+    return op["status"] == "FAILED" and op["error"]["status"] == 409  # type: ignore[index]
+
+
+# -- pagination ----------------------------------------------------------------------------------
+
+
+def page(a: Api, store: int, **params: object) -> httpx.Response:
+    return a.get(CONFIGS, params={"memoryStoreId": store_filter(store), **params})
+
+
+@check("empty-next-token")
+def _(a: Api, b: Api) -> bool:
+    return page(a, 31).json()["meta"].get("nextToken") == ""
+
+
+@check("meta-page-size-requested")
+def _(a: Api, b: Api) -> bool:
+    return page(a, 32, pageSize=7).json()["meta"]["pageSize"] == 7
+
+
+@check("newest-first")
+def _(a: Api, b: Api) -> bool:
+    created = create_many(a, 3, memoryStoreId=store_filter(33))
+    return [c["id"] for c in page(a, 33).json()["configurations"]] == created[::-1]
+
+
+@check("token-bound-to-page-size")
+def _(a: Api, b: Api) -> bool:
+    create_many(a, 3, memoryStoreId=store_filter(34))
+    token = page(a, 34, pageSize=1).json()["meta"]["nextToken"]
+    return page(a, 34, pageSize=2, pageToken=token).status_code == 400
+
+
+@check("foreign-token-accepted")
+def _(a: Api, b: Api) -> bool:
+    create_many(b, 2, memoryStoreId=store_filter(35))
+    token = page(b, 35, pageSize=1).json()["meta"]["nextToken"]
+    return page(a, 35, pageSize=1, pageToken=token).status_code == 200
+
+
+@check("wrong-filter-token-accepted")
+def _(a: Api, b: Api) -> bool:
+    create_many(a, 2, memoryStoreId=store_filter(36))
+    token = page(a, 36, pageSize=1).json()["meta"]["nextToken"]
+    return page(a, 37, pageSize=1, pageToken=token).status_code == 200
+
+
+@check("previous-token-off-by-one")
+def _(a: Api, b: Api) -> bool:
+    create_many(a, 3, memoryStoreId=store_filter(38))
+    first = page(a, 38, pageSize=1).json()
+    second = page(a, 38, pageSize=1, pageToken=first["meta"]["nextToken"]).json()
+    back = page(a, 38, pageSize=1, pageToken=second["meta"]["previousToken"]).json()
+    return back["configurations"] != first["configurations"]
 
 
 def servers(faults: frozenset[str]) -> Iterator[tuple[Api, Api]]:

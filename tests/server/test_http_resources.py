@@ -47,13 +47,22 @@ def test_202_shape_and_operation_resource(api: Api) -> None:
     assert api.get(body["statusUrl"]).json() == op
 
 
-def test_retry_after_is_enough_to_see_progress() -> None:
-    with start_background(ServerConfig(op_delay_ms=200)) as running:
+def test_retry_after_is_the_whole_seconds_of_the_delay() -> None:
+    """Sub-second delays say 0 (poll soon); a delay of whole seconds says so, and the operation is
+    really PENDING before it completes."""
+    with start_background(ServerConfig(op_delay_ms=200)) as quick:
+        client = Api(quick.base_url, PRIMARY_ACCOUNT)
+        assert client.post(CONFIGS, json=valid_body()).headers["retry-after"] == "0"
+        client.close()
+    with start_background(ServerConfig(op_delay_ms=1000)) as running:
         client = Api(running.base_url, PRIMARY_ACCOUNT)
         r = client.post(CONFIGS, json=valid_body())
         assert int(r.headers["retry-after"]) == 1
         assert client.get(r.headers["location"]).json()["status"] == "PENDING"
-        time.sleep(int(r.headers["retry-after"]))
+        deadline = time.monotonic() + 30
+        while client.get(r.headers["location"]).json()["status"] == "PENDING":
+            assert time.monotonic() < deadline, "the operation never completed"
+            time.sleep(0.1)
         assert client.get(r.headers["location"]).json()["status"] == "COMPLETED"
         client.close()
 

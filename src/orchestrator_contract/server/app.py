@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
 import logging
 import secrets
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -21,7 +27,7 @@ from .errors import ApiError
 from .http_io import DateHeaderMiddleware, error_response, json_response, raw_json_response, read_json_request_body
 from .idempotency import fingerprint
 from .listing import list_page
-from .model import ConfigRecord, configuration_json, http_date, operation_json
+from .model import PENDING, ConfigRecord, configuration_json, http_date, operation_json
 from .operations import OperationEngine, WriteRequest
 from .store import Store
 from .tokens import TokenCodec
@@ -35,6 +41,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
 OPERATIONS = "/v2/ControlPlane/Operations"
 _VALIDATORS = {"create": validate_create, "replace": validate_replace, "patch": validate_patch}
+RACE_WINDOW_S = 0.05  # fault idempotency-key-race: the await between checking a key and storing it
 
 
 class Service:
@@ -45,7 +52,7 @@ class Service:
         self.store = Store(config.db_path)
         self.engine = OperationEngine(self.store, config)
         self.codec = TokenCodec(config.token_secret or secrets.token_bytes(32))
-        self.auth = Authenticator(config.accounts, config.api_keys)
+        self.auth = Authenticator(config.accounts, config.api_keys, config.has)
         rate = config.rate_limit_per_s
         self.limiter = RateLimiter(rate, config.rate_limit_burst or max(1, int(rate))) if rate else None
 
@@ -60,13 +67,18 @@ class Api:
     def __init__(self, service: Service) -> None:
         self.s = service
         self.cfg = service.config
+        self._terminal_reads: Counter[str] = Counter()  # fault terminal-status-flips
 
     def authenticate(self, request: Request) -> str:
         account = self.s.auth.authenticate(request.headers.get("authorization"))
         if account is None:
             headers = {} if self.cfg.has("no-www-authenticate") else {
                 "WWW-Authenticate": f'Basic realm="{self.cfg.realm}", charset="UTF-8"'}
-            raise ApiError(401, "Authentication failed: valid HTTP Basic credentials are required", headers)
+            message = "Authentication failed: valid HTTP Basic credentials are required"
+            sent = self.s.auth.credentials(request.headers.get("authorization"))
+            if sent is not None and self.cfg.has("error-echoes-credentials"):
+                message = f"Authentication failed for {sent[0]} with secret {sent[1]!r}"
+            raise ApiError(401, message, headers)
         if self.s.limiter is not None:
             wait = self.s.limiter.acquire(account)
             if wait is not None:
@@ -97,17 +109,31 @@ class Api:
         account = self.authenticate(request)
         scope_account = None if self.cfg.has("cross-account-fetch") else account
         rec = self.s.store.get_config(scope_account, request.path_params["id"])
+        if rec is None and self.cfg.has("cross-account-403"):
+            rec = self.s.store.get_config(None, request.path_params["id"])
+            if rec is not None and rec.account != account:
+                raise ApiError(403, "This configuration belongs to another account")
         if rec is None:
             raise ApiError(404, "The requested configuration was not found")
-        headers = {} if self.cfg.has("missing-etag") else {"ETag": f'"{rec.version}"'}
+        etag = f'W/"{rec.version}"' if self.cfg.has("weak-etag") else f'"{rec.version}"'
+        headers = {} if self.cfg.has("missing-etag") else {"ETag": etag}
         return json_response(200, self._representation(rec), headers)
 
     async def fetch_operation(self, request: Request) -> Response:
         account = self.authenticate(request)
-        op = self.s.store.get_op(account, request.path_params["id"])
+        scope_account = None if self.cfg.has("foreign-operation-visible") else account
+        op = self.s.store.get_op(scope_account, request.path_params["id"])
         if op is None:
             raise ApiError(404, "The requested operation was not found")
-        return json_response(200, operation_json(op, fractional=self.cfg.has("fractional-timestamps")))
+        if op.status != PENDING and self.cfg.has("terminal-status-flips"):
+            self._terminal_reads[op.id] += 1
+            if self._terminal_reads[op.id] % 3 == 0:  # served by a replica that has not seen the completion
+                op = dataclasses.replace(op, status=PENDING, completed_us=None, error=None)
+        body = operation_json(op, fractional=self.cfg.has("fractional-timestamps"),
+                              completed_at_when_pending=self.cfg.has("completed-at-while-pending"))
+        if self.cfg.has("operation-status-url-relative"):
+            body["statusUrl"] = request.url.path
+        return json_response(200, body)
 
     # ------------------------------------------------------------------ writes
 
@@ -123,28 +149,68 @@ class Api:
     async def delete(self, request: Request) -> Response:
         return await self._write(request, "delete")
 
+    def _idempotency_key(self, request: Request) -> str | None:
+        values = request.headers.getlist("idempotency-key")
+        if self.cfg.has("duplicate-key-header-first-wins"):
+            values = values[:1]
+        key = parse_idempotency_key(values, anchored=not self.cfg.has("lenient-key-format"))
+        if key is not None and self.cfg.has("idempotency-key-case-insensitive"):
+            key = key.lower()
+        return key
+
+    def _if_match(self, kind: str, values: list[str]) -> Any:
+        if kind == "create" and not self.cfg.has("post-honours-if-match"):
+            return None  # POST ignores If-Match
+        return parse_if_match(values, weak_matches=self.cfg.has("weak-etag-matches"),
+                              lenient=self.cfg.has("if-match-unquoted-accepted"))
+
     async def _write(self, request: Request, kind: str) -> Response:
         account = self.authenticate(request)
-        key = parse_idempotency_key(request.headers.getlist("idempotency-key"))
+        key = self._idempotency_key(request)
         if_match_values = request.headers.getlist("if-match")
-        body = changes = None
+        config_id = None if kind == "create" else request.path_params["id"]
+        body = changes = deferred_error = None
         if kind != "delete":  # a DELETE body is ignored
             body = parse_json(await read_json_request_body(request))
-            changes = _VALIDATORS[kind](body, allow_unknown=self.cfg.has("accepts-unknown-fields"))
-        fp = None
-        if key is not None:
-            fp = fingerprint(request.method, request.url.path, body,
-                             ", ".join(if_match_values) if if_match_values else None,
-                             include_body=not self.cfg.has("idempotency-ignores-body"))
-        accepted = self.s.engine.submit(WriteRequest(
-            account=account, kind=kind,
-            config_id=None if kind == "create" else request.path_params["id"],
-            changes=changes,
-            if_match=None if kind == "create" else parse_if_match(if_match_values),  # POST ignores If-Match
-            idempotency_key=key, fingerprint=fp,
-            base_url=str(request.base_url).rstrip("/"),
-        ))
-        headers = {"Operation-Id": accepted.operation_id, "Location": accepted.status_url,
+        if key is None and kind == "create" and self.cfg.has("dedupe-without-key"):
+            key = str(uuid.uuid5(uuid.NAMESPACE_URL, account + json.dumps(body, sort_keys=True)))
+
+        def request_fingerprint() -> str:
+            if_match = ", ".join(if_match_values) if if_match_values else None
+            return fingerprint(request.method, request.url.path, body,
+                               None if self.cfg.has("fingerprint-ignores-if-match") else if_match,
+                               include_body=not self.cfg.has("idempotency-ignores-body"))
+
+        try:
+            if kind != "delete":
+                try:
+                    changes = _VALIDATORS[kind](body, allow_unknown=self.cfg.has("accepts-unknown-fields"))
+                except ApiError as err:
+                    if kind != "patch" or not self.cfg.has("async-validation"):
+                        raise
+                    changes, deferred_error = {}, err.message  # the worker will find it
+            write = WriteRequest(
+                account=account, kind=kind, config_id=config_id, changes=changes,
+                if_match=self._if_match(kind, if_match_values),
+                idempotency_key=key, fingerprint=None if key is None else request_fingerprint(),
+                base_url=str(request.base_url).rstrip("/"),
+                deferred_error=deferred_error,
+            )
+            if key is not None and self.cfg.has("idempotency-key-race"):
+                if self.s.engine.stored_key(account, key) is None:
+                    await asyncio.sleep(RACE_WINDOW_S)  # another request with the key slips in here
+                    write.key_checked = True
+            accepted = self.s.engine.submit(write)
+        except ApiError as err:
+            if key is not None and err.status != 422 and self.cfg.has("idempotency-stores-4xx"):
+                self.s.engine.remember_rejected(account, key, request_fingerprint())
+            if err.status == 412 and config_id is not None and self.cfg.has("rejected-write-bumps-version"):
+                self.s.engine.touch(account, config_id)
+            raise
+        location = accepted.status_url
+        if self.cfg.has("location-differs-from-status-url"):
+            location = urlsplit(location).path
+        headers = {"Operation-Id": accepted.operation_id, "Location": location,
                    "Retry-After": str(accepted.retry_after)}
         if accepted.accepted_us is not None:
             headers["Date"] = http_date(accepted.accepted_us)

@@ -18,6 +18,8 @@ from .tokens import Cursor, InvalidToken, TokenCodec, decode_offset, encode_offs
 
 # For an empty page reached with a cursor: the cursor that continues on the other side.
 _COMPLEMENT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
+# Fault newest-first: "after" in a descending list is "before" in the store's ascending order.
+_MIRROR = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
 
 def list_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
@@ -26,9 +28,12 @@ def list_page(store: Store, codec: TokenCodec, config: ServerConfig, account: st
         items, next_token, prev_token = _offset_page(store, account, memory_store_id, page_size, token)
     else:
         items, next_token, prev_token = _keyset_page(store, codec, config, account, memory_store_id, page_size, token)
-    meta: dict[str, Any] = {"key": "configurations", "pageSize": len(items)}
+    meta: dict[str, Any] = {"key": "configurations",
+                            "pageSize": page_size if config.has("meta-page-size-requested") else len(items)}
     if next_token is not None:
         meta["nextToken"] = next_token
+    elif config.has("empty-next-token"):
+        meta["nextToken"] = ""
     if prev_token is not None:
         meta["previousToken"] = prev_token
     fractional, leak = config.has("fractional-timestamps"), config.has("leak-internal-field")
@@ -46,41 +51,55 @@ def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account:
                  page_size: int, token: str | None) -> tuple[list[ConfigRecord], str | None, str | None]:
     cursor = None
     query_filter = memory_store_id
+    # What a token is bound to: the account and the filter (the faults leave one out or add pageSize).
+    bound_account = "" if config.has("foreign-token-accepted") else account
+    bound_filter = None if config.has("wrong-filter-token-accepted") else memory_store_id
+    bound_size = page_size if config.has("token-bound-to-page-size") else None
     if token is not None:
         try:
-            cursor = codec.decode(token, account=account, memory_store_id=memory_store_id)
+            cursor = codec.decode(token, account=bound_account, memory_store_id=bound_filter, page_size=bound_size)
         except InvalidToken:
             raise _bad_token() from None
         if config.has("filter-lost-on-later-pages"):
             query_filter = None
+    owner: str | None = account
+    if memory_store_id is not None and config.has("list-ignores-account-with-filter"):
+        owner = None
+    descending = config.has("newest-first")
+
+    def order(mode: str) -> str:
+        return _MIRROR[mode] if descending else mode
 
     def token_for(mode: str, key: tuple[int, str]) -> str:
-        return codec.encode(Cursor(mode, *key), account=account, memory_store_id=memory_store_id)
+        return codec.encode(Cursor(mode, *key), account=bound_account, memory_store_id=bound_filter,
+                            page_size=bound_size)
 
     with store.lock:  # one consistent snapshot for the page and its neighbours
         if cursor is None or cursor.mode in ("gt", "ge"):
-            rows = store.page(account, query_filter, cursor and cursor.mode, cursor and cursor.key, page_size + 1)
+            rows = store.page(owner, query_filter, cursor and order(cursor.mode), cursor and cursor.key,
+                              page_size + 1, descending=descending)
             more_after = len(rows) > page_size
             items = rows[:page_size]
             more_before = None
         else:
-            rows = store.page(account, query_filter, cursor.mode, cursor.key, page_size + 1)
+            rows = store.page(owner, query_filter, order(cursor.mode), cursor.key, page_size + 1)
             more_before = len(rows) > page_size
             items = list(reversed(rows[:page_size]))
             more_after = None
         if items:
             first, last = (items[0].created_us, items[0].id), (items[-1].created_us, items[-1].id)
             if more_after is None:
-                more_after = store.exists_beyond(account, query_filter, "gt", last)
+                more_after = store.exists_beyond(owner, query_filter, order("gt"), last)
             if more_before is None:
-                more_before = store.exists_beyond(account, query_filter, "lt", first)
+                more_before = store.exists_beyond(owner, query_filter, order("lt"), first)
             next_token = token_for("gt", last) if more_after else None
-            prev_token = token_for("lt", first) if more_before else None
+            before_first = "le" if config.has("previous-token-off-by-one") else "lt"
+            prev_token = token_for(before_first, first) if more_before else None
             return items, next_token, prev_token
         if cursor is None:
             return [], None, None
         other = _COMPLEMENT[cursor.mode]
-        if not store.exists_beyond(account, query_filter, other, cursor.key):
+        if not store.exists_beyond(owner, query_filter, order(other), cursor.key):
             return [], None, None
         if cursor.mode in ("gt", "ge"):
             return [], None, token_for(other, cursor.key)

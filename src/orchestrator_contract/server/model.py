@@ -111,7 +111,9 @@ class OperationRecord:
     error: dict[str, Any] | None
 
 
-def operation_json(op: OperationRecord, *, fractional: bool = False) -> dict[str, Any]:
+def operation_json(op: OperationRecord, *, fractional: bool = False,
+                   completed_at_when_pending: bool = False) -> dict[str, Any]:
+    """`completed_at_when_pending` is the fault completed-at-while-pending."""
     out: dict[str, Any] = {
         "operationId": op.id,
         "status": op.status,
@@ -119,6 +121,8 @@ def operation_json(op: OperationRecord, *, fractional: bool = False) -> dict[str
     }
     if op.status != PENDING and op.completed_us is not None:
         out["completedAt"] = format_ts(op.completed_us, fractional)
+    elif completed_at_when_pending:
+        out["completedAt"] = format_ts(op.completed_us or op.created_us, fractional)
     out["statusUrl"] = op.status_url
     out["related"] = {"configurationId": op.config_id}
     if op.status == FAILED and op.error is not None:

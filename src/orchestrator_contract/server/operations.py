@@ -14,6 +14,7 @@ apply, so its Date is not earlier than those timestamps.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -47,6 +48,8 @@ class WriteRequest:
     idempotency_key: str | None
     fingerprint: str | None
     base_url: str  # scheme://host[:port][root_path], no trailing slash
+    deferred_error: str | None = None  # fault async-validation: the 400 the worker will report
+    key_checked: bool = False  # fault idempotency-key-race: the key was looked up earlier, unlocked
 
 
 @dataclass
@@ -122,13 +125,38 @@ class OperationEngine:
 
     # ------------------------------------------------------------------ request time
 
+    def _key_scope(self, account: str) -> str:
+        """The namespace of an account's idempotency keys."""
+        return "" if self._config.has("idempotency-keys-global") else account
+
+    def stored_key(self, account: str, key: str) -> IdempotencyRecord | None:
+        """The live record of an idempotency key (looked up without holding the transaction)."""
+        ttl_floor = time.time() - self._config.idempotency_ttl_s
+        return self._store.get_idempotency(self._key_scope(account), key, ttl_floor)
+
+    def remember_rejected(self, account: str, key: str, fp: str) -> None:
+        """Fault idempotency-stores-4xx: the key of a rejected request is recorded as used."""
+        with self._store.transaction():
+            self._store.put_idempotency(self._key_scope(account), key, time.time(), IdempotencyRecord(fp, "", "", 0, b""))
+
+    def touch(self, account: str, config_id: str) -> None:
+        """Bump a configuration's version without changing it (faults that bump when they must not)."""
+        with self._store.transaction():
+            current = self._store.get_config(account, config_id)
+            if current is not None:
+                self._store.update_config(dataclasses.replace(current, version=current.version + 1))
+
     def submit(self, req: WriteRequest) -> Accepted:
         """Check and accept a write, or raise ApiError (nothing is stored then)."""
         cfg = self._config
         with self._store.transaction():
-            if req.idempotency_key is not None:
-                ttl_floor = time.time() - cfg.idempotency_ttl_s
-                previous = self._store.get_idempotency(req.account, req.idempotency_key, ttl_floor)
+            if (cfg.has("replay-after-delete-404") and req.config_id is not None
+                    and self._store.get_config(req.account, req.config_id) is None):
+                raise ApiError(404, "The requested configuration was not found")
+            if req.idempotency_key is not None and not req.key_checked:
+                previous = self.stored_key(req.account, req.idempotency_key)
+                if previous is not None and not previous.operation_id and previous.fingerprint == req.fingerprint:
+                    previous = None  # fault idempotency-stores-4xx: the same rejected request, sent again
                 if previous is not None:
                     if previous.fingerprint != req.fingerprint:
                         raise ApiError(422, "This Idempotency-Key was already used with a different request")
@@ -138,6 +166,8 @@ class OperationEngine:
                                     previous.retry_after, None)
             config_id = req.config_id
             if req.kind == "create":
+                if not if_match_allows(req.if_match, None):  # only with fault post-honours-if-match
+                    raise ApiError(412, "If-Match does not match: there is no current configuration")
                 self._check_service(req.account, req.changes or {}, None)
                 config_id = new_id("cfg")
                 while self._store.config_exists(config_id):  # paranoia: ids never repeat
@@ -146,12 +176,14 @@ class OperationEngine:
                 assert config_id is not None
                 self._evaluate(req.account, req.kind, config_id, req.changes, req.if_match)
             accepted_us = now_us()
-            op = self._new_operation(req.account, req.kind, config_id, req.base_url, accepted_us,
-                                     {"changes": req.changes, "ifMatch": req.if_match})
+            payload: dict[str, Any] = {"changes": req.changes, "ifMatch": req.if_match}
+            if req.deferred_error is not None:
+                payload["invalid"] = req.deferred_error
+            op = self._new_operation(req.account, req.kind, config_id, req.base_url, accepted_us, payload)
             accepted = Accepted(self._body(op), op.id, op.status_url, self._retry_after, accepted_us)
             if req.idempotency_key is not None:
                 self._store.put_idempotency(
-                    req.account, req.idempotency_key, time.time(),
+                    self._key_scope(req.account), req.idempotency_key, time.time(),
                     IdempotencyRecord(req.fingerprint or "", op.id, op.status_url, self._retry_after, accepted.body))
                 self._puts += 1
                 if self._puts % 200 == 0:
@@ -193,10 +225,12 @@ class OperationEngine:
                            headers={"X-Conflicting-Resource-Id": holder})
 
     def _evaluate(self, account: str, kind: str, config_id: str, changes: dict[str, Any] | None,
-                  if_match: IfMatch) -> tuple[ConfigRecord, dict[str, Any] | None]:
+                  if_match: IfMatch) -> tuple[ConfigRecord | None, dict[str, Any] | None]:
         """Check an update/delete against the current state; return (current, new fields)."""
         current = self._store.get_config(account, config_id)
         condition = None if self._config.has("if-match-ignored") else if_match
+        if current is None and kind == "delete" and self._config.has("second-delete-accepted"):
+            return current, None  # "DELETE is idempotent": nothing to delete is fine
         if current is None:  # 404 even with If-Match: foreign and unknown ids answer alike
             raise ApiError(404, "The requested configuration was not found")
         if not if_match_allows(condition, current.version):
@@ -230,8 +264,11 @@ class OperationEngine:
             try:
                 self._execute(op)
             except ApiError as err:
+                if err.status == 412 and self._config.has("stale-apply-fails-409"):
+                    err = ApiError(409, "The configuration was changed by another request")
+                problem = err.body() if self._config.has("failed-op-error-body") else err.problem()
                 if record_status:
-                    self._store.finish_op(op_id, FAILED, self._completion_us(op_id), err.problem())
+                    self._store.finish_op(op_id, FAILED, self._completion_us(op_id), problem)
                 return
             if record_status:
                 self._store.finish_op(op_id, COMPLETED, self._completion_us(op_id), None)
@@ -245,14 +282,25 @@ class OperationEngine:
             if self._store.config_exists(op.config_id):
                 raise ApiError(409, "The configuration already exists")
             self._check_service(op.account, fields, None)
-            self._store.insert_config(ConfigRecord(op.config_id, op.account, stamp, stamp, 1, fields))
+            config_id = new_id("cfg") if self._config.has("create-id-mismatch") else op.config_id
+            self._store.insert_config(ConfigRecord(config_id, op.account, stamp, stamp, 1, fields))
             return
-        current, new_fields = self._evaluate(op.account, op.kind, op.config_id, changes, op.payload.get("ifMatch"))
+        if "invalid" in op.payload:  # fault async-validation: the request's own 400, found this late
+            raise ApiError(400, op.payload["invalid"])
+        if_match = None if self._config.has("stale-apply-not-rechecked") else op.payload.get("ifMatch")
+        try:
+            current, new_fields = self._evaluate(op.account, op.kind, op.config_id, changes, if_match)
+        except ApiError:
+            if op.kind != "delete" and self._config.has("failed-op-bumps-version"):
+                self.touch(op.account, op.config_id)  # bumped before the check, never rolled back
+            raise
         if op.kind == "delete":
             if not self._config.has("delete-leaves-resource"):
                 self._store.delete_config(op.account, op.config_id)
             return
-        assert new_fields is not None
+        assert new_fields is not None and current is not None
         bump = 0 if op.kind == "patch" and self._config.has("no-version-bump-on-patch") else 1
-        self._store.update_config(ConfigRecord(current.id, current.account, current.created_us,
-                                               max(stamp, current.updated_us), current.version + bump, new_fields))
+        created_us = stamp if self._config.has("created-at-changes-on-update") else current.created_us
+        updated_us = current.updated_us if self._config.has("updated-at-not-bumped") else max(stamp, current.updated_us)
+        self._store.update_config(ConfigRecord(current.id, current.account, created_us, updated_us,
+                                               current.version + bump, new_fields))

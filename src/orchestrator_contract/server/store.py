@@ -167,20 +167,24 @@ class Store:
                 " ORDER BY created_us, id LIMIT 1", (account, service_id, exclude_id)).fetchone()
         return row[0] if row else None
 
-    def _where(self, account: str, memory_store_id: str | None) -> tuple[str, list[Any]]:
+    def _where(self, account: str | None, memory_store_id: str | None) -> tuple[str, list[Any]]:
+        """`account=None` with a filter: every account's (only the list-ignores-account-with-filter fault)."""
         if memory_store_id is None:
             return "account = ?", [account]
+        if account is None:
+            return "memory_store_id = ?", [memory_store_id]
         return "account = ? AND memory_store_id = ?", [account, memory_store_id]
 
-    def page(self, account: str, memory_store_id: str | None, mode: str | None, key: tuple[int, str] | None,
-             limit: int) -> list[ConfigRecord]:
+    def page(self, account: str | None, memory_store_id: str | None, mode: str | None,
+             key: tuple[int, str] | None, limit: int, descending: bool = False) -> list[ConfigRecord]:
         """Up to `limit` configurations beyond the keyset cursor, nearest first.
 
-        mode None: from the start, ascending. gt/ge: ascending after the key; lt/le:
-        descending before the key (the caller reverses them).
+        mode None: from the start, ascending (from the end, descending, with `descending`, which only
+        the newest-first fault uses). gt/ge: ascending after the key; lt/le: descending before the key
+        (the caller reverses them).
         """
         where, args = self._where(account, memory_store_id)
-        order = "ASC"
+        order = "DESC" if descending else "ASC"
         if mode is not None:
             assert key is not None
             op, ascending = _MODES[mode]
@@ -193,7 +197,8 @@ class Store:
             rows = self._conn.execute(sql, (*args, limit)).fetchall()
         return [self._config(r) for r in rows]
 
-    def exists_beyond(self, account: str, memory_store_id: str | None, mode: str, key: tuple[int, str]) -> bool:
+    def exists_beyond(self, account: str | None, memory_store_id: str | None, mode: str,
+                      key: tuple[int, str]) -> bool:
         where, args = self._where(account, memory_store_id)
         op, _ = _MODES[mode]
         sql = f"SELECT 1 FROM configurations WHERE {where} AND (created_us, id) {op} (?, ?) LIMIT 1"

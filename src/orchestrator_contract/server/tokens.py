@@ -55,20 +55,22 @@ class TokenCodec:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def _mac(self, payload: bytes, account: str, memory_store_id: str | None) -> bytes:
-        scope = json.dumps([account, memory_store_id], separators=(",", ":")).encode()
+    def _mac(self, payload: bytes, account: str, memory_store_id: str | None, page_size: int | None) -> bytes:
+        bound: list[object] = [account, memory_store_id] if page_size is None else [account, memory_store_id, page_size]
+        scope = json.dumps(bound, separators=(",", ":")).encode()
         return hmac.new(self._secret, b"page-token/v1\x00" + scope + b"\x00" + payload, hashlib.sha256).digest()[:16]
 
-    def encode(self, cursor: Cursor, *, account: str, memory_store_id: str | None) -> str:
+    def encode(self, cursor: Cursor, *, account: str, memory_store_id: str | None, page_size: int | None = None) -> str:
+        """`page_size` binds the token to it too (only the fault token-bound-to-page-size does)."""
         payload = json.dumps([cursor.mode, cursor.created_us, cursor.id], separators=(",", ":")).encode()
-        return f"{_b64encode(payload)}.{_b64encode(self._mac(payload, account, memory_store_id))}"
+        return f"{_b64encode(payload)}.{_b64encode(self._mac(payload, account, memory_store_id, page_size))}"
 
-    def decode(self, token: str, *, account: str, memory_store_id: str | None) -> Cursor:
+    def decode(self, token: str, *, account: str, memory_store_id: str | None, page_size: int | None = None) -> Cursor:
         if len(token) > _MAX_TOKEN_LEN or token.count(".") != 1:
             raise InvalidToken("malformed")
         payload_text, mac_text = token.split(".")
         payload, mac = _b64decode(payload_text), _b64decode(mac_text)
-        if not hmac.compare_digest(mac, self._mac(payload, account, memory_store_id)):
+        if not hmac.compare_digest(mac, self._mac(payload, account, memory_store_id, page_size)):
             raise InvalidToken("signature mismatch")
         try:
             mode, created_us, config_id = json.loads(payload)

@@ -370,12 +370,13 @@ def parse_memory_store_filter(values: list[str]) -> str | None:
     return values[0]
 
 
-def parse_idempotency_key(values: list[str]) -> str | None:
+def parse_idempotency_key(values: list[str], *, anchored: bool = True) -> str | None:
+    """`anchored=False` (fault lenient-key-format) matches the pattern at the start only."""
     if not values:
         return None
     if len(values) > 1:
         raise bad("Several Idempotency-Key headers")
-    if not IDEMPOTENCY_KEY_RE.fullmatch(values[0]):
+    if not (IDEMPOTENCY_KEY_RE.fullmatch if anchored else IDEMPOTENCY_KEY_RE.match)(values[0]):
         raise bad("Idempotency-Key must be a UUID (8-4-4-4-12 hexadecimal digits)")
     return values[0]
 
@@ -387,12 +388,15 @@ IfMatch = Union[None, str, list[str]]
 _ETAG_RE = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 
 
-def parse_if_match(values: list[str]) -> IfMatch:
+def parse_if_match(values: list[str], *, weak_matches: bool = False, lenient: bool = False) -> IfMatch:
+    """`weak_matches` and `lenient` are the faults weak-etag-matches and if-match-unquoted-accepted."""
     if not values:
         return None
     raw = ", ".join(values)
     if raw.strip() == "*":
         return "*"
+    if lenient:
+        return [part.strip().strip('"') for part in raw.split(",")]
     tags: list[str] = []
     pos = 0
     while pos < len(raw):
@@ -402,7 +406,7 @@ def parse_if_match(values: list[str]) -> IfMatch:
         m = _ETAG_RE.match(raw, pos)
         if not m or (m.end() < len(raw) and raw[m.end()] != ","):
             return []  # malformed: never matches
-        if not m.group(1):
+        if not m.group(1) or weak_matches:
             tags.append(m.group(2))
         pos = m.end()
     return tags
