@@ -20,6 +20,7 @@ from orchestrator_contract.cleanup import remove_run_resources
 from orchestrator_contract.client import ApiClient, ClientSettings, Ledger
 from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.target import RUN_ID_ENV, RunMarks, Target, new_run_id
+pytest_plugins = ["orchestrator_contract.pytest_plugin"]
 
 PROFILE_KEY = pytest.StashKey[profiles.Profile]()
 DEADLINE_ENV = "ORCHESTRATOR_CONTRACT_DEADLINE"

@@ -18,12 +18,10 @@ one list of the machine's own memoryStoreId must show exactly the live model con
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import hashlib
 import itertools
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -48,43 +46,24 @@ from orchestrator_contract import model
 from orchestrator_contract.client import ApiClient
 from orchestrator_contract.polling import PollSettings, settle
 from orchestrator_contract.profiles import Profile
-from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, marked, request_bodies
+from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import expect
 
 pytestmark = [pytest.mark.stateful, pytest.mark.versioning]
 
-# Hypothesis has no setting for the time it spends shrinking (an internal 300 s). Over HTTP every
-# shrink attempt replays a whole step sequence, so one failure would hold a run for 5 minutes. The
-# budget is this share of the profile's run budget (`run.max_time_s`: ci 60 s, nightly 240 s);
-# then the shortest sequence found so far is reported (Hypothesis still says "five minutes").
-SHRINK_SHARE_OF_RUN = 1 / 15
 TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 SERVICE_POOL = 2
 _machine_runs = itertools.count()
 
 
-def json_integers(value: Any) -> Any:
-    """Integral floats as JSON integers, in a new structure.
-
-    JSON Schema counts `1.0` as an integer, so the spec's strategies draw it for `statusTimeouts`;
-    the contract does not (ERR-400). These are the only numbers in a body.
-    """
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: json_integers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_integers(v) for v in value]
-    return value
-
-
 @st.composite
 def plain(draw: st.DrawFn, bodies: st.SearchStrategy[Any]) -> Any:
-    """A fresh copy of a drawn body, with JSON integers (see `json_integers`).
+    """A fresh copy of a drawn body (`json_integers` rebuilds every container).
 
     Built with `composite`, not `map`: Hypothesis prints a mapped value as the call that made it,
-    which for the spec's strategies reads `(lambda case: case.body)()` in a shrunk step sequence.
+    which for the spec's strategies reads `(lambda case: case.body)()` in a shrunk step sequence;
+    a fresh object is printed as its value.
     """
     return json_integers(draw(bodies))
 
@@ -319,28 +298,14 @@ def _json(response: httpx.Response) -> Any:
         expect(False, "GEN-STATUS", f"{response.status_code} answer is not JSON: {response.text[:200]}")
 
 
-@contextlib.contextmanager
-def shrink_budget(seconds: float) -> Iterator[None]:
-    from hypothesis.internal.conjecture import engine
-
-    previous = getattr(engine, "MAX_SHRINKING_SECONDS", None)
-    if previous is None:  # a Hypothesis without the knob: keep its own limit
-        yield
-        return
-    engine.MAX_SHRINKING_SECONDS = min(previous, seconds)
-    try:
-        yield
-    finally:
-        engine.MAX_SHRINKING_SECONDS = previous
-
-
 def test_configuration_state_machine(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile) -> None:
     ConfigurationMachine.api = api
     ConfigurationMachine.api_marks = marks
     ConfigurationMachine.poll = poll
-    with shrink_budget(profile.max_time_s * SHRINK_SHARE_OF_RUN):
-        run_state_machine_as_test(
-            ConfigurationMachine,
-            settings=settings(max_examples=profile.scenario_examples, stateful_step_count=profile.scenario_steps,
-                              report_multiple_bugs=False),
-        )
+    # Hypothesis prints the failing step sequence either way; the profile decides whether it is
+    # shrunk first (over HTTP every shrink attempt replays a whole sequence: minutes, not seconds).
+    run_state_machine_as_test(
+        ConfigurationMachine,
+        settings=settings(profile.scenario_settings(), max_examples=profile.scenario_examples,
+                          stateful_step_count=profile.scenario_steps, report_multiple_bugs=False),
+    )

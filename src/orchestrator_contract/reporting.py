@@ -1,21 +1,122 @@
-"""The human summary of a run, read back from the JUnit XML that pytest wrote."""
+"""The results of a run, read back from what the suites left in the report directory.
+
+`junit.xml` is written by pytest when the session ends; `failures/*.json` (and the HAR cassettes
+they point at) are written by `pytest_plugin` the moment a test fails. `read_run` merges both, so
+the summary and `report.html` survive a missing or truncated junit.xml. Everything written here
+goes through `scrub`: no report may carry a credential.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from . import journal
+from .defaults import DEV_ACCOUNTS, PRIMARY_API_KEY
 
 _CLAUSE = re.compile(r"\[([A-Z]+(?:-[A-Z0-9]+)+)\]")
+# The repr of a `Credential` (pytest prints test arguments, Hypothesis its falsifying example):
+# its secret goes even when the repr was truncated to a prefix that `journal.redact` cannot match.
+_CREDENTIAL_REPR = re.compile(r"""(\bsecret=)(['"])(?:(?!\2|\.\.\.).)*(?:\2|\.\.\.)?""")
+_TESTCASE = re.compile(rb"<testcase\b.*?(?:/>|</testcase>)", re.DOTALL)
+_CREDENTIAL_ENV = (("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+                   ("TWILIO_SECOND_ACCOUNT_SID", "TWILIO_SECOND_AUTH_TOKEN"),
+                   ("TWILIO_API_KEY", "TWILIO_API_SECRET"))
+
+FAILURES_DIR = "failures"
+CASSETTES_DIR = "cassettes"
+HTML_REPORT = "report.html"
 
 
+# -- secrets -------------------------------------------------------------------------------------
+_registered = False
+
+
+def register_run_secrets(environ: Mapping[str, str] | None = None) -> None:
+    """Register every credential this run can know of: the development ones and those in the
+    environment, each also as the base64 `username:secret` an Authorization header carries."""
+    global _registered
+    _registered = True
+    environ = os.environ if environ is None else environ
+    pairs = [(c.username, c.secret) for c in (*DEV_ACCOUNTS, PRIMARY_API_KEY)]
+    pairs += [(environ.get(user, ""), environ.get(secret, "")) for user, secret in _CREDENTIAL_ENV]
+    for username, secret in pairs:
+        if secret:
+            journal.register_secret(secret)
+            if username:
+                journal.register_secret(base64.b64encode(f"{username}:{secret}".encode()).decode())
+
+
+def scrub(text: str) -> str:
+    """`journal.redact`, plus the secret of any `Credential(...)` repr."""
+    if not _registered:
+        register_run_secrets()
+    return _CREDENTIAL_REPR.sub(r"\1\2***\2", journal.redact(text))
+
+
+def scrub_tree(value: Any) -> Any:
+    """`scrub` every string inside dicts, lists and tuples (keys are left alone)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub_tree(v) for v in value)
+    return value
+
+
+# -- names of per-test artifacts -----------------------------------------------------------------
+def artifact_stem(nodeid: str) -> str:
+    """A file name for a test's artifacts: readable, filesystem-safe, and unique per node id (a
+    hash of the full id keeps two ids that sanitize alike apart, also across xdist workers)."""
+    digest = hashlib.sha256(nodeid.encode()).hexdigest()[:10]
+    readable = re.sub(r"\.py::", "__", nodeid).replace("::", "__")
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", readable).strip("._-")[:100]
+    return f"{readable}-{digest}"
+
+
+def junit_key(nodeid: str) -> str:
+    """`classname::name` as pytest's junitxml derives them from a node id."""
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    names[0] = re.sub(r"\.py$", "", names[0].replace("/", "."))
+    names[-1] += bracket + params
+    return f"{'.'.join(names[:-1])}::{names[-1]}"
+
+
+# -- results -------------------------------------------------------------------------------------
 @dataclass
 class Failure:
     test: str
     clause: str
     headline: str
+    message: str = ""
+    record: dict[str, Any] | None = None  # failures/<id>.json, when the plugin wrote one
+    in_junit: bool = True
+
+
+@dataclass
+class CaseResult:
+    """One <testcase>: outcome is passed, failed, error or skipped."""
+
+    classname: str
+    name: str
+    outcome: str
+    seconds: float = 0.0
+    message: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.classname}::{self.name}"
 
 
 @dataclass
@@ -27,29 +128,64 @@ class RunResult:
     seconds: float = 0.0
     failures: list[Failure] = field(default_factory=list)
     skip_reasons: Counter[str] = field(default_factory=Counter)
+    cases: list[CaseResult] = field(default_factory=list)
+    junit: str = "missing"  # complete, partial (unreadable, salvaged per test case) or missing
+    started_at: str = ""
 
     @property
     def passed(self) -> int:
         return self.tests - self.failed - self.errors - self.skipped
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.errors)
+
+
+def _headline(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return next((ln for ln in lines if ln.startswith("violation:")), lines[0] if lines else "")[:240]
+
+
+def _testcases(path: Path, result: RunResult) -> list[ET.Element]:
+    """The <testcase> elements; a truncated or corrupt file is salvaged case by case."""
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        result.junit = "partial"
+        cases = []
+        for chunk in _TESTCASE.findall(path.read_bytes()):
+            try:
+                cases.append(ET.fromstring(chunk))
+            except ET.ParseError:
+                continue
+        return cases
+    result.junit = "complete"
+    suite = root if root.tag == "testsuite" else root.find("testsuite")
+    if suite is not None:
+        result.started_at = suite.get("timestamp", "")
+    return list(root.iter("testcase"))
 
 
 def read_junit(path: Path) -> RunResult:
     result = RunResult()
     if not path.is_file():
         return result
-    root = ET.parse(path).getroot()
-    for case in root.iter("testcase"):
+    for case in _testcases(path, result):
+        seconds = float(case.get("time", 0) or 0)
+        classname, name = case.get("classname", ""), case.get("name", "")
         result.tests += 1
-        result.seconds += float(case.get("time", 0) or 0)
-        name = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+        result.seconds += seconds
+        test = f"{classname}::{name}".strip(":")
         for tag in ("failure", "error"):
             node = case.find(tag)
             if node is not None:
-                text = (node.get("message") or "") + "\n" + (node.text or "")
+                message = node.get("message") or ""
+                text = message + "\n" + (node.text or "")
                 match = _CLAUSE.search(text)
-                lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-                first = next((ln for ln in lines if ln.startswith("violation:")), lines[0] if lines else "")
-                result.failures.append(Failure(name, match.group(1) if match else "unclassified", first[:240]))
+                result.failures.append(Failure(test, match.group(1) if match else "unclassified",
+                                               _headline(text), message=message or (node.text or "")))
+                result.cases.append(CaseResult(classname, name, "failed" if tag == "failure" else "error",
+                                               seconds, message))
                 if tag == "failure":
                     result.failed += 1
                 else:
@@ -59,12 +195,57 @@ def read_junit(path: Path) -> RunResult:
             skipped = case.find("skipped")
             if skipped is not None:
                 result.skipped += 1
-                result.skip_reasons[(skipped.get("message") or "")[:160]] += 1
+                reason = skipped.get("message") or ""
+                result.skip_reasons[reason[:160]] += 1
+                result.cases.append(CaseResult(classname, name, "skipped", seconds, reason))
+            else:
+                result.cases.append(CaseResult(classname, name, "passed", seconds))
+    return result
+
+
+def load_failure_records(report_dir: Path) -> list[dict[str, Any]]:
+    """The failures/*.json the plugin wrote (unreadable ones are left out)."""
+    records = []
+    for path in sorted((report_dir / FAILURES_DIR).glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("test"), str):
+            record["_file"] = f"{FAILURES_DIR}/{path.name}"
+            records.append(record)
+    return records
+
+
+def read_run(report_dir: Path) -> RunResult:
+    """junit.xml plus the failure records: a failure recorded but absent from junit.xml (the run
+    was stopped before pytest wrote it) still counts."""
+    result = read_junit(report_dir / "junit.xml")
+    by_key = {f.test: f for f in result.failures}
+    for record in load_failure_records(report_dir):
+        key = junit_key(record["test"])
+        failure = by_key.get(key)
+        if failure is not None:
+            failure.record = record
+            if record.get("clause"):
+                failure.clause = record["clause"]
+            continue
+        classname, _, name = key.partition("::")
+        if any(c.key == key for c in result.cases):
+            continue  # junit says it passed later (a rerun): the record is history
+        failure = Failure(key, record.get("clause") or "unclassified", str(record.get("violation", ""))[:240],
+                          message=str(record.get("message", "")), record=record, in_junit=False)
+        result.failures.append(failure)
+        by_key[key] = failure
+        result.cases.append(CaseResult(classname, name, "failed", float(record.get("duration_s", 0) or 0),
+                                       failure.message))
+        result.tests += 1
+        result.failed += 1
     return result
 
 
 def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: float) -> str:
-    verdict = "PASS: the server honours the contract" if not (result.failed or result.errors) else (
+    verdict = "PASS: the server honours the contract" if result.ok else (
         f"FAIL: {result.failed + result.errors} test(s) found contract violations"
     )
     lines = [f"# orchestrator-contract run: {verdict}", ""]
@@ -73,19 +254,23 @@ def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: f
         f"- tests: {result.tests} ({result.passed} passed, {result.failed} failed, "
         f"{result.errors} errors, {result.skipped} skipped)",
         f"- wall time: {wall_s:.1f} s",
-        "",
     ]
+    if result.junit != "complete":
+        lines.append(f"- junit.xml: {result.junit} (counts include the failure records in {FAILURES_DIR}/)")
+    lines.append("")
     if result.failures:
         by_clause = Counter(f.clause for f in result.failures)
         lines += ["## Violations by clause", ""]
         lines += [f"- `{clause}`: {count} test(s)" for clause, count in by_clause.most_common()]
         lines += ["", "## Failed tests", ""]
         lines += [f"- `{f.test}` [{f.clause}]: {f.headline}" for f in result.failures]
-        lines += ["", "Each failure's full message (clause, violation, curl reproduction) is in junit.xml.", ""]
+        lines += ["", f"Each failure's clause, violation and curl reproduction: {HTML_REPORT} (failures first); "
+                  f"every HTTP exchange of a failed test: {CASSETTES_DIR}/*.har; seed and example: "
+                  f"{FAILURES_DIR}/*.json; full messages: junit.xml.", ""]
     if result.skip_reasons:
         lines += ["## Skipped", ""]
         lines += [f"- {count} x {reason}" for reason, count in result.skip_reasons.most_common()]
         lines.append("")
-    text = "\n".join(lines)
+    text = scrub("\n".join(lines))
     path.write_text(text, encoding="utf-8")
     return text

@@ -150,9 +150,9 @@ class Store:
     def update_config(self, rec: ConfigRecord) -> None:
         with self.lock:
             self._conn.execute(
-                "UPDATE configurations SET updated_us = ?, version = ?, memory_store_id = ?, service_id = ?,"
-                " fields = ? WHERE id = ? AND account = ?",
-                (rec.updated_us, rec.version, rec.fields["memoryStoreId"], _service_id(rec.fields),
+                "UPDATE configurations SET created_us = ?, updated_us = ?, version = ?, memory_store_id = ?,"
+                " service_id = ?, fields = ? WHERE id = ? AND account = ?",
+                (rec.created_us, rec.updated_us, rec.version, rec.fields["memoryStoreId"], _service_id(rec.fields),
                  _dump(rec.fields), rec.id, rec.account))
 
     def delete_config(self, account: str, config_id: str) -> None:
