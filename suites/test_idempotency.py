@@ -30,6 +30,7 @@ from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import create_bodies, minimal_create_body
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import expect
+from orchestrator_contract.expectations import expect_error
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -111,28 +112,6 @@ def probe_version(api: ApiClient, cid: str, before: int, poll: PollSettings, aft
         rep.get("version") == before + 1,
         "VER-NOCHANGE",
         f"{after}, then 1 applied empty PATCH: version went {before} -> {rep.get('version')} (expected {before + 1})",
-    )
-
-
-def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> None:
-    """`status` with the documented error body."""
-    expect(response.status_code == status, clause,
-           f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    expect(
-        media == "application/json"
-        and isinstance(body, dict)
-        and type(body.get("code")) is int
-        and isinstance(body.get("message"), str)
-        and isinstance(body.get("more_info"), str)
-        and body.get("status") == status,
-        "ERR-BODY",
-        f"{what}: the {status} is not the error body {{code, message, more_info, status={status}}} "
-        f"({media or 'no content type'}): {response.text[:300]}",
     )
 
 

@@ -28,6 +28,7 @@ from orchestrator_contract.polling import PollSettings, settle
 from orchestrator_contract.strategies import minimal_create_body
 from orchestrator_contract.target import RunMarks, Target
 from orchestrator_contract.violations import expect
+from orchestrator_contract.expectations import expect_error_body, json_or_none as json_of
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 WRONG_SECRET = "not-the-auth-token-" + hashlib.sha256(b"orchestrator-contract wrong secret").hexdigest()[:24]
@@ -37,24 +38,6 @@ UNKNOWN_API_KEY_SID = "SK" + hashlib.sha256(b"orchestrator-contract unknown api 
 
 def tag(name: str) -> str:
     return f"{name}{WORKER}"
-
-
-def json_of(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def expect_error_body(response: httpx.Response, status: int) -> None:
-    content_type = response.headers.get("Content-Type", "")
-    expect(content_type.split(";")[0].strip().lower() == "application/json", "ERR-BODY",
-           f"a {status} has Content-Type {content_type!r}")
-    body = json_of(response)
-    ok = (isinstance(body, dict) and type(body.get("code")) is int and isinstance(body.get("message"), str)
-          and isinstance(body.get("more_info"), str) and body.get("status") == status)
-    expect(ok, "ERR-BODY", f"error body of a {status} is not {{code, message, more_info, status={status}}}: "
-                           f"{response.text[:300]}")
 
 
 def basic(userpass: str) -> str:
@@ -101,12 +84,20 @@ class Shared:
 class World:
     victim: Victim
     shared: Shared | None  # None without a second account
-    by_api_key: httpx.Response | None  # a create sent with the API key and waited for (None without a key)
+    by_api_key: httpx.Response | None  # a create sent with the API key, waited for if 202 (None without a key)
 
 
 def create_settled(client: ApiClient, body: dict[str, Any], poll: PollSettings) -> httpx.Response:
     accepted = client.create(body)
     settle(client, accepted, poll)
+    return accepted
+
+
+def create_settled_if_accepted(client: ApiClient, body: dict[str, Any], poll: PollSettings) -> httpx.Response:
+    """Like `create_settled`, but a rejection is kept for the test to judge (the API key's create)."""
+    accepted = client.create(body)
+    if accepted.status_code == 202:
+        settle(client, accepted, poll)
     return accepted
 
 
@@ -137,7 +128,7 @@ def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, ledger
                   for n in range(2)]
         seconds = [pool.submit(create_settled, api2, minimal_create_body(marks, f"iso shared {n}", shared_tag), poll)
                    for n in range(2, 4)] if api2 is not None else []
-        keyed = pool.submit(create_settled, key, minimal_create_body(marks, "iso apikey", tag("iso-apikey")),
+        keyed = pool.submit(create_settled_if_accepted, key, minimal_create_body(marks, "iso apikey", tag("iso-apikey")),
                             poll) if key is not None else None
         accepted = victim_f.result()
         first = [f.result().json()["related"]["configurationId"] for f in firsts]
@@ -151,7 +142,8 @@ def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, ledger
     victim = Victim(cid, accepted.headers["Operation-Id"], marks.memory_store_id(tag("iso-victim")), fetched.json())
     shared = Shared(marks.memory_store_id(shared_tag), frozenset(first), frozenset(second)) if api2 else None
     yield World(victim, shared, by_api_key)
-    key_ids = [by_api_key.json()["related"]["configurationId"]] if by_api_key is not None else []
+    key_ids = ([by_api_key.json()["related"]["configurationId"]]
+               if by_api_key is not None and by_api_key.status_code == 202 else [])
     discard(api, [cid, *first, *key_ids])
     if api2 is not None:
         discard(api2, second)
@@ -193,9 +185,14 @@ def seven_requests(victim: Victim, marks: RunMarks) -> Requests:
     ]
 
 
-VARIANTS = ["none", "wrong-token", "unknown-account-sid", "unknown-api-key-sid", "basic-garbage", "bearer",
+VARIANTS = ["none", "wrong-token", "token-with-a-suffix", "token-with-the-last-character-changed",
+            "unknown-account-sid", "unknown-api-key-sid", "basic-garbage", "bearer",
             "basic-without-credentials", "username-only", "username-without-colon",
             "second-account-sid-with-primary-token", "api-key-sid-with-wrong-secret"]
+
+
+def last_changed(secret: str) -> str:
+    return secret[:-1] + ("b" if secret.endswith("a") else "a")
 
 
 def credential_variant(target: Target, variant: str) -> tuple[Any, dict[str, str]]:
@@ -212,6 +209,9 @@ def credential_variant(target: Target, variant: str) -> tuple[Any, dict[str, str
     return {
         "none": (NO_AUTH, {}),
         "wrong-token": (httpx.BasicAuth(primary.username, WRONG_SECRET), {}),
+        # The right token with one more character, and with its last one changed: the whole secret is compared.
+        "token-with-a-suffix": (httpx.BasicAuth(primary.username, primary.secret + "0"), {}),
+        "token-with-the-last-character-changed": (httpx.BasicAuth(primary.username, last_changed(primary.secret)), {}),
         "unknown-account-sid": (httpx.BasicAuth(UNKNOWN_ACCOUNT_SID, primary.secret), {}),
         "unknown-api-key-sid": (httpx.BasicAuth(UNKNOWN_API_KEY_SID, primary.secret), {}),
         "basic-garbage": (NO_AUTH, {"Authorization": "Basic !!!"}),
@@ -270,6 +270,8 @@ def test_api_key_authenticates_as_its_account(
     expect(listed.status_code == 200 and ids == [victim.id], "AUTH-BASIC",
            f"the API key's list of the account's store shows {ids}, not [{victim.id}]")
     accepted = world.by_api_key
+    expect(accepted.status_code == 202, "AUTH-BASIC",
+           f"a valid create sent with the account's API key answered {accepted.status_code}: {accepted.text[:200]}")
     cid = accepted.json()["related"]["configurationId"]
     expect(api.fetch(cid).status_code == 200, "AUTH-BASIC",
            "the account cannot fetch a configuration its API key created")

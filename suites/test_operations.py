@@ -36,6 +36,7 @@ from orchestrator_contract.polling import PollSettings, operation_path, settle, 
 from orchestrator_contract.strategies import minimal_create_body
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.expectations import expect_error_body, json_or_none as json_of
 
 pytestmark = pytest.mark.operations
 
@@ -49,27 +50,6 @@ STEPS = ["create", "replace", "patch", "delete"]
 
 def tag(name: str) -> str:
     return f"{name}{WORKER}"
-
-
-def json_of(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def expect_error_body(response: httpx.Response, status: int) -> None:
-    content_type = response.headers.get("Content-Type", "")
-    expect(content_type.split(";")[0].strip().lower() == "application/json", "ERR-BODY",
-           f"a {status} has Content-Type {content_type!r}")
-    body = json_of(response)
-    ok = (isinstance(body, dict) and type(body.get("code")) is int and isinstance(body.get("message"), str)
-          and isinstance(body.get("more_info"), str) and body.get("status") == status)
-    expect(ok, "ERR-BODY", f"error body of a {status} is not {{code, message, more_info, status={status}}}: "
-                           f"{response.text[:300]}")
-
-
-# -- the lifecycle -------------------------------------------------------------------------------
 
 
 @dataclass

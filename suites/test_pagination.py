@@ -37,6 +37,7 @@ from orchestrator_contract.polling import PollSettings, accepted_operation, oper
 from orchestrator_contract.strategies import minimal_create_body
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.expectations import expect_error_body
 
 pytestmark = pytest.mark.pagination
 
@@ -215,20 +216,6 @@ class Page:
     @property
     def ids(self) -> list[str]:
         return [item["id"] for item in self.items]
-
-
-def expect_error_body(response: httpx.Response, status: int) -> None:
-    content_type = response.headers.get("Content-Type", "")
-    expect(content_type.split(";")[0].strip().lower() == "application/json", "ERR-BODY",
-           f"a {status} has Content-Type {content_type!r}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    ok = (isinstance(body, dict) and type(body.get("code")) is int and isinstance(body.get("message"), str)
-          and isinstance(body.get("more_info"), str) and body.get("status") == status)
-    expect(ok, "ERR-BODY", f"error body of a {status} is not {{code, message, more_info, status={status}}}: "
-                           f"{response.text[:300]}")
 
 
 def expect_400(response: httpx.Response, clause: str, what: str) -> None:

@@ -37,11 +37,11 @@ from orchestrator_contract.polling import PollSettings, accepted_operation, sett
 from orchestrator_contract.strategies import minimal_create_body
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import expect
+from orchestrator_contract.expectations import expect_error_body
 
 pytestmark = [pytest.mark.semantics, pytest.mark.validation]
 
 TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
-ERROR_MEMBERS = {"code", "message", "more_info", "status"}
 LIMIT = 256 * 1024
 
 # The channel settings of the seed's GET example, verbatim (every channel, timeouts, metadata).
@@ -85,20 +85,9 @@ def expect_status(response: httpx.Response, status: int, clause: str, what: str)
 
 
 def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> dict[str, Any]:
-    """The status, then the error body `{code, message, more_info, status}` (ERR-BODY)."""
+    """The status (with its Date), then the error body `{code, message, more_info, status}` (ERR-BODY)."""
     expect_status(response, status, clause, what)
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    ok = (
-        response.headers.get("Content-Type", "").split(";")[0].strip() == "application/json"
-        and isinstance(body, dict) and set(body) == ERROR_MEMBERS and body["status"] == status
-        and type(body["code"]) is int and isinstance(body["message"], str) and isinstance(body["more_info"], str)
-    )
-    expect(ok, "ERR-BODY", f"{what}: the {status} is not the JSON error body: "
-           f"{response.headers.get('Content-Type')} {response.text[:300]}")
-    return body
+    return expect_error_body(response, status, what)
 
 
 def check_shape(rep: Any) -> None:

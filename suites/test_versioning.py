@@ -1,8 +1,9 @@
 """Versions, timestamps, ETag and If-Match (optimistic locking).
 
 Clauses checked: VER-ARITH, VER-NOCHANGE, VER-TIMES, VER-ETAG, VER-IF-MATCH, VER-POST-IF-MATCH,
-VER-STALE-APPLY, VER-CONCURRENT, RES-EMPTY-PATCH, OPS-FAILED-NOOP, RES-TIMESTAMP (parsing the
-timestamps the checks compare), ERR-BODY (the body of every rejection).
+VER-STALE-APPLY, VER-CONCURRENT, RES-EMPTY-PATCH, OPS-FAILED-NOOP, OPS-ERROR (the problem details of
+the operations that FAILED as stale), RES-TIMESTAMP (parsing the timestamps the checks compare),
+ERR-BODY (the body of every rejection).
 
 Timestamps are compared with the `Date` headers in whole seconds: a write's timestamps lie
 between the `Date` of its 202 and the `Date` of a response that shows its effect (the GET after
@@ -31,6 +32,7 @@ from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import PATCH, REPLACE, create_bodies, marked, minimal_create_body, request_bodies
 from orchestrator_contract.target import RunMarks
 from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.expectations import expect_error
 
 # -- helpers ----------------------------------------------------------------------------------
 
@@ -86,28 +88,6 @@ def create_many(api: ApiClient, bodies: Sequence[dict[str, Any]], poll: PollSett
     """Create concurrently, settle concurrently; the ids in the bodies' order."""
     with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
         return list(pool.map(lambda b: create_settled(api, b, poll)[1], bodies))
-
-
-def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> None:
-    """`status` with the documented error body."""
-    expect(response.status_code == status, clause,
-           f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    expect(
-        media == "application/json"
-        and isinstance(body, dict)
-        and type(body.get("code")) is int
-        and isinstance(body.get("message"), str)
-        and isinstance(body.get("more_info"), str)
-        and body.get("status") == status,
-        "ERR-BODY",
-        f"{what}: the {status} is not the error body {{code, message, more_info, status={status}}} "
-        f"({media or 'no content type'}): {response.text[:300]}",
-    )
 
 
 def expect_etag(response: httpx.Response, version: Any) -> None:
@@ -412,6 +392,10 @@ def test_concurrent_conditional_patches_apply_exactly_once(
     for i, op in finals:
         if op["status"] == "FAILED":
             error = op.get("error")
+            expect(isinstance(error, dict) and isinstance(error.get("type"), str) and isinstance(error.get("title"), str)
+                   and type(error.get("status")) is int and isinstance(error.get("detail"), str), "OPS-ERROR",
+                   f"{what}: the error of a FAILED operation is not RFC 9457 problem details "
+                   f"{{type, title, status, detail}}: {error!r}")
             expect(isinstance(error, dict) and error.get("status") == 412, "VER-STALE-APPLY",
                    f"{what}: a losing operation FAILED with error {error!r}, expected error.status 412")
     expect(rep.get("description") == f"racer {completed[0]}", "OPS-FAILED-NOOP",

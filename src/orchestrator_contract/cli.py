@@ -18,7 +18,8 @@ import httpx
 
 from . import profiles
 from .defaults import DEV_API_KEYS, PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
-from .reporting import read_junit, write_summary
+from .html_report import Context, write_html_report
+from .reporting import read_run, write_summary
 from .resources import suites_dir
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
@@ -221,23 +222,28 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
     except subprocess.TimeoutExpired:
         code = -1
     wall = time.monotonic() - started
-    result = read_junit(junit)
+    result = read_run(report_dir)  # junit.xml + failures/*.json (written as each test failed)
     summary = write_summary(result, report_dir / "summary.md", header=header, wall_s=wall)
+    html = write_html_report(report_dir, result, Context(target_label, f"{profile.name} ({profile.description})",
+                                                         profile.seed, wall, exit_code=code))
     if code == -1:
         print(f"orchestrator-contract: the run exceeded its time budget of {profile.max_time_s} s "
-              f"(+{HARD_STOP_GRACE_S} s grace) and was stopped",
+              f"(+{HARD_STOP_GRACE_S} s grace) and was stopped; partial report: {html}",
               file=sys.stderr)
         return EXIT_USAGE
     if code == 0:
-        print(f"orchestrator-contract: PASS ({result.tests} tests, {wall:.1f} s); reports in {report_dir}")
+        print(f"orchestrator-contract: PASS ({result.tests} tests, {wall:.1f} s); report: {html}")
         return EXIT_OK
     if code == 1:
         print(summary)
+        print(f"orchestrator-contract: FAIL ({result.failed + result.errors} of {result.tests} tests, "
+              f"{wall:.1f} s); report: {html}")
         return EXIT_VIOLATIONS
     if code == 5:
         print("orchestrator-contract: no test was selected (check the -k / -m arguments after --)", file=sys.stderr)
         return EXIT_USAGE
-    print(f"orchestrator-contract: pytest stopped with exit code {code} (usage error or interrupted run)",
+    print(f"orchestrator-contract: pytest stopped with exit code {code} (usage error or interrupted run); "
+          f"report: {html}",
           file=sys.stderr)
     return EXIT_USAGE
 
