@@ -202,7 +202,7 @@ class Measure:
     load_start: str
     load_end: str
     tests: str = ""
-    note: str = ""
+    test_times: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def requests(self) -> int:
@@ -239,7 +239,11 @@ def timed(command: list[str], *, timeout: float, env: dict[str, str], cwd: Path 
     except subprocess.TimeoutExpired as exc:
         code = None
         out = (exc.stdout or b"").decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-    return time.monotonic() - started, code, out[-4000:]
+    wall = time.monotonic() - started
+    print(f"bench:    exit {code_text(code)} after {wall:.1f} s", flush=True)
+    if os.environ.get("BENCH_VERBOSE"):
+        print(out[-3000:], flush=True)
+    return wall, code, out[-4000:]
 
 
 def junit_counts(path: Path) -> str:
@@ -254,6 +258,13 @@ def junit_counts(path: Path) -> str:
     return f"{total} tests (" + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ")"
 
 
+def junit_times(path: Path) -> list[tuple[str, float]]:
+    """(test name, seconds) of each test in a junit file."""
+    if not path.is_file():
+        return []
+    return [(case.get("name", "?"), float(case.get("time", 0) or 0)) for case in ET.parse(path).getroot().iter("testcase")]
+
+
 def measure_suite(server: CountingServer, work: Path, label: str, extra: list[str]) -> tuple[Measure, str]:
     junit = work / f"junit-{len(list(work.glob('junit-*')))}.xml"
     command = [str(VENV_BIN / "python"), "-m", "pytest", "suites/test_conformance.py", "-c", "suites/pytest.ini",
@@ -263,7 +274,8 @@ def measure_suite(server: CountingServer, work: Path, label: str, extra: list[st
     server.recorder.reset()
     load_start = loadavg()
     wall, code, out = timed(command, timeout=SUITE_TIMEOUT_S, env=env)
-    measure = Measure(label, wall, code, server.recorder.reset(), load_start, loadavg(), tests=junit_counts(junit))
+    measure = Measure(label, wall, code, server.recorder.reset(), load_start, loadavg(), tests=junit_counts(junit),
+                      test_times=junit_times(junit))
     return measure, shlex.join(["pytest", *command[3:]])
 
 
@@ -274,16 +286,18 @@ def measure_st(server: CountingServer, ci: dict[str, Any]) -> tuple[Measure, str
                "--auth", f"{PRIMARY_ACCOUNT.username}:{PRIMARY_ACCOUNT.secret}",
                "--phases", ",".join(conf["phases"]), "--max-examples", str(conf["max_examples"]),
                "--mode", mode, "--checks", "all", "--seed", str(hyp["seed"]), "--workers", "1",
-               "--generation-deterministic", "--generation-database", "none",
+               "--generation-deterministic",  # implies no example database
                "--generation-with-security-parameters", "false", "--no-color"]
     if not hyp.get("shrink", True):
         command.append("--no-shrink")
     server.recorder.reset()
     load_start = loadavg()
     wall, code, out = timed(command, timeout=ST_TIMEOUT_S, env=clean_env())
-    summary = next((ln.strip() for ln in reversed(out.splitlines()) if re.search(r"\d+ (passed|failed)", ln)), "")
+    lines = out.splitlines()
+    # st's summary: "Test cases:" then e.g. "548 generated, 7 found 7 unique failures, 12 skipped".
+    summary = next((lines[i + 1] for i, ln in enumerate(lines[:-1]) if ln.strip() == "Test cases:"), "")
     measure = Measure("plain `st run`", wall, code, server.recorder.reset(), load_start, loadavg(),
-                      tests=summary.strip("= "))
+                      tests=summary.strip() + " (st's count)")
     shown = [c if c != command[0] else "st" for c in command]
     shown[shown.index("--auth") + 1] = "USER:SECRET"
     return measure, shlex.join(shown)
@@ -350,6 +364,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.3f}" if b > 0 else "n/a"
+
+
 def code_text(code: int | None) -> str:
     return "timeout" if code is None else str(code)
 
@@ -391,6 +409,10 @@ def render(ctx: dict[str, Any]) -> str:
                 f"{m.server_s:.1f}", f"{m.load_start} → {m.load_end}"] for m in [*suite, st]]),
         "",
         "Wall time includes interpreter start-up, spec loading and test collection (about the same for both tools).",
+        "",
+        "Per-test time of the full suite run (junit):",
+        "",
+        table(["test", "s"], [[f"`{name}`", f"{secs:.1f}"] for name, secs in suite[0].test_times]),
         "",
         "## 3. Raw limit: the same requests replayed by a plain httpx loop",
         "",
@@ -461,8 +483,8 @@ def main() -> int:
         suite_raw = raw_suite.rate(raw_suite.requests)
         ctx["ratios"] = [
             [m.label, f"{m.rate(m.requests):.1f}", f"{own.rate(own.requests):.0f}",
-             f"{m.rate(m.requests) / own.rate(own.requests):.3f}", f"{suite_raw:.0f}",
-             f"{m.rate(m.requests) / suite_raw:.3f}"]
+             ratio(m.rate(m.requests), own.rate(own.requests)), f"{suite_raw:.0f}",
+             ratio(m.rate(m.requests), suite_raw)]
             for m, own in [(full, raw_suite), (param, raw_suite), (st, raw_st)]
         ]
         ctx["runs"] = []

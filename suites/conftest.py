@@ -17,9 +17,11 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 from orchestrator_contract import journal, profiles
 from orchestrator_contract.cleanup import remove_run_resources
-from orchestrator_contract.client import ApiClient, ClientSettings, Ledger
+from orchestrator_contract.client import ApiClient, ClientSettings, Ledger, enforce_deadline
 from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.target import RUN_ID_ENV, RunMarks, Target, new_run_id
+
+# Cassettes and failure records for every failed test, and redaction of every report.
 pytest_plugins = ["orchestrator_contract.pytest_plugin"]
 
 PROFILE_KEY = pytest.StashKey[profiles.Profile]()
@@ -162,5 +164,9 @@ def api2(target: Target, ledger: Ledger, client_settings: ClientSettings, marks:
 
 @pytest.fixture(autouse=True)
 def _fresh_journal() -> Iterator[journal.Journal]:
-    """Each test records its own exchanges, so a failure shows only its own reproduction."""
+    """Each test records its own exchanges, so a failure shows only its own reproduction; its
+    requests also stop (the test is skipped) once the run's time budget is spent."""
+    deadline = os.environ.get(DEADLINE_ENV)
+    enforce_deadline(float(deadline) if deadline else None)
     yield journal.start_new()
+    enforce_deadline(None)

@@ -150,6 +150,18 @@ def discard(client: ApiClient, ids: list[str]) -> None:
         list(pool.map(client.delete, ids))
 
 
+def expect_created_under(api: ApiClient, cid: str, body: dict[str, Any]) -> None:
+    """A completed create whose related.configurationId answers 404: is the configuration there under
+    another id? Its store is run-owned and its displayName unique to the body, so a listed configuration
+    with that displayName is the one created (OPS-CREATE-ID); otherwise the effect is not visible."""
+    listed = json_of(api.list(memoryStoreId=body["memoryStoreId"], pageSize=1000)) or {}
+    items = listed.get("configurations", []) if isinstance(listed, dict) else []
+    others = [i.get("id") for i in items if isinstance(i, dict) and i.get("displayName") == body["displayName"]]
+    expect(not others, "OPS-CREATE-ID",
+           f"the create's related.configurationId {cid!r} answers 404, but its store lists the configuration it "
+           f"created (displayName {body['displayName']!r}) under {others}")
+
+
 @dataclass
 class OpsWorld:
     steps: dict[str, Step]  # the observed lifecycle: create, replace, patch, delete
@@ -187,6 +199,8 @@ def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWo
         settle(api, accepted, poll)
         cid = accepted.json()["related"]["configurationId"]
         status = api.fetch(cid).status_code
+        if status == 404:
+            expect_created_under(api, cid, body)
         expect(status == 200, "OPS-VISIBLE", f"configuration {cid}, whose create COMPLETED, answers GET {status}")
         return cid
 

@@ -232,7 +232,8 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
               file=sys.stderr)
         return EXIT_USAGE
     if code == 0:
-        print(f"orchestrator-contract: PASS ({result.tests} tests, {wall:.1f} s); report: {html}")
+        skipped = f", {result.skipped} skipped" if result.skipped else ""
+        print(f"orchestrator-contract: PASS ({result.passed} passed{skipped}, {wall:.1f} s); report: {html}")
         return EXIT_OK
     if code == 1:
         print(summary)

@@ -17,9 +17,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .clauses import CLAUSES
-from .reporting import HTML_REPORT, CaseResult, Failure, RunResult, scrub
+from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, scrub
 
-REPRODUCE_MARK = "reproduce (secrets redacted):"
 CONFORMANCE_MODULE = "test_conformance"
 
 CSS = """
@@ -152,7 +151,7 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
              _link(report_dir, record.get("_file"), "failure record")]
     parts = [
         f'<article class="failure" id="failure-{index}">',
-        f"<h3>{_badge('FAIL', failure.clause)} {esc(failure.test)}</h3>",
+        f"<h3>{_badge('FAIL', failure.clause)} {esc(record.get('test') or failure.test)}</h3>",
         f'<p class="clause"><b>{esc(failure.clause)}</b> &middot; {esc(clause_text)}</p>',
         f'<div class="violation">{esc(violation)}</div>',
         "<h4>Reproduce</h4>", _reproduction(failure),
@@ -204,6 +203,17 @@ def clause_statuses(result: RunResult, trace: dict[str, list[str]]) -> dict[str,
     return statuses
 
 
+def _test_list(tests: list[str], by_test: dict[str, list[CaseResult]]) -> str:
+    """The tests that ran, with their outcomes; those that did not, folded away."""
+    ran = [t for t in tests if by_test.get(t)]
+    idle = [t for t in tests if not by_test.get(t)]
+    lines = [f"<code>{esc(t)}</code> <span class=muted>({esc(_tally(by_test[t]))})</span>" for t in ran]
+    if idle:
+        names = "<br>".join(f"<code>{esc(t)}</code>" for t in idle)
+        lines.append(f"<details><summary class=muted>{len(idle)} not run</summary>{names}</details>")
+    return "<br>".join(lines) or '<span class="muted">none</span>'
+
+
 def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
     known = {t for tests in trace.values() for t in tests}
     by_test = _cases_by_test(result, known)
@@ -217,8 +227,7 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
         badge = _badge(status)
         if cid in first_failure:
             badge = f'<a href="#failure-{first_failure[cid]}">{badge}</a>'
-        tests = "<br>".join(f"<code>{esc(t)}</code> <span class=muted>({esc(_tally(by_test.get(t, [])))})</span>"
-                            for t in trace.get(cid, [])) or '<span class="muted">none</span>'
+        tests = _test_list(trace.get(cid, []), by_test)
         rows.append(f"<tr><td><code>{esc(cid)}</code></td><td>{badge}<br><span class=muted>{esc(note)}</span></td>"
                     f"<td>{esc(clause.section)}: {esc(clause.text)}</td><td>{tests}</td></tr>")
     for cid in sorted({f.clause for f in result.failures} - CLAUSES.keys()):
@@ -233,16 +242,25 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
             + "\n".join(rows) + "</table>")
 
 
+def _operation_order(case: CaseResult) -> tuple[int, str, int]:
+    """Operations by path, then method in CRUD order; the other conformance tests last."""
+    base, bracket, params = case.name.partition("[")
+    method, _, path = params[:-1].partition(" ")
+    methods = ["POST", "GET", "PUT", "PATCH", "DELETE"]
+    return (0 if bracket else 1, path or base, methods.index(method) if method in methods else len(methods))
+
+
 def _operations(result: RunResult) -> str:
     failures = {f.test: f for f in result.failures}
     rows = []
-    for case in result.cases:
-        if case.classname.rpartition(".")[2] != CONFORMANCE_MODULE:
-            continue
+    cases = [c for c in result.cases if c.classname.rpartition(".")[2] == CONFORMANCE_MODULE]
+    for case in sorted(cases, key=_operation_order):
         base, bracket, params = case.name.partition("[")
         label = params[:-1] if bracket else base
         failure = failures.get(case.key)
-        note = f"[{failure.clause}] {failure.headline}" if failure else (case.message if case.outcome == "skipped" else "")
+        note = f"[{failure.clause}] {failure.headline}" if failure else ""
+        if case.outcome == "skipped":
+            note = case.message
         rows.append(f"<tr><td><code>{esc(label)}</code></td><td>{_badge(case.outcome)}</td>"
                     f"<td>{case.seconds:.1f} s</td><td>{esc(note)}</td></tr>")
     if not rows:

@@ -22,7 +22,7 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -33,15 +33,12 @@ import pytest
 
 from . import __version__, journal, profiles
 from .clauses import CLAUSES
-from .reporting import (CASSETTES_DIR, FAILURES_DIR, HTML_REPORT, artifact_stem, register_run_secrets, scrub,
-                        scrub_tree)
+from .reporting import (CASSETTES_DIR, FAILURES_DIR, HTML_REPORT, REPRODUCE_MARK, artifact_stem,
+                        register_run_secrets, scrub, scrub_tree)
 from .violations import ContractViolation
 
 BODY_LIMIT = 256 * 1024  # per HAR body; the contract's own request limit
 MESSAGE_LIMIT = 20_000
-REPRODUCE_MARK = "reproduce (secrets redacted):"
-
-
 _CONFIG: dict[str, pytest.Config] = {}  # the hooks without a `config` argument need it
 
 
@@ -58,7 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report: pytest.TestReport = yield
     if report.failed:
         _register_sent_credentials(journal.current().exchanges)
@@ -105,13 +103,27 @@ def _scrub_report(config: pytest.Config, report: pytest.TestReport | pytest.Coll
     report.sections = fresh.sections
 
 
-def _register_sent_credentials(exchanges: Iterable[journal.Exchange]) -> None:
-    """Authorization values this test sent (including deliberately wrong pairs of real secrets)
-    are secrets too, as they are and as their base64 payload."""
+def sent_credentials(exchanges: Iterable[journal.Exchange]) -> set[str]:
+    """What the Authorization headers of `exchanges` reveal: the header value, its base64 payload,
+    and the decoded secret (a deliberately wrong pairing may hold a real secret; a decoded secret
+    shorter than 8 characters is left alone, it would blank out ordinary text)."""
+    found: set[str] = set()
     for exchange in list(exchanges):
-        value = exchange.request.headers.get("authorization")
-        if value:
-            journal.register_secret(value, value.partition(" ")[2])
+        value = exchange.request.headers.get("authorization", "")
+        scheme, _, payload = value.partition(" ")
+        found.update(v for v in (value, payload) if len(v) > 6)
+        if scheme.lower() == "basic" and payload:
+            try:
+                secret = base64.b64decode(payload, validate=True).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if len(secret) >= 8:
+                found.add(secret)
+    return found
+
+
+def _register_sent_credentials(exchanges: Iterable[journal.Exchange]) -> None:
+    journal.register_secret(*sent_credentials(exchanges))
 
 
 # -- the failure record --------------------------------------------------------------------------
@@ -136,6 +148,14 @@ def _violation_in(exc: BaseException | None) -> ContractViolation | None:
     return _violation_in(exc.__cause__) if exc.__cause__ is not exc else None
 
 
+def _failure_text(exc: BaseException | None, report: pytest.TestReport) -> str:
+    """A failure that is not a ContractViolation: its message, else pytest's one-line crash summary."""
+    if exc is not None and str(exc):
+        return f"{type(exc).__name__}: {exc}"
+    crash = getattr(report.longrepr, "reprcrash", None)
+    return crash.message if crash is not None else report.longreprtext
+
+
 def _curl_commands(exchanges: list[journal.Exchange], message: str) -> list[str]:
     """The curl commands the failure message shows, in its order; without any, the test's last six."""
     commands = list(dict.fromkeys(journal.curl_command(e.request) for e in exchanges))
@@ -153,7 +173,8 @@ def _active_profile() -> profiles.Profile | None:
 def _rerun_command(item: pytest.Item, nodeid: str, profile: profiles.Profile | None, seed: object) -> str:
     """This one test again, with the run's profile and seed (add the original target's options)."""
     address = f"{item.path}::{nodeid.partition('::')[2]}"
-    return f"pytest {shlex.quote(address)} --profile {profile.name if profile else 'ci'} --seed {seed}"
+    command = f"pytest {shlex.quote(address)} --profile {profile.name if profile else 'ci'}"
+    return command + (f" --seed {seed}" if seed is not None else "")
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -172,7 +193,7 @@ def _record_failure(item: pytest.Item, call: pytest.CallInfo[None], report: pyte
 
     exc = call.excinfo.value if call.excinfo is not None else None
     violation = _violation_in(exc)
-    message = scrub(str(violation if violation is not None else exc or report.longreprtext))[:MESSAGE_LIMIT]
+    message = scrub(str(violation) if violation is not None else _failure_text(exc, report))[:MESSAGE_LIMIT]
     clause = violation.clause if violation is not None else "unclassified"
     detail = violation.detail if violation is not None else (message.splitlines() or [""])[0]
     profile = _active_profile()
@@ -207,7 +228,8 @@ def _record_failure(item: pytest.Item, call: pytest.CallInfo[None], report: pyte
 # -- HAR 1.2 -------------------------------------------------------------------------------------
 def _headers(headers: httpx.Headers) -> list[dict[str, str]]:
     out = []
-    for name, value in headers.multi_items():
+    for raw_name, raw_value in headers.raw:  # as sent: original case, repeated headers kept
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() == "authorization":
             value = "Basic ***" if value.lower().startswith("basic ") else "***"
         out.append({"name": name, "value": value})
@@ -288,10 +310,5 @@ def har_text(exchanges: list[journal.Exchange], *, comment: str = "") -> str:
         "entries": [_entry(e, now) for e in exchanges],
         "comment": comment + " (startedDateTime: the response's Date header; time: httpx's elapsed)",
     }}
-    text = json.dumps(document, indent=1, ensure_ascii=False)
-    for exchange in exchanges:
-        value = exchange.request.headers.get("authorization", "")
-        for sent in (value, value.partition(" ")[2]):
-            if len(sent) > 6:
-                text = text.replace(sent, "***")
-    return scrub(text)
+    _register_sent_credentials(exchanges)
+    return scrub(json.dumps(scrub_tree(document), indent=1, ensure_ascii=False))

@@ -35,6 +35,7 @@ _CREDENTIAL_ENV = (("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 FAILURES_DIR = "failures"
 CASSETTES_DIR = "cassettes"
 HTML_REPORT = "report.html"
+REPRODUCE_MARK = "reproduce (secrets redacted):"  # where a ContractViolation's curl reproduction starts
 
 
 # -- secrets -------------------------------------------------------------------------------------
