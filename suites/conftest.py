@@ -62,11 +62,15 @@ def pytest_configure(config: pytest.Config) -> None:
         seed = int(os.environ["ORCHESTRATOR_CONTRACT_SEED"])
     profile = profiles.load(config.getoption("--profile"), seed=seed)
     # xdist workers inherit the environment: the first process decides the seed and the run id.
+    if config.getoption("--seed") is not None:
+        os.environ["ORCHESTRATOR_CONTRACT_SEED"] = str(profile.seed)
     os.environ.setdefault("ORCHESTRATOR_CONTRACT_SEED", str(profile.seed))
     os.environ.setdefault(RUN_ID_ENV, new_run_id())
     profile = profile.with_changes(seed=int(os.environ["ORCHESTRATOR_CONTRACT_SEED"]))
     config.stash[PROFILE_KEY] = profile
     profiles.activate(profile)
+    if profile.maxfail and not config.option.maxfail:
+        config.option.maxfail = profile.maxfail  # `local` stops at the first failure
     # The global time budget: the first process fixes the deadline, xdist workers inherit it.
     os.environ.setdefault(DEADLINE_ENV, str(time.time() + profile.max_time_s))
     settings.register_profile(
