@@ -65,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("faults", help="list the reference server's deliberate faults")
 
+    mutate = sub.add_parser("mutate", help="mutation gate: run the suites (and plain st) against every server fault")
+    mutate.add_argument("--faults", nargs="+", metavar="NAME", help="only these faults (default: all)")
+    mutate.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    mutate.add_argument("--profile", default="ci", help="run profile (default ci)")
+    mutate.add_argument("--report-dir", default="reports", type=Path, help="where mutation.md/json go")
+    mutate.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run plain Schemathesis per fault (default on)")
+    mutate.add_argument("--max-time-per-run", type=int, metavar="S", help="time budget of each run")
+
     trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
     trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")
     return parser
@@ -84,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "trace":
             return trace(args)
+        if args.command == "mutate":
+            from .mutation import command as mutate_command
+            return mutate_command(args)
         return list_faults()
     except UsageError as exc:
         print(f"orchestrator-contract: {exc}", file=sys.stderr)

@@ -1,0 +1,104 @@
+"""The mutation gate (`orchestrator-contract mutate`): kill-rate logic on fabricated results, and
+one small real matrix (slow)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator_contract.mutation import (
+    CLEAN, Row, StResult, SuiteResult, judge_st, st_signatures, summarize, verdict, write_reports,
+)
+
+
+def _st(*signatures: str) -> StResult:
+    return StResult("ran", 1, 10.0, 10, {s: float(i) for i, s in enumerate(signatures, start=1)})
+
+
+def _rows(clean_status: str = "survived") -> list[Row]:
+    return [
+        Row(CLEAN, "", SuiteResult(clean_status, 0 if clean_status == "survived" else 1, 60.0),
+            _st("ST202 POST /x", "ST301 Stateful tests")),
+        Row("caught-named", "VER-ETAG", SuiteResult("caught", 1, 61.0, ["t::a", "t::b"], ["VER-ETAG"], 3.5),
+            _st("ST202 POST /x", "ST001 GET /x")),
+        Row("caught-other", "AUTH-CHALLENGE", SuiteResult("caught", 1, 62.0, ["t::c"], ["AUTH-401"], 7.0),
+            _st("ST301 Stateful tests")),
+        Row("survivor", "OPS-STATUS", SuiteResult("survived", 0, 59.0), _st()),
+        Row("st-broken", "OPS-STATUS", SuiteResult("error", 2, 5.0),
+            StResult("error", None, 0.0, 5, detail="st exited 4")),
+    ]
+
+
+def test_kill_rates_false_positives_and_verdict(tmp_path: Path) -> None:
+    rows = _rows()
+    judge_st(rows)
+    by_name = {r.fault: r for r in rows}
+    # st: only a signature absent on the clean server kills; the clean server's are false positives
+    assert by_name["caught-named"].st.killed and by_name["caught-named"].st.new == ["ST001 GET /x"]
+    assert by_name["caught-named"].st.first_kill_s == 2.0
+    assert not by_name["caught-other"].st.killed and not by_name["survivor"].st.killed
+    totals = summarize(rows)
+    assert totals["suite"] == {"killed": 2, "total": 4, "rate": 0.5, "expected_clause_named": 1,
+                               "clean": "survived", "false_positives": []}
+    assert totals["st"]["killed"] == 1 and totals["st"]["total"] == 3 and totals["st"]["not_run"] == ["st-broken"]
+    assert totals["st"]["false_positives"] == ["ST202 POST /x", "ST301 Stateful tests"]
+    assert verdict(rows) == 1  # a survivor and an errored run
+    assert verdict([r for r in rows if r.fault in (CLEAN, "caught-named", "caught-other")]) == 0
+
+    data = write_reports(rows, tmp_path, profile="ci", wall_s=123.4)
+    table = (tmp_path / "mutation.md").read_text(encoding="utf-8")
+    assert "suite kill rate: 2/4 (50%)" in table and "st kill rate: 1/3 (33%)" in table
+    assert "| caught-other | AUTH-CHALLENGE | y | `t::c` | n | 7.0 | 62.0 | n |" in table
+    assert json.loads((tmp_path / "mutation.json").read_text()) == json.loads(json.dumps(data))
+
+
+def test_a_false_positive_of_the_suite_fails_the_gate() -> None:
+    rows = [r for r in _rows("caught") if r.fault in (CLEAN, "caught-named")]
+    assert verdict(rows) == 1
+    assert summarize(rows)["suite"]["clean"] == "caught"
+
+
+def test_st_signatures_from_ndjson(tmp_path: Path) -> None:
+    def scenario(stamp: float, code: str, operation: str, status: str = "failure") -> dict:
+        check = {"name": "c", "status": status}
+        if status == "failure":
+            check["failure_info"] = {"failure": {"code": code, "operation": operation}}
+        return {"ScenarioFinished": {"timestamp": stamp, "recorder": {"checks": {"id1": [check]}}}}
+
+    events = [{"Initialize": {"timestamp": 100.0}}, scenario(101.0, "ST202", "POST /x"),
+              scenario(104.5, "ST202", "POST /x"), scenario(103.0, "ST001", "GET /x"),
+              scenario(105.0, "ST999", "GET /y", status="success")]
+    path = tmp_path / "st.ndjson"
+    path.write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n", encoding="utf-8")
+    assert st_signatures(path) == {"ST202 POST /x": 1.0, "ST001 GET /x": 3.0}
+
+
+def test_unknown_fault_is_a_usage_error(tmp_path: Path) -> None:
+    from orchestrator_contract.cli import main
+
+    assert main(["mutate", "--faults", "no-such-fault", "--report-dir", str(tmp_path)]) == 2
+    assert main(["mutate", "--jobs", "0", "--report-dir", str(tmp_path)]) == 2
+
+
+@pytest.mark.slow
+def test_mutate_small_matrix(tmp_path: Path) -> None:
+    report = tmp_path / "tmp"
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestrator_contract", "mutate", "--faults", "missing-etag",
+         "no-www-authenticate", "--jobs", "2", "--report-dir", str(report)],
+        capture_output=True, text=True, timeout=1200, env=dict(os.environ), cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    data = json.loads((report / "mutation.json").read_text(encoding="utf-8"))
+    rows = {r["fault"]: r for r in data["rows"]}
+    assert rows[CLEAN]["suite"]["status"] == "survived"
+    assert rows["missing-etag"]["caught"] and rows["no-www-authenticate"]["caught"]
+    assert data["suite"]["killed"] == 2 and data["suite"]["total"] == 2
+    assert data["st"]["total"] == 2 and data["st"]["rate"] is not None
+    table = (report / "mutation.md").read_text(encoding="utf-8")
+    assert "suite kill rate: 2/2 (100%)" in table and "st kill rate:" in table
