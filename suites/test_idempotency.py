@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
 from orchestrator_contract.polling import (PollSettings, accepted_operation, operation_path, settle,
                                            wait_for_operation)
+from orchestrator_contract.polling import accepted_configuration_id as configuration_id
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import create_bodies, minimal_create_body
 from orchestrator_contract.target import RunMarks
@@ -46,15 +47,6 @@ def unique(prefix: str) -> str:
 
 def op_id(response: httpx.Response) -> str:
     return response.headers.get("Operation-Id", "")
-
-
-def configuration_id(response: httpx.Response) -> str:
-    """`related.configurationId` of a 202 (itself checked as a 202)."""
-    accepted_operation(response)
-    related = response.json().get("related")
-    cid = related.get("configurationId") if isinstance(related, dict) else None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
-    return cid
 
 
 def settle_all(api: ApiClient, accepted: Sequence[httpx.Response], poll: PollSettings) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator_contract.client import ApiClient
-from orchestrator_contract.polling import PollSettings, accepted_operation, settle, wait_for_operation
+from orchestrator_contract.polling import PollSettings, settle, wait_for_operation
+from orchestrator_contract.polling import accepted_configuration_id as configuration_id
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import PATCH, REPLACE, create_bodies, marked, minimal_create_body, request_bodies
 from orchestrator_contract.target import RunMarks
@@ -40,14 +41,6 @@ from orchestrator_contract.expectations import expect_error
 def unique(prefix: str) -> str:
     """A store tag no other test (or Hypothesis example) of the run shares."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def configuration_id(response: httpx.Response) -> str:
-    accepted_operation(response)
-    related = response.json().get("related")
-    cid = related.get("configurationId") if isinstance(related, dict) else None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
-    return cid
 
 
 def date_of(response: httpx.Response) -> datetime:

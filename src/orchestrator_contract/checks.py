@@ -137,24 +137,23 @@ def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case
     return True
 
 
-def _settled(response: Response) -> tuple[ApiClient, dict[str, Any]] | None:
+def _completed(response: Response, case: Case, methods: set[str]) -> tuple[ApiClient, dict[str, Any]] | None:
+    """(client, final operation) when `case` is an accepted write of `methods` whose operation
+    COMPLETED; None when there is nothing to check (another method, not a 202, or FAILED)."""
     client = _runtime.client
-    if client is None or response.status_code != 202:
+    if client is None or response.status_code != 202 or case.method.upper() not in methods:
         return None
-    return client, wait_for_operation(client, _as_httpx(response), _runtime.poll)
+    final = wait_for_operation(client, _as_httpx(response), _runtime.poll)
+    return (client, final) if final["status"] == "COMPLETED" else None
 
 
 @schemathesis.check
 def async_resource_availability(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """OPS-VISIBLE: once the operation of an accepted create/PUT/PATCH COMPLETED, the resource is there."""
-    if case.method.upper() not in {"POST", "PUT", "PATCH"}:
+    completed = _completed(response, case, {"POST", "PUT", "PATCH"})
+    if completed is None:
         return None
-    settled = _settled(response)
-    if settled is None:
-        return None
-    client, final = settled
-    if final["status"] != "COMPLETED":
-        return True
+    client, final = completed
     cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
     fetched = client.fetch(cid)
     expect(fetched.status_code == 200, "OPS-VISIBLE",
@@ -165,14 +164,10 @@ def async_resource_availability(ctx: CheckContext, response: Response, case: Cas
 @schemathesis.check
 def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """OPS-DELETE: once an accepted DELETE COMPLETED, GET and a new DELETE answer 404."""
-    if case.method.upper() != "DELETE":
+    completed = _completed(response, case, {"DELETE"})
+    if completed is None:
         return None
-    settled = _settled(response)
-    if settled is None:
-        return None
-    client, final = settled
-    if final["status"] != "COMPLETED":
-        return True
+    client, _ = completed
     cid = _json(response)["related"]["configurationId"]
     fetched = client.fetch(cid)
     expect(fetched.status_code == 404, "OPS-DELETE",

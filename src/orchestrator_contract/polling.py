@@ -47,6 +47,15 @@ def accepted_operation(response: httpx.Response) -> tuple[str, str]:
     return op_id, status_url
 
 
+def accepted_configuration_id(response: httpx.Response) -> str:
+    """`related.configurationId` of a 202 (itself checked as a 202)."""
+    accepted_operation(response)
+    related = response.json().get("related")
+    cid = related.get("configurationId") if isinstance(related, dict) else None
+    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
+    return cid
+
+
 def wait_for_operation(
     client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()
 ) -> dict[str, Any]:
