@@ -6,6 +6,9 @@ on a loopback port.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import pytest
 
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
 
-from cli_harness import dev_credentials_env, run_cli
+from cli_harness import REPO, dev_credentials_env, run_cli
 
 PRE_EXISTING = 1000
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
@@ -88,8 +91,6 @@ def test_ci_profile_passes_a_correct_server_and_leaves_its_data_alone(embedded_s
 
 
 def _junit_cases(report_dir: Path) -> int:
-    import xml.etree.ElementTree as ET
-
     return sum(1 for _ in ET.parse(report_dir / "junit.xml").getroot().iter("testcase"))
 
 
@@ -117,11 +118,6 @@ def test_a_broken_server_fails_with_the_clause_named(fault: str, selection: list
 @pytest.mark.slow
 def test_throttled_runs_still_pass(tmp_path: Path) -> None:
     """A rate-limited server (429 + Retry-After) gets the same verdict: the client waits and retries."""
-    import subprocess
-    import sys
-
-    from cli_harness import REPO
-
     suites = REPO / "suites"
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),

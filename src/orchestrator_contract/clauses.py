@@ -101,11 +101,6 @@ CLAUSES: dict[str, Clause] = {
 }
 
 
-def clause(cid: str) -> Clause:
-    """Look up a clause; an unknown id is a programming error in the suite, not in the server."""
-    return CLAUSES[cid]
-
-
 def describe(cid: str) -> str:
     c = CLAUSES[cid]
     return f"[{c.id}] {c.section}: {c.text}"

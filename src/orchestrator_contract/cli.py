@@ -210,7 +210,7 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
     junit = report_dir / "junit.xml"
     command = [
         sys.executable, "-m", "pytest", str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
-        "--base-url", base_url, "--profile", profile.name if not profile.name.endswith(".toml") else profile.name,
+        "--base-url", base_url, "--profile", profile.source,
         "--seed", str(profile.seed), f"--junitxml={junit.resolve()}", "-q",
     ]
     if profile.workers > 0:

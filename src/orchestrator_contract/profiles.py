@@ -19,6 +19,7 @@ REPORT_DIR_ENV = "ORCHESTRATOR_CONTRACT_REPORT_DIR"
 @dataclass(frozen=True)
 class Profile:
     name: str
+    source: str  # what `load` was given: a profile name or a path to a .toml file
     description: str
     derandomize: bool
     seed: int
@@ -94,6 +95,7 @@ def load(name: str, *, seed: int | None = None) -> Profile:
         seed = random.SystemRandom().randrange(1, 2**31) if raw_seed == "random" else int(raw_seed)
     return Profile(
         name=path.stem,
+        source=name,
         description=data.get("description", ""),
         derandomize=bool(hyp.get("derandomize", True)),
         seed=seed,
