@@ -67,12 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     mutate = sub.add_parser("mutate", help="mutation gate: run the suites (and plain st) against every server fault")
     mutate.add_argument("--faults", nargs="+", metavar="NAME", help="only these faults (default: all)")
-    mutate.add_argument("--jobs", type=int, default=2, help="runs in parallel (default 2)")
+    mutate.add_argument("--jobs", type=int, default=os.cpu_count() or 2,
+                        help="runs in parallel (default: the number of CPUs)")
     mutate.add_argument("--profile", default="ci", help="run profile (default ci)")
     mutate.add_argument("--report-dir", default="reports", type=Path, help="where mutation.md/json go")
     mutate.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True,
                         help="also run plain Schemathesis per fault (default on)")
     mutate.add_argument("--max-time-per-run", type=int, metavar="S", help="time budget of each run")
+    mutate.add_argument("--fail-fast", action="store_true",
+                        help="stop each run at its first failing test (a verdict, not the full list of tests)")
+    mutate.add_argument("--clean-runs", type=int, default=3, metavar="N",
+                        help="st runs on the clean server whose failures make st's false-positive set (default 3)")
 
     trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
     trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")

@@ -9,8 +9,9 @@ How st's kills are decided: plain st misfires on this asynchronous API (e.g. ST2
 `pageToken` it invented, ST301/ST302 on eventually consistent deletes/creates), so it fails on
 the clean server too. Each st failure is reduced to a *signature* `(check code, operation)`
 read from st's NDJSON event stream (`failure_info` of every failed check). The clean server's
-signatures are st's false positives; a fault is killed by st only when st reports a signature the
-clean run did not. Codes rather than messages are compared because messages carry generated data
+signatures are st's false positives (the union of several clean runs at consecutive seeds, since
+which misfires st hits depends on the data it draws and on timing); a fault is killed by st only
+when st reports a signature none of the clean runs did. Codes rather than messages are compared because messages carry generated data
 (ids, bodies) that differ from run to run; the operation is kept so that a new kind of failure on
 an operation counts even when the same check already misfired elsewhere.
 """
@@ -62,6 +63,7 @@ class StResult:
     killed: bool = False
     first_kill_s: float | None = None
     detail: str = ""
+    seeds: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -81,8 +83,13 @@ class Row:
 
 
 # -- the suite ---------------------------------------------------------------------------------------
-def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: int | None) -> SuiteResult:
-    """Run the suites in a subprocess against the embedded server with `fault` (None: clean)."""
+def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: int | None,
+              fail_fast: bool = False) -> SuiteResult:
+    """Run the suites in a subprocess against the embedded server with `fault` (None: clean).
+
+    With `fail_fast` the run stops at its first failing test (pytest `--maxfail=1`): enough for a
+    verdict, but `tests` then names only that first test.
+    """
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
     command = [sys.executable, "-m", "orchestrator_contract", "run", "--profile", profile,
@@ -91,6 +98,8 @@ def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: 
         command += ["--server-fault", fault]
     if max_time_s:
         command += ["--max-time", str(max_time_s)]
+    if fail_fast:
+        command += ["--", "--maxfail=1"]
     started_wall, started = time.time(), time.monotonic()
     timeout = (max_time_s or 900) + RUN_GRACE_S
     with (report_dir / "run.log").open("w", encoding="utf-8") as log:
@@ -182,8 +191,24 @@ def run_st(fault: str | None, out_dir: Path, *, budget_s: int, seed: int, max_ex
     wall = round(time.monotonic() - started, 1)
     signatures = st_signatures(ndjson)
     if code not in (0, 1) and not signatures:
-        return StResult("error", code, wall, budget_s, detail=f"st exited {code}; see {out_dir / 'st.log'}")
-    return StResult("ran", code, wall, budget_s, signatures)
+        return StResult("error", code, wall, budget_s, detail=f"st exited {code}; see {out_dir / 'st.log'}",
+                        seeds=[seed])
+    return StResult("ran", code, wall, budget_s, signatures, seeds=[seed])
+
+
+def merge_st(results: Sequence[StResult]) -> StResult:
+    """One clean-server result from several st runs: the union of their signatures (earliest time)."""
+    ran = [r for r in results if r.status == "ran"]
+    if not ran:
+        return results[0]
+    signatures: dict[str, float] = {}
+    for result in ran:
+        for signature, seconds in result.signatures.items():
+            signatures[signature] = min(signatures.get(signature, seconds), seconds)
+    failed = [f"seed {r.seeds[0] if r.seeds else '?'}: {r.detail}" for r in results if r.status != "ran"]
+    return StResult("ran", max(r.exit_code or 0 for r in ran), round(sum(r.wall_s for r in results), 1),
+                    ran[0].budget_s, signatures, detail="; ".join(failed),
+                    seeds=[s for r in results for s in r.seeds])
 
 
 def judge_st(rows: Sequence[Row]) -> None:
@@ -238,18 +263,25 @@ def _pct(rate: dict[str, Any]) -> str:
     return f"{rate['killed']}/{rate['total']} ({share})"
 
 
-def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str, wall_s: float) -> str:
+def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str, wall_s: float,
+                    fail_fast: bool = False) -> str:
     suite, st = totals["suite"], totals["st"]
-    lines = [f"# Mutation gate ({profile} profile)", "",
+    clean = next((r for r in rows if r.fault == CLEAN), None)
+    seeds = clean.st.seeds if clean and clean.st else []
+    mode = ("fail-fast: each run stops at its first failing test, so only that test is listed"
+            if fail_fast else "every test of the profile runs against every fault")
+    lines = [f"# Mutation gate ({profile} profile)", "", f"- mode: {mode}",
              f"- suite kill rate: {_pct(suite)}; expected clause named: {suite['expected_clause_named']}",
-             f"- st kill rate: {_pct(st)}" + (f" (st not run: {', '.join(st['not_run'])})" if st["not_run"] else ""),
+             (f"- st kill rate: {_pct(st)}" + (f" (st not run: {', '.join(st['not_run'])})" if st["not_run"] else "")
+              if st["total"] or not st["not_run"] else "- st: not run (--no-baseline)"),
              f"- clean server, suite: {suite['clean']}; false positives: "
              + (", ".join(f"`{t}`" for t in suite["false_positives"]) or "none"),
-             "- clean server, st (its false positives, excluded from its kills): "
+             f"- clean server, st (its false positives, union of {len(seeds)} run(s), seeds "
+             f"{', '.join(map(str, seeds)) or '-'}; excluded from its kills): "
              + (", ".join(f"`{s}`" for s in st["false_positives"]) or "none"),
              f"- total wall time: {wall_s:.1f} s", "",
-             "st kills a fault only with a failure signature (check code, operation) it does not also "
-             "report on the clean server.", "",
+             "st kills a fault only with a failure signature (check code, operation) that none of its "
+             "clean-server runs reported.", "",
              "| fault | clause | suite caught | tests that caught it | clause named | first failure s | wall s "
              "| st killed | st new signatures | st first kill s | st wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -275,23 +307,27 @@ def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str
     return "\n".join(lines) + "\n"
 
 
-def write_reports(rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s: float) -> dict[str, Any]:
+def write_reports(rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s: float,
+                  fail_fast: bool = False) -> dict[str, Any]:
     totals = summarize(rows)
-    data = {"profile": profile, "wall_s": round(wall_s, 1), **totals,
+    data = {"profile": profile, "fail_fast": fail_fast, "wall_s": round(wall_s, 1), **totals,
             "rows": [{**asdict(r), "caught": r.caught,
                       "expected_clause_named": None if r.fault == CLEAN else r.expected_named} for r in rows]}
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "mutation.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
-    (report_dir / "mutation.md").write_text(render_markdown(rows, totals, profile=profile, wall_s=wall_s),
-                                            encoding="utf-8")
+    (report_dir / "mutation.md").write_text(
+        render_markdown(rows, totals, profile=profile, wall_s=wall_s, fail_fast=fail_fast), encoding="utf-8")
     return data
 
 
 # -- the matrix -------------------------------------------------------------------------------------
 def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", jobs: int = 2,
-               baseline: bool = True, max_time_per_run: int | None = None,
-               progress: Callable[[str], None] = print) -> tuple[int, list[Row]]:
-    """Run the clean server and every fault (suite, then st with the suite's wall time as budget)."""
+               baseline: bool = True, max_time_per_run: int | None = None, fail_fast: bool = False,
+               clean_runs: int = 3, progress: Callable[[str], None] = print) -> tuple[int, list[Row]]:
+    """Run the clean server and every fault (suite, then st with the suite's wall time as budget).
+
+    The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
+    """
     from . import profiles
     from .server import FAULTS
 
@@ -302,14 +338,18 @@ def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", 
     def one(name: str) -> Row:
         fault = None if name == CLEAN else name
         out = report_dir / "mutation" / (name if fault else "clean")
-        suite = run_suite(fault, out, profile=profile, max_time_s=max_time_per_run)
+        suite = run_suite(fault, out, profile=profile, max_time_s=max_time_per_run, fail_fast=fail_fast)
         row = Row(name, FAULTS[fault].clause if fault else "", suite)
         if baseline:
             budget = max(1, round(suite.wall_s))
             if max_time_per_run:
                 budget = min(budget, max_time_per_run)
-            row.st = run_st(fault, out / "st", budget_s=budget, seed=loaded.seed,
-                            max_examples=loaded.max_examples)
+            if fault:
+                row.st = run_st(fault, out / "st", budget_s=budget, seed=loaded.seed,
+                                max_examples=loaded.max_examples)
+            else:
+                row.st = merge_st([run_st(None, out / f"st-{i + 1}", budget_s=budget, seed=loaded.seed + i,
+                                          max_examples=loaded.max_examples) for i in range(clean_runs)])
         with lock:
             st_note = "" if row.st is None else f"; st {'error' if row.st.status != 'ran' else len(row.st.signatures)}"
             progress(f"mutate: {name}: suite {suite.status} ({suite.wall_s:.0f} s){st_note}")
@@ -319,7 +359,7 @@ def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         rows = list(pool.map(one, names))
     judge_st(rows)
-    write_reports(rows, report_dir, profile=profile, wall_s=time.monotonic() - started)
+    write_reports(rows, report_dir, profile=profile, wall_s=time.monotonic() - started, fail_fast=fail_fast)
     return verdict(rows), rows
 
 
@@ -333,6 +373,7 @@ def command(args: Any) -> int:
                else "--jobs must be at least 1" if args.jobs < 1
                else "--max-time-per-run must be at least 1" if args.max_time_per_run is not None
                and args.max_time_per_run < 1
+               else "--clean-runs must be at least 1" if args.clean_runs < 1
                else f"unknown profile {args.profile!r}" if args.profile not in profiles.available()
                and not Path(args.profile).is_file() else "")
     if problem:
@@ -340,7 +381,8 @@ def command(args: Any) -> int:
         return EXIT_ERROR
     faults = list(dict.fromkeys(args.faults)) if args.faults else sorted(FAULTS)
     code, rows = run_matrix(faults, report_dir=args.report_dir, profile=args.profile, jobs=args.jobs,
-                            baseline=args.baseline, max_time_per_run=args.max_time_per_run)
+                            baseline=args.baseline, max_time_per_run=args.max_time_per_run,
+                            fail_fast=args.fail_fast, clean_runs=args.clean_runs)
     totals = summarize(rows)
     print(f"mutate: suite kill rate {_pct(totals['suite'])}, clean server: {totals['suite']['clean']}; "
           f"st kill rate {_pct(totals['st'])}; report: {args.report_dir / 'mutation.md'}")
