@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator_contract.mutation import (
-    CLEAN, Row, StResult, SuiteResult, judge_st, st_signatures, summarize, verdict, write_reports,
+    CLEAN, Row, StResult, SuiteResult, judge_st, merge_st, st_signatures, summarize, verdict, write_reports,
 )
 
 
@@ -57,6 +57,23 @@ def test_kill_rates_false_positives_and_verdict(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "mutation.json").read_text()) == json.loads(json.dumps(data))
 
 
+def test_clean_st_runs_merge_into_one_false_positive_set() -> None:
+    first = StResult("ran", 1, 10.0, 10, {"ST202 POST /x": 4.0, "ST301 Stateful tests": 9.0}, seeds=[7])
+    second = StResult("ran", 1, 11.0, 10, {"ST202 POST /x": 2.5, "ST002 GET /y": 6.0}, seeds=[8])
+    broken = StResult("error", 4, 1.0, 10, detail="st exited 4", seeds=[9])
+    merged = merge_st([first, second, broken])
+    assert merged.status == "ran" and merged.seeds == [7, 8, 9] and merged.wall_s == 22.0
+    assert merged.signatures == {"ST202 POST /x": 2.5, "ST301 Stateful tests": 9.0, "ST002 GET /y": 6.0}
+    assert "seed 9: st exited 4" in merged.detail
+    # a fault's st failure is a kill only when no clean run reported it
+    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 60.0), merged),
+            Row("f", "VER-ETAG", SuiteResult("caught", 1, 60.0, ["t::a"], ["VER-ETAG"], 1.0),
+                _st("ST002 GET /y", "ST001 GET /x"))]
+    judge_st(rows)
+    assert rows[1].st.new == ["ST001 GET /x"]
+    assert merge_st([broken]).status == "error"
+
+
 def test_a_false_positive_of_the_suite_fails_the_gate() -> None:
     rows = [r for r in _rows("caught") if r.fault in (CLEAN, "caught-named")]
     assert verdict(rows) == 1
@@ -87,18 +104,23 @@ def test_unknown_fault_is_a_usage_error(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_mutate_small_matrix(tmp_path: Path) -> None:
+    """The whole path, st baseline included, on one fault with a short budget per run (past it the
+    suite skips what is left, so the clean run still passes)."""
     report = tmp_path / "tmp"
     done = subprocess.run(
         [sys.executable, "-m", "orchestrator_contract", "mutate", "--faults", "missing-etag",
-         "no-www-authenticate", "--jobs", "2", "--report-dir", str(report)],
+         "--jobs", "2", "--clean-runs", "2", "--max-time-per-run", "30",
+         "--report-dir", str(report)],
         capture_output=True, text=True, timeout=1200, env=dict(os.environ), cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     data = json.loads((report / "mutation.json").read_text(encoding="utf-8"))
     rows = {r["fault"]: r for r in data["rows"]}
     assert rows[CLEAN]["suite"]["status"] == "survived"
-    assert rows["missing-etag"]["caught"] and rows["no-www-authenticate"]["caught"]
-    assert data["suite"]["killed"] == 2 and data["suite"]["total"] == 2
-    assert data["st"]["total"] == 2 and data["st"]["rate"] is not None
+    assert rows["missing-etag"]["caught"] and rows["missing-etag"]["suite"]["tests"]
+    assert data["suite"]["killed"] == 1 and data["suite"]["total"] == 1
+    assert data["st"]["total"] == 1 and data["st"]["rate"] is not None
+    assert len(rows[CLEAN]["st"]["seeds"]) == 2 and data["fail_fast"] is False
     table = (report / "mutation.md").read_text(encoding="utf-8")
-    assert "suite kill rate: 2/2 (100%)" in table and "st kill rate:" in table
+    assert "suite kill rate: 1/1 (100%)" in table and "st kill rate:" in table
+    assert "union of 2 run(s)" in table
