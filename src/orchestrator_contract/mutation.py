@@ -384,6 +384,7 @@ def command(args: Any) -> int:
                             baseline=args.baseline, max_time_per_run=args.max_time_per_run,
                             fail_fast=args.fail_fast, clean_runs=args.clean_runs)
     totals = summarize(rows)
+    st = f"st kill rate {_pct(totals['st'])}" if args.baseline else "st not run"
     print(f"mutate: suite kill rate {_pct(totals['suite'])}, clean server: {totals['suite']['clean']}; "
-          f"st kill rate {_pct(totals['st'])}; report: {args.report_dir / 'mutation.md'}")
+          f"{st}; report: {args.report_dir / 'mutation.md'}")
     return code
