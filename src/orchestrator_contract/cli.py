@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     mutate.add_argument("--max-time-per-run", type=int, metavar="S", help="time budget of each run")
     mutate.add_argument("--fail-fast", action="store_true",
                         help="stop each run at its first failing test (a verdict, not the full list of tests)")
-    mutate.add_argument("--clean-runs", type=int, default=3, metavar="N",
-                        help="st runs on the clean server whose failures make st's false-positive set (default 3)")
+    mutate.add_argument("--clean-runs", type=int, default=6, metavar="N",
+                        help="st runs on the clean server whose failures make st's false-positive set (default 6)")
 
     trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
     trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")

@@ -323,7 +323,7 @@ def write_reports(rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s
 # -- the matrix -------------------------------------------------------------------------------------
 def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", jobs: int = 2,
                baseline: bool = True, max_time_per_run: int | None = None, fail_fast: bool = False,
-               clean_runs: int = 3, progress: Callable[[str], None] = print) -> tuple[int, list[Row]]:
+               clean_runs: int = 6, progress: Callable[[str], None] = print) -> tuple[int, list[Row]]:
     """Run the clean server and every fault (suite, then st with the suite's wall time as budget).
 
     The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
