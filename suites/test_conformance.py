@@ -56,12 +56,19 @@ class LiveResources:
         self._lock = threading.Lock()
         self._configuration: str | None = None
         self._operation: str | None = None
+        self._broken: ContractViolation | None = None
 
     def configuration_id(self) -> str:
         with self._lock:
+            if self._broken is not None:  # the create failed once: every case on `{id}` fails with it
+                raise self._broken
             if self._configuration is None:
                 accepted = self._api.create(minimal_create_body(self._marks, "conformance", "conformance"))
-                settle(self._api, accepted, self._poll)
+                try:
+                    settle(self._api, accepted, self._poll)
+                except ContractViolation as violation:
+                    self._broken = violation
+                    raise
                 self._operation, _ = accepted_operation(accepted)
                 self._configuration = accepted.json()["related"]["configurationId"]
             return self._configuration

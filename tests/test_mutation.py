@@ -12,8 +12,14 @@ from pathlib import Path
 import pytest
 
 from orchestrator_contract.mutation import (
-    CLEAN, Row, StResult, SuiteResult, judge_st, merge_st, st_signatures, summarize, verdict, write_reports,
+    CLEAN, Row, StResult, SuiteResult, is_st_misfire, judge_st, merge_st, readme_table, rejudge, st_signatures,
+    summarize, verdict, write_reports,
 )
+from orchestrator_contract.server import FAULTS
+
+REPO = Path(__file__).resolve().parents[1]
+PUBLISHED = REPO / "reports" / "mutation.json"
+README = REPO / "README.md"
 
 
 def _st(*signatures: str) -> StResult:
@@ -93,6 +99,67 @@ def test_st_signatures_from_ndjson(tmp_path: Path) -> None:
     path = tmp_path / "st.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n", encoding="utf-8")
     assert st_signatures(path) == {"ST202 POST /x": 1.0, "ST001 GET /x": 3.0}
+
+
+def _st201(*components: str) -> dict:
+    return {"code": "ST201", "operation": "GET /x", "message": "Invalid data should have been rejected\n"
+            "Expected: 400\nInvalid component:\n" + "\n".join(f"  - {c}" for c in components)}
+
+
+def test_st_misfires_are_only_contract_allowed_or_self_contradicting_st201s() -> None:
+    assert is_st_misfire(_st201("query: violates `additionalProperties`"))
+    assert is_st_misfire(_st201("query: violates `additionalProperties`", "header: violates `required` (was Authorization)"))
+    # one real violation among them keeps the failure
+    assert not is_st_misfire(_st201("header: violates `required` (was Authorization)",
+                                    "body: violates `type` at /properties/displayName"))
+    single = {"code": "ST201", "message": "Invalid data\nInvalid component: in body - violates `pattern` at /x"}
+    assert not is_st_misfire(single)
+    assert not is_st_misfire({**_st201("query: violates `additionalProperties`"), "code": "ST202"})
+
+
+def _ndjson(path: Path, *failures: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checks = [{"name": "c", "status": "failure", "failure_info": {"failure": f}} for f in failures]
+    events = [{"Initialize": {"timestamp": 0.0}},
+              {"ScenarioFinished": {"timestamp": 5.0, "recorder": {"checks": {"id": checks}}}}]
+    path.write_text("\n".join(json.dumps(e) for e in events), encoding="utf-8")
+
+
+def test_rejudge_rereads_st_output_with_the_current_rules(tmp_path: Path) -> None:
+    real = {"code": "ST108", "operation": "GET /x", "message": "schema"}
+    noise = _st201("query: violates `additionalProperties`")
+    clean_st = StResult("ran", 1, 20.0, 10, {}, seeds=[1, 2])
+    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 10.0), clean_st),
+            Row("noisy", "VER-ETAG", SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
+                StResult("ran", 1, 10.0, 10, {"ST201 GET /x": 5.0}, new=["ST201 GET /x"], killed=True)),
+            Row("real", "VER-ETAG", SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
+                StResult("ran", 1, 10.0, 10, {}))]
+    write_reports(rows, tmp_path, profile="ci", wall_s=30.0)
+    _ndjson(tmp_path / "mutation" / "clean" / "st-1" / "st.ndjson")
+    _ndjson(tmp_path / "mutation" / "clean" / "st-2" / "st.ndjson")
+    _ndjson(tmp_path / "mutation" / "noisy" / "st" / "st.ndjson", noise)
+    _ndjson(tmp_path / "mutation" / "real" / "st" / "st.ndjson", real, noise)
+    code, rejudged = rejudge(tmp_path)
+    by_name = {r.fault: r for r in rejudged}
+    assert not by_name["noisy"].st.killed and by_name["real"].st.new == ["ST108 GET /x"]
+    assert code == 0 and by_name["real"].suite.tests == ["t::a"]
+    data = json.loads((tmp_path / "mutation.json").read_text(encoding="utf-8"))
+    assert data["st"]["killed"] == 1 and data["wall_s"] == 30.0
+
+
+def test_the_published_matrix_is_current_and_the_readme_shows_it() -> None:
+    """reports/mutation.json comes from a full `orchestrator-contract mutate` over today's catalogue,
+    and the README's table is rendered from it (so neither drifts from the other or from FAULTS)."""
+    data = json.loads(PUBLISHED.read_text(encoding="utf-8"))
+    faults = {r["fault"] for r in data["rows"]} - {CLEAN}
+    assert faults == set(FAULTS), (
+        f"reports/mutation.json is stale (missing: {sorted(set(FAULTS) - faults)}, gone: {sorted(faults - set(FAULTS))}); "
+        "rerun `orchestrator-contract mutate` (tox -e mutate)")
+    assert data["fail_fast"] is False and data["profile"] == "ci"
+    assert data["suite"]["clean"] == "survived" and data["suite"]["killed"] == data["suite"]["total"] == len(FAULTS)
+    assert data["st"]["total"] == len(FAULTS) and not data["st"]["not_run"]
+    table = readme_table(data)
+    assert table in README.read_text(encoding="utf-8"), "README's mutation table is not the published one:\n" + table
 
 
 def test_unknown_fault_is_a_usage_error(tmp_path: Path) -> None:

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stop each run at its first failing test (a verdict, not the full list of tests)")
     mutate.add_argument("--clean-runs", type=int, default=6, metavar="N",
                         help="st runs on the clean server whose failures make st's false-positive set (default 6)")
+    mutate.add_argument("--rejudge", action="store_true",
+                        help="run nothing: re-read the st output of the matrix in --report-dir and rewrite its reports")
 
     trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
     trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")
