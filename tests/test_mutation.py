@@ -80,6 +80,15 @@ def test_clean_st_runs_merge_into_one_false_positive_set() -> None:
     assert merge_st([broken]).status == "error"
 
 
+def test_a_gate_without_baseline_says_so_and_nothing_about_st_runs(tmp_path: Path) -> None:
+    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 60.0)),
+            Row("f", "VER-ETAG", SuiteResult("caught", 1, 9.0, ["t::a"], ["VER-ETAG"], 3.0))]
+    write_reports(rows, tmp_path, profile="ci", wall_s=70.0, fail_fast=True)
+    table = (tmp_path / "mutation.md").read_text(encoding="utf-8")
+    assert "- st: not run (--no-baseline)" in table and "clean server, st" not in table
+    assert "mode: fail-fast" in table and "suite kill rate: 1/1 (100%)" in table
+
+
 def test_a_false_positive_of_the_suite_fails_the_gate() -> None:
     rows = [r for r in _rows("caught") if r.fault in (CLEAN, "caught-named")]
     assert verdict(rows) == 1

@@ -343,9 +343,9 @@ def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str
               if st["total"] or not st["not_run"] else "- st: not run (--no-baseline)"),
              f"- clean server, suite: {suite['clean']}; false positives: "
              + (", ".join(f"`{t}`" for t in suite["false_positives"]) or "none"),
-             f"- clean server, st (its false positives, union of {len(seeds)} run(s), seeds "
-             f"{', '.join(map(str, seeds)) or '-'}; excluded from its kills): "
-             + (", ".join(f"`{s}`" for s in st["false_positives"]) or "none"),
+             *([f"- clean server, st (its false positives, union of {len(seeds)} run(s), seeds "
+                f"{', '.join(map(str, seeds))}; excluded from its kills): "
+                + (", ".join(f"`{s}`" for s in st["false_positives"]) or "none")] if seeds else []),
              f"- total wall time: {wall_s:.1f} s", "",
              "st kills a fault only with a failure signature (check code, operation) that none of its "
              "clean-server runs reported.", "",
