@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -228,15 +229,21 @@ def run_st(fault: str | None, out_dir: Path, *, budget_s: int, seed: int, max_ex
     return StResult("ran", code, wall, budget_s, signatures, seeds=[seed])
 
 
+def earliest(maps: Iterable[dict[str, float]]) -> dict[str, float]:
+    """The union of signature maps, each signature at the earliest time any of them saw it."""
+    union: dict[str, float] = {}
+    for signatures in maps:
+        for signature, seconds in signatures.items():
+            union[signature] = min(union.get(signature, seconds), seconds)
+    return union
+
+
 def merge_st(results: Sequence[StResult]) -> StResult:
     """One clean-server result from several st runs: the union of their signatures (earliest time)."""
     ran = [r for r in results if r.status == "ran"]
     if not ran:
         return results[0]
-    signatures: dict[str, float] = {}
-    for result in ran:
-        for signature, seconds in result.signatures.items():
-            signatures[signature] = min(signatures.get(signature, seconds), seconds)
+    signatures = earliest(r.signatures for r in ran)
     failed = [f"seed {r.seeds[0] if r.seeds else '?'}: {r.detail}" for r in results if r.status != "ran"]
     return StResult("ran", max(r.exit_code or 0 for r in ran), round(sum(r.wall_s for r in results), 1),
                     ran[0].budget_s, signatures, detail="; ".join(failed),
@@ -251,6 +258,7 @@ def judge_st(rows: Sequence[Row]) -> None:
         st = row.st
         if st is None or st.status != "ran" or row.fault == CLEAN:
             continue
+        st.new, st.killed, st.first_kill_s = [], False, None
         if baseline is None:
             st.detail = "no clean-server st run to compare with"
             continue
@@ -283,11 +291,7 @@ def rejudge(report_dir: Path) -> tuple[int, list[Row]]:
     for row in rows:
         if row.st is None or row.st.status != "ran":
             continue
-        merged: dict[str, float] = {}
-        for directory in st_dirs(report_dir, row):
-            for signature, seconds in st_signatures(directory / "st.ndjson").items():
-                merged[signature] = min(merged.get(signature, seconds), seconds)
-        row.st.signatures, row.st.new, row.st.killed, row.st.first_kill_s = merged, [], False, None
+        row.st.signatures = earliest(st_signatures(d / "st.ndjson") for d in st_dirs(report_dir, row))
     judge_st(rows)
     write_reports(rows, report_dir, profile=data["profile"], wall_s=data["wall_s"],
                   fail_fast=data.get("fail_fast", False))
@@ -391,11 +395,8 @@ README_START, README_END = "<!-- mutation-table:start -->", "<!-- mutation-table
 
 
 def _median(values: Iterable[float | None]) -> float | None:
-    present = sorted(v for v in values if v is not None)
-    if not present:
-        return None
-    middle = len(present) // 2
-    return present[middle] if len(present) % 2 else round((present[middle - 1] + present[middle]) / 2, 1)
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def readme_table(data: dict[str, Any]) -> str:

@@ -97,7 +97,7 @@ def wait_for_operation(
 
     with _stuck_lock:
         stuck = _stuck.get(client.base_url)
-    budget = min(settings.budget_s, STUCK_BUDGET_S) if stuck else settings.budget_s
+    budget = STUCK_BUDGET_S if stuck else settings.budget_s
     if first_wait:
         time.sleep(min(first_wait, budget))
     retrying = Retrying(
