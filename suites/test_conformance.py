@@ -22,17 +22,22 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import hypothesis
 import pytest
 import schemathesis
+from hypothesis import given, reject, settings
+from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.core.transport import Response
 
 from orchestrator_contract import checks, profiles
-from orchestrator_contract.client import ApiClient
+from orchestrator_contract.client import ApiClient, UnsendableRequest
+from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
 from orchestrator_contract.polling import PollSettings, accepted_operation, settle
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.resources import spec_path
@@ -80,7 +85,7 @@ class LiveResources:
 
     def owns(self, configuration_id: str) -> bool:
         """Whether this run's create was accepted for `configuration_id` (the ledger says so)."""
-        return configuration_id in self._api.ledger.ids(self._api.credential.username)
+        return configuration_id in self._api.shared.ids(self._api.credential.username)
 
     def forget(self, configuration_id: str) -> None:
         """The configuration was deleted (by a DELETE case): create another one when next needed."""
@@ -104,8 +109,9 @@ def load_contract_schema(profile: Profile) -> Any:
         deterministic=profile.derandomize,
         no_shrink=not profile.shrink,
         with_security_parameters=False,
-        database=str(db) if (db := profile.example_database()) else "none",
     )
+    if hypothesis.settings.default.database is None:  # else the run's (multiplexed) example database applies
+        config.generation.update(database="none")
     # The stateful phase must be on for `as_state_machine`; the parametrized tests ignore it.
     config.phases.update(phases=[*profile.phases, *(["stateful"] if profile.stateful else [])])
     config.phases.stateful.max_steps = profile.stateful_step_count
@@ -115,7 +121,8 @@ def load_contract_schema(profile: Profile) -> Any:
     return loaded
 
 
-# Collected at import time (one test per operation), so the profile comes from the conftest.
+# Schemathesis parametrizes at import time (one test per operation), so the profile is read here:
+# the plugin activated it in pytest_configure, before collection.
 schema = load_contract_schema(profiles.active())
 
 
@@ -147,10 +154,13 @@ class MintedTokens:
         return isinstance(token, str) and token in self._tokens and self._tokens[token] == store
 
 
-MINTED = MintedTokens()
+@pytest.fixture(scope="session")
+def minted() -> MintedTokens:
+    return MintedTokens()
 
 
-def prepare(case: Case, marks: RunMarks, live: LiveResources, *, keep_own_ids: bool = False) -> None:
+def prepare(case: Case, marks: RunMarks, live: LiveResources, minted: MintedTokens, *,
+            keep_own_ids: bool = False) -> None:
     """Adjust a generated case as the module docstring explains.
 
     With `keep_own_ids` (the state machine), an id that a link carried is kept when this run
@@ -170,7 +180,7 @@ def prepare(case: Case, marks: RunMarks, live: LiveResources, *, keep_own_ids: b
         case.body = marked(json_integers(case.body), marks, "conformance", store_tag="conformance")
     if positive and case.query:
         query = json_integers(case.query)
-        if "pageToken" in query and not MINTED.valid_for(query["pageToken"], query.get("memoryStoreId")):
+        if "pageToken" in query and not minted.valid_for(query["pageToken"], query.get("memoryStoreId")):
             del query["pageToken"]
         # Without a filter the page holds the account's other configurations: keep it small, so
         # a target holding thousands of them costs the run no more than an empty one.
@@ -186,7 +196,9 @@ def prepare(case: Case, marks: RunMarks, live: LiveResources, *, keep_own_ids: b
             case.headers[name] = str(uuid.uuid4())
 
 
-def send(api: ApiClient, case: Case, target: Target):
+def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> httpx.Response:
+    """Send a generated case; one HTTP/1.1 cannot carry (a header with CR, LF or NUL) is set
+    aside for Hypothesis to replace, never sent or failed."""
     kwargs = case.as_transport_kwargs(base_url=target.base_url)
     body: dict[str, Any] = {}
     if "json" in kwargs:
@@ -194,9 +206,12 @@ def send(api: ApiClient, case: Case, target: Target):
     elif kwargs.get("data") is not None:
         data = kwargs["data"]
         body["content"] = data.encode() if isinstance(data, str) else data
-    response = api.request(kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
-                           params=kwargs.get("params"), **body)
-    MINTED.record(response)
+    try:
+        response = api.request(kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
+                               params=kwargs.get("params"), **body)
+    except UnsendableRequest:
+        reject()
+    minted.record(response)
     return response
 
 
@@ -220,38 +235,94 @@ def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) ->
 
 @schema.parametrize()
 @pytest.mark.conformance
-def test_operation_conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target) -> None:
+def test_operation_conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
+                            minted: MintedTokens) -> None:
     """Every generated request gets an answer the contract allows, in the shape the spec gives."""
-    prepare(case, marks, live)
-    response = send(api, case, target)
+    prepare(case, marks, live, minted)
+    response = send(api, case, target, minted)
     judge(case, response, target, checks.ASYNC_CHECKS)
     if case.method.upper() == "DELETE" and response.status_code == 202:
         live.forget(str(case.path_parameters.get("id")))
 
 
+# -- link walks ------------------------------------------------------------------------------------
+LINKS = spec_links()
+ROOTS = ("createConfiguration", "listConfigurations")  # entry points: they need no earlier answer
+MOVES: list[tuple[str, Link | None]] = [(op, None) for op in ROOTS] + [(link.target, link) for link in LINKS]
+NEGATIVE_SHARE = 10  # one step in ten is negative data (as Schemathesis's own stateful phase does)
+
+
+@dataclass
+class Step:
+    operation_id: str
+    case: Case
+    response: httpx.Response
+
+
+def case_strategy(operation_id: str, mode: GenerationMode) -> st.SearchStrategy[Case]:
+    return schema.find_operation_by_id(operation_id).as_strategy(generation_mode=mode)
+
+
+def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
+    """Fill `case` from an earlier answer the link applies to (the `pick`-th of them, cyclically);
+    a value the case is negative in is left as generated, and so is everything when no earlier
+    answer fits (the step then runs as drawn)."""
+    sources = [s for s in steps if s.operation_id == link.source and s.response.status_code == link.status]
+    if not sources:
+        return
+    source = sources[pick % len(sources)]
+    for parameter, expression in link.parameters:
+        where, _, name = parameter.partition(".")
+        location = {"path": ParameterLocation.PATH, "query": ParameterLocation.QUERY,
+                    "header": ParameterLocation.HEADER}.get(where)
+        if location is None or (case.meta is not None and case.meta.is_negative_at(location)):
+            continue
+        value = evaluate(expression, source.response.request, source.response, dict(source.case.path_parameters or {}))
+        if value is UNRESOLVED or value is None:
+            continue
+        if where == "path":
+            case.path_parameters = {**(case.path_parameters or {}), name: value}
+        elif where == "query":
+            case.query = {**(case.query or {}), name: value}
+        else:
+            case.headers = {**(case.headers or {}), name: str(value)}
+
+
 @pytest.mark.conformance
 @pytest.mark.stateful
-def test_links_state_machine(api: ApiClient, live: LiveResources, marks: RunMarks,
-                             target: Target, profile: Profile) -> None:
-    """Walk the spec's links (create -> operation -> fetch/update/patch/delete) with async-aware checks."""
+def test_link_walks(api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, profile: Profile,
+                    minted: MintedTokens) -> None:
+    """Walk the spec's links (create -> operation -> fetch/update/patch/delete, page -> next page,
+    read -> conditional write) with async-aware checks.
+
+    What each step does is drawn without looking at any answer (the move, which earlier answer a
+    link starts from, the data): Hypothesis then sees the same generation whatever the server
+    answers, at every seed and in every phase. The answers only fill in the link's values.
+    """
     if not profile.stateful:
         pytest.skip(f"profile {profile.name} turns the stateful phase off")
-    from hypothesis import Phase, settings
+    modes = [GenerationMode(mode) for mode in profile.modes]
+    strategies = {(op, mode): case_strategy(op, mode) for op in {move for move, _ in MOVES} for mode in modes}
 
-    base = schema.as_state_machine()
-
-    class LinksMachine(base):  # type: ignore[misc, valid-type]
-        def before_call(self, case: Case) -> None:
-            prepare(case, marks, live, keep_own_ids=True)
-
-        def call(self, case: Case, **kwargs: Any) -> Response:
-            return Response.from_any(send(api, case, target))
-
-        def validate_response(self, response: Response, case: Case, additional_checks: Any = None,
-                              **kwargs: Any) -> None:
+    @settings(max_examples=profile.stateful_max_examples, deadline=None)
+    @given(data=st.data())
+    def walk(data: st.DataObject) -> None:
+        steps: list[Step] = []
+        count = data.draw(st.integers(max(1, profile.stateful_step_count // 2), max(1, profile.stateful_step_count)),
+                          label="steps")
+        for number in range(count):
+            operation_id, link = data.draw(st.sampled_from(MOVES), label=f"step {number + 1}")
+            pick = data.draw(st.integers(0, max(0, number - 1)), label="from answer")
+            negative = GenerationMode.NEGATIVE in modes and data.draw(st.integers(0, NEGATIVE_SHARE - 1)) == 0
+            mode = GenerationMode.NEGATIVE if negative else modes[0]
+            case = data.draw(strategies[(operation_id, mode)], label=operation_id)
+            if link is not None:
+                follow(link, steps, pick, case)
+            prepare(case, marks, live, minted, keep_own_ids=True)
+            response = send(api, case, target, minted)
             judge(case, response, target, checks.ASYNC_CHECKS)
+            if case.method.upper() == "DELETE" and response.status_code == 202:
+                live.forget(str(case.path_parameters.get("id")))
+            steps.append(Step(operation_id, case, response))
 
-    phases = [p for p in Phase if p is not Phase.explain and (profile.shrink or p is not Phase.shrink)]
-    LinksMachine.run(settings=settings(max_examples=profile.stateful_max_examples,
-                                       stateful_step_count=profile.stateful_step_count, phases=phases,
-                                       derandomize=profile.derandomize, deadline=None, database=None))
+    walk()

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from orchestrator_contract import journal
-from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient, ClientSettings, Ledger
+from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient, ClientSettings, RunShared
 from orchestrator_contract.polling import PollSettings, settle
 from orchestrator_contract.strategies import minimal_create_body
 from orchestrator_contract.target import RunMarks, Target
@@ -133,12 +133,12 @@ def discard(client: ApiClient, ids: list[str]) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, ledger: Ledger,
+def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, shared: RunShared,
           client_settings: ClientSettings, marks: RunMarks, poll: PollSettings) -> Iterator[World]:
     """One concurrent round: the primary's victim, two configurations of each account in a shared
     store, and a configuration created with the API key (each waited for with its own client)."""
     api2 = second_client(request)
-    key = ApiClient(target.base_url, target.api_key, ledger=ledger, settings=client_settings) if target.api_key else None
+    key = ApiClient(target.base_url, target.api_key, shared=shared, settings=client_settings) if target.api_key else None
     shared_tag = tag("iso-shared")
     with ThreadPoolExecutor(max_workers=6) as pool:
         victim_f = pool.submit(create_settled, api, minimal_create_body(marks, "iso victim", tag("iso-victim")), poll)
@@ -270,14 +270,14 @@ def test_every_operation_answers_401_without_valid_credentials(
 
 @pytest.mark.auth
 def test_api_key_authenticates_as_its_account(
-    api: ApiClient, target: Target, ledger: Ledger, client_settings: ClientSettings, marks: RunMarks,
+    api: ApiClient, target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks,
     world: World
 ) -> None:
     """The key reads the account's configuration; what the key created (in `world`) is the account's."""
     if target.api_key is None or world.by_api_key is None:
         pytest.skip("no API key: set TWILIO_API_KEY and TWILIO_API_SECRET to check API-key authentication")
     victim = world.victim
-    key = ApiClient(target.base_url, target.api_key, ledger=ledger, settings=client_settings)
+    key = ApiClient(target.base_url, target.api_key, shared=shared, settings=client_settings)
     try:
         fetched = key.fetch(victim.id)
         listed = key.list(memoryStoreId=victim.store)

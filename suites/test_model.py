@@ -19,8 +19,6 @@ one list of the machine's own memoryStoreId must show exactly the live model con
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import itertools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,7 +52,6 @@ pytestmark = [pytest.mark.stateful, pytest.mark.versioning]
 
 TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 SERVICE_POOL = 2
-_machine_runs = itertools.count()
 
 
 @st.composite
@@ -108,8 +105,8 @@ class ConfigurationMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.run_no = next(_machine_runs)
-        self.store_tag = f"model-{self.run_no}"
+        self.store_tag = self.api_marks.unique("model")
+        self.run_no = self.store_tag.rpartition("-")[2]
         self.store = self.api_marks.memory_store_id(self.store_tag)
         self.service_ids = [self._service_id(i) for i in range(SERVICE_POOL)]
         self.live: dict[str, Tracked] = {}
@@ -117,8 +114,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
         self.writes = 0
 
     def _service_id(self, index: int) -> str:
-        digest = hashlib.sha256(f"{self.api_marks.run_id}/model/{self.run_no}/{index}".encode()).hexdigest()
-        return "IS" + digest[:32]
+        return self.api_marks.service_id(f"{self.store_tag}/{index}")
 
     # -- helpers ------------------------------------------------------------------------------
     def _mark(self, body: dict[str, Any], slot: int) -> dict[str, Any]:

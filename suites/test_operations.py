@@ -17,7 +17,6 @@ server may complete at once.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -171,7 +170,7 @@ class OpsWorld:
 
 
 def service_id(marks: RunMarks, name: str) -> str:
-    return "IS" + hashlib.sha256(f"{marks.run_id}/{tag(name)}".encode()).hexdigest()[:32]
+    return marks.service_id(name)
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,6 @@ contract. Every configuration carries the run's marks; serviceIds are unique to 
 from __future__ import annotations
 
 import copy
-import hashlib
-import itertools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -64,13 +62,12 @@ SEED_CHANNEL_SETTINGS: dict[str, Any] = {
     "CHAT": {"statusTimeouts": {"inactive": 15, "closed": 60}, "captureRules": [
         {"from": "*", "to": "*", "metadata": {"chatService": "IS00000000000000000000000000000000"}}]},
 }
-_service_ids = itertools.count()
 
 
 # -- helpers --------------------------------------------------------------------------------
 def run_service_id(marks: RunMarks) -> str:
-    """A Conversations V1 serviceId that nothing outside this run can hold."""
-    return "IS" + hashlib.sha256(f"{marks.run_id}/semantics/{next(_service_ids)}".encode()).hexdigest()[:32]
+    """A Conversations V1 serviceId that nothing outside this run (or this process of it) holds."""
+    return marks.service_id(marks.unique("semantics"))
 
 
 def check_date(response: httpx.Response) -> None:

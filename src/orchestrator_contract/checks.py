@@ -54,6 +54,8 @@ class _Runtime:
     poll: PollSettings = PollSettings()
 
 
+# A module global because Schemathesis calls a check with (ctx, response, case) only: the async-aware
+# checks find the client they poll with here (`bind`, once per conformance module).
 _runtime = _Runtime()
 
 

@@ -16,7 +16,7 @@ import httpx
 from .client import ApiClient
 from .polling import PollSettings, wait_for_operation
 from .target import RunMarks
-from .violations import ContractViolation
+from .violations import ContractViolation, SuiteError
 
 
 def _run_store_items(client: ApiClient, store: str) -> set[str]:
@@ -37,7 +37,7 @@ def _run_store_items(client: ApiClient, store: str) -> set[str]:
 def _request_delete(client: ApiClient, configuration_id: str) -> httpx.Response | None:
     try:
         return client.delete(configuration_id)
-    except httpx.HTTPError:
+    except (httpx.HTTPError, ContractViolation, SuiteError):
         return None
 
 
@@ -46,17 +46,17 @@ def _gone(client: ApiClient, configuration_id: str, accepted: httpx.Response | N
         if accepted is not None and accepted.status_code == 202:
             wait_for_operation(client, accepted, budget)
         return client.fetch(configuration_id).status_code == 404
-    except (httpx.HTTPError, ContractViolation, ValueError):
+    except (httpx.HTTPError, ContractViolation, SuiteError, ValueError):
         return False
 
 
 def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings) -> list[str]:
     """Delete every configuration of this run for the client's account; return those left behind."""
-    candidates = client.ledger.ids(client.credential.username)
+    candidates = client.shared.ids(client.credential.username)
     for store in marks.issued_stores():
         try:
             candidates |= _run_store_items(client, store)
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ContractViolation, SuiteError, ValueError):
             pass
     if not candidates:
         return []

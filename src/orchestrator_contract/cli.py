@@ -1,7 +1,8 @@
 """`orchestrator-contract`: run the contract suites, or serve the reference server.
 
-Exit codes of `run`: 0 the server honours the contract, 1 contract violations found, 2 usage
-error, unreachable target, or a run that could not finish.
+Exit codes of `run`: 0 the server honours the contract; 1 contract violations found; 2 usage
+error, unreachable target, or a run that could not finish; 3 the suite could not judge some tests
+(its own errors, listed apart in every report) and found no violation.
 """
 
 from __future__ import annotations
@@ -17,14 +18,21 @@ from pathlib import Path
 import httpx
 
 from . import profiles
+from .context import EmbeddedServer, RunContext, without_context
 from .defaults import DEV_API_KEYS, PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
 from .html_report import Context, write_html_report
 from .reporting import read_run, write_summary
 from .resources import suites_dir
 
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_SUITE_ERROR = 0, 1, 2, 3
 PROBE_TIMEOUT_S = 5.0
 HARD_STOP_GRACE_S = 120
+EXIT_CODES_HELP = """exit status of run:
+  0  the server honours the contract (every test passed or was skipped with a reason)
+  1  contract violations: at least one test failed naming a clause of the contract
+  2  usage error, unreachable target or rejected credentials, or a run that could not finish
+  3  the suite could not judge: tests failed with errors of the suite itself, and none found a violation
+"""
 
 
 class UsageError(Exception):
@@ -32,31 +40,55 @@ class UsageError(Exception):
 
 
 def _credential(text: str) -> Credential:
-    username, sep, secret = text.partition(":")
-    if not sep or not username or not secret:
-        raise argparse.ArgumentTypeError(f"expected SID:TOKEN, got {text!r}")
-    return Credential(username, secret)
+    from .server.config import parse_credential
+
+    try:
+        return parse_credential(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SID:TOKEN, got {text!r}") from None
+
+
+def check_faults(names: Sequence[str]) -> None:
+    """Raise a UsageError naming the faults the reference server does not have."""
+    from .server import FAULTS
+
+    unknown = [f for f in names if f not in FAULTS]
+    if unknown:
+        raise UsageError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="orchestrator-contract", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="orchestrator-contract", description=__doc__.splitlines()[0],
+                                     epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the contract suites against a server (default: the embedded one)")
+    run = sub.add_parser("run", help="run the contract suites against a server (default: the embedded one)",
+                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--base-url", help="server under test; credentials from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN")
     run.add_argument("--profile", default="ci", help=f"run profile: {', '.join(profiles.available())} (default ci)")
     run.add_argument("--report-dir", default="reports", type=Path, help="where junit.xml and summary.md go")
     run.add_argument("--seed", type=int, help="override the profile's seed")
     run.add_argument("--max-time", type=int, help="global time budget in seconds (default: the profile's)")
-    run.add_argument("--workers", type=int, help="pytest-xdist workers (default: the profile's)")
+    run.add_argument("--workers", type=int, help="pytest-xdist workers (default: the profile's; 0 = in-process)")
+    run.add_argument("--test", action="append", default=[], metavar="NODEID",
+                     help="run only this test (repeatable), as a failure record's `rerun` names it")
     run.add_argument("--server-fault", action="append", default=[], metavar="NAME",
                      help="embedded server only: start it with this deliberate fault")
+    run.add_argument("--server-latency-ms", type=int, default=0, metavar="N",
+                     help="embedded server only: answer every request N ms later (a network round trip)")
+    run.add_argument("--server-op-delay-ms", type=int, default=EmbeddedServer.op_delay_ms, metavar="N",
+                     help=f"embedded server only: apply operations N ms after accepting them "
+                          f"(default {EmbeddedServer.op_delay_ms})")
+    run.add_argument("--server-rate-limit", type=float, default=None, metavar="N",
+                     help="embedded server only: answer 429 above N requests per second per account")
 
     serve = sub.add_parser("serve", help="run the reference server standalone")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", default=None, help="SQLite file (default: in memory)")
-    serve.add_argument("--op-delay-ms", type=int, default=50, help="delay before an operation completes")
+    serve.add_argument("--op-delay-ms", type=int, default=EmbeddedServer.op_delay_ms,
+                       help="delay before an operation completes")
+    serve.add_argument("--latency-ms", type=int, default=0, help="answer every request this much later")
     serve.add_argument("--account", action="append", type=_credential, default=[], metavar="SID:TOKEN",
                        help="an account (repeatable); default: the documented development accounts")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="enable a deliberate fault")
@@ -113,15 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # -- serve -------------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
-    from .server import FAULTS, ServerConfig, run_server
+    from .server import ServerConfig, run_server
 
-    unknown = [f for f in args.fault if f not in FAULTS]
-    if unknown:
-        raise UsageError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
+    check_faults(args.fault)
     accounts = tuple(args.account) or (PRIMARY_ACCOUNT, SECOND_ACCOUNT)
     config = ServerConfig(
         db_path=args.db or ":memory:",
         op_delay_ms=args.op_delay_ms,
+        latency_ms=args.latency_ms,
         accounts=list(accounts),
         api_keys=dict(DEV_API_KEYS) if not args.account else {},
         faults=frozenset(args.fault),
@@ -189,50 +220,64 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
         profile = profile.with_changes(max_time_s=args.max_time)
     if args.workers is not None:
         profile = profile.with_changes(workers=args.workers)
-    if args.server_fault and args.base_url:
-        raise UsageError("--server-fault applies to the embedded server only, not with --base-url")
+    server = EmbeddedServer(faults=tuple(args.server_fault), latency_ms=args.server_latency_ms,
+                            op_delay_ms=args.server_op_delay_ms, rate_limit=args.server_rate_limit)
+    if args.base_url and server != EmbeddedServer():
+        raise UsageError("the --server-* options apply to the embedded server only, not with --base-url")
+    check_faults(server.faults)
     env = _target_environment(args.base_url)
     report_dir: Path = args.report_dir
     report_dir.mkdir(parents=True, exist_ok=True)
     for stale in ("junit.xml", "summary.md"):
         (report_dir / stale).unlink(missing_ok=True)
+    context = RunContext(profile=args.profile, seed=profile.seed, report_dir=report_dir.resolve(),
+                         workers=profile.workers, server=server)
+    context = context.started(seed=profile.seed, max_time_s=profile.max_time_s)
 
     if args.base_url:
         probe(args.base_url, Credential(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]))
-        return _run_suites(args.base_url, profile, report_dir, env, extra, target_label=args.base_url)
+        return _run_suites(context.with_changes(base_url=args.base_url), profile, env, extra, args.test)
 
-    from .server import FAULTS, ServerConfig, start_background
+    from .server import ServerConfig, start_background
 
-    unknown = [f for f in args.server_fault if f not in FAULTS]
-    if unknown:
-        raise UsageError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
-    label = "embedded reference server" + (f" (faults: {', '.join(args.server_fault)})" if args.server_fault else "")
-    with start_background(ServerConfig(faults=frozenset(args.server_fault))) as server:
-        return _run_suites(server.base_url, profile, report_dir, env, extra, target_label=label)
+    config = ServerConfig(faults=frozenset(server.faults), latency_ms=server.latency_ms,
+                          op_delay_ms=server.op_delay_ms, rate_limit_per_s=server.rate_limit)
+    with start_background(config) as running:
+        return _run_suites(context.with_changes(base_url=running.base_url, embedded=True), profile, env, extra,
+                           args.test)
 
 
-def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env: dict[str, str],
-                extra: list[str], *, target_label: str) -> int:
+def _test_arguments(suites: Path, tests: Sequence[str]) -> list[str]:
+    """pytest's positional arguments: the whole suites folder, or the named tests in it."""
+    if not tests:
+        return [str(suites)]
+    out = []
+    for test in tests:
+        path, sep, rest = test.partition("::")
+        name = Path(path).name
+        if not (suites / name).is_file():
+            raise UsageError(f"--test {test!r}: no suite file {name} in {suites}")
+        out.append(str(suites / name) + sep + rest)
+    return out
+
+
+def _run_suites(context: RunContext, profile: profiles.Profile, env: dict[str, str], extra: list[str],
+                tests: Sequence[str]) -> int:
     suites = suites_dir()
+    report_dir = context.report_dir
     junit = report_dir / "junit.xml"
-    command = [
-        sys.executable, "-m", "pytest", str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
-        "--base-url", base_url, "--profile", profile.source,
-        "--seed", str(profile.seed), f"--junitxml={junit.resolve()}", "-q",
-    ]
+    command = [sys.executable, "-m", "pytest", *_test_arguments(suites, tests), "-c", str(suites / "pytest.ini"),
+               "--rootdir", str(suites), f"--junitxml={junit}", "-q"]
     if profile.workers > 0:
         command += ["-n", str(profile.workers)]
     if profile.maxfail > 0:
         command += [f"--maxfail={profile.maxfail}"]
     command += extra
-    header = [f"target: {target_label}", f"profile: {profile.name} ({profile.description})",
+    header = [f"target: {context.target_label}", f"profile: {profile.name} ({profile.description})",
               f"seed: {profile.seed}", f"time budget: {profile.max_time_s} s"]
     print("orchestrator-contract: " + "; ".join(header), flush=True)
     started = time.monotonic()
-    env = {**env, "ORCHESTRATOR_CONTRACT_REPORT_DIR": str(report_dir.resolve()),
-           "ORCHESTRATOR_CONTRACT_DEADLINE": str(time.time() + profile.max_time_s)}
-    env.pop("ORCHESTRATOR_CONTRACT_RUN_ID", None)
-    env.pop("ORCHESTRATOR_CONTRACT_SEED", None)
+    env = {**without_context(env), **context.to_environ()}
     try:
         # Past the budget the suites skip what is left and write their reports; the hard stop is
         # for a test stuck past the budget (a grace period later).
@@ -243,25 +288,32 @@ def _run_suites(base_url: str, profile: profiles.Profile, report_dir: Path, env:
     wall = time.monotonic() - started
     result = read_run(report_dir)  # junit.xml + failures/*.json (written as each test failed)
     summary = write_summary(result, report_dir / "summary.md", header=header, wall_s=wall)
-    html = write_html_report(report_dir, result, Context(target_label, f"{profile.name} ({profile.description})",
+    html = write_html_report(report_dir, result, Context(context.target_label, f"{profile.name} ({profile.description})",
                                                          profile.seed, wall, exit_code=code))
     if code == -1:
         print(f"orchestrator-contract: the run exceeded its time budget of {profile.max_time_s} s "
               f"(+{HARD_STOP_GRACE_S} s grace) and was stopped; partial report: {html}",
               file=sys.stderr)
         return EXIT_USAGE
+    if code == 5:
+        print("orchestrator-contract: no test was selected (check --test, or the -k / -m arguments after --)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if code in (0, 1, EXIT_SUITE_ERROR) and result.violations:
+        print(summary)
+        print(f"orchestrator-contract: FAIL ({len(result.violations)} of {result.tests} tests found violations"
+              + (f", {len(result.suite_errors)} suite errors" if result.suite_errors else "")
+              + f", {wall:.1f} s); report: {html}")
+        return EXIT_VIOLATIONS
+    if code in (1, EXIT_SUITE_ERROR) and result.suite_errors:
+        print(summary)
+        print(f"orchestrator-contract: SUITE ERROR ({len(result.suite_errors)} of {result.tests} tests could not be "
+              f"judged; no violation found; {wall:.1f} s); report: {html}", file=sys.stderr)
+        return EXIT_SUITE_ERROR
     if code == 0:
         skipped = f", {result.skipped} skipped" if result.skipped else ""
         print(f"orchestrator-contract: PASS ({result.passed} passed{skipped}, {wall:.1f} s); report: {html}")
         return EXIT_OK
-    if code == 1:
-        print(summary)
-        print(f"orchestrator-contract: FAIL ({result.failed + result.errors} of {result.tests} tests, "
-              f"{wall:.1f} s); report: {html}")
-        return EXIT_VIOLATIONS
-    if code == 5:
-        print("orchestrator-contract: no test was selected (check the -k / -m arguments after --)", file=sys.stderr)
-        return EXIT_USAGE
     print(f"orchestrator-contract: pytest stopped with exit code {code} (usage error or interrupted run); "
           f"report: {html}",
           file=sys.stderr)

@@ -1,46 +1,80 @@
 """The suites' HTTP client for the Configurations API (httpx).
 
-It records every exchange in the current journal (for reproductions), retries 429 answers after
-their `Retry-After` (capped, so a throttling server cannot stall a run), and remembers every
-configuration a create accepted, so the run can remove what it made and nothing else.
+`ApiClient.request` builds and sends; everything else lives in httpx's own extension point, a
+wrapping transport (`ContractTransport`), which sees every attempt as it goes on the wire:
+- it records each exchange in the current test's journal (429s and transport errors included);
+- it retries 429 answers after their `Retry-After`, holding back every request of the run to that
+  target until then (`RunShared.throttle`), and gives up only after `throttle_patience_s`;
+- it turns a transport failure the server caused (a reset, no answer) into a contract violation,
+  and one the suite caused (a request HTTP cannot carry) into an error of the suite.
+
+`RunShared` is what all clients of one run share: the ledger of created configurations (the run
+removes what it made and nothing else), the throttle gate, the first operation that never
+completed, and the run's time budget.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
+import re
 import threading
 import time
+import unittest
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from tenacity import Retrying, retry_if_result, stop_after_attempt
 
-from . import journal
+from . import journal, redaction
 from .defaults import Credential
+from .violations import ContractViolation, SuiteError, expect
 
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
 OPERATIONS = "/v2/ControlPlane/Operations"
 UNSET: Any = object()
 NO_AUTH: Any = object()
-_test_deadline: float | None = None
+# What h11 (httpx's HTTP/1.1) lets through as a header value: no NUL, no CR/LF/VT/FF, no
+# surrounding whitespace; obs-text (bytes 0x80-0xFF) is allowed.
+_FIELD_VALUE = re.compile(rb"(?:[^\x00\s](?:[ \t]*[^\x00\s])*)?")
 
 
-def enforce_deadline(deadline: float | None) -> None:
-    """While a test runs, a request past the run's time budget skips the test (the suites'
-    conftest sets this around each test body; cleanup runs without it)."""
-    global _test_deadline
-    _test_deadline = deadline
+_thread = threading.local()  # per thread: the seconds its requests waited for a Retry-After
+
+
+def throttled_seconds() -> float:
+    """The seconds this thread's requests have waited for a Retry-After so far."""
+    return float(getattr(_thread, "throttled_s", 0.0))
+
+
+class BudgetExhausted(unittest.SkipTest):
+    """The run's time budget ran out during a test: the test is skipped (pytest and Hypothesis both
+    treat `unittest.SkipTest` as a skip, never as a failure to shrink)."""
+
+
+class UnsendableRequest(ValueError):
+    """A generated request that HTTP/1.1 cannot carry (a header value with CR, LF or NUL):
+    the generator sets it aside instead of sending it."""
+
+
+class Throttled(SuiteError):
+    """The target kept answering 429 for longer than the client's patience: nothing to judge."""
 
 
 @dataclass
-class Ledger:
-    """Ids of the configurations this run's creates were accepted for, per account username."""
+class RunShared:
+    """What every client of one run shares (thread-safe)."""
 
-    created: dict[str, set[str]] = field(default_factory=dict)
+    created: dict[str, set[str]] = field(default_factory=dict)  # account username -> configuration ids
+    deadline: float | None = None  # epoch seconds; enforced only while `enforcing`
+    enforcing: bool = False
+    throttled: int = 0  # 429 answers seen
+    stuck_operation: str | None = None  # the first operation that outlived a whole poll budget
+    slowest_completion_s: float = 0.0  # the longest an operation took to be seen terminal
+    _not_before: float = 0.0  # monotonic: no request before this (the latest Retry-After)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    # -- the ledger ----------------------------------------------------------------------------
     def record(self, username: str, configuration_id: str) -> None:
         with self._lock:
             self.created.setdefault(username, set()).add(configuration_id)
@@ -49,12 +83,57 @@ class Ledger:
         with self._lock:
             return set(self.created.get(username, ()))
 
+    # -- throttling ----------------------------------------------------------------------------
+    def wait_turn(self) -> float:
+        """Sleep until the latest Retry-After has passed; return the seconds slept (also added to
+        this thread's `throttled_seconds`, which polling budgets leave out)."""
+        with self._lock:
+            delay = self._not_before - time.monotonic()
+        if delay <= 0:
+            return 0.0
+        time.sleep(delay)
+        _thread.throttled_s = throttled_seconds() + delay
+        return delay
+
+    def throttle(self, seconds: float) -> None:
+        with self._lock:
+            self.throttled += 1
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    # -- the time budget -----------------------------------------------------------------------
+    def check_deadline(self) -> None:
+        if self.enforcing and self.deadline is not None and time.time() > self.deadline:
+            raise BudgetExhausted("the run's global time budget (--max-time) ran out during this test")
+
+    # -- operations that never complete ---------------------------------------------------------
+    def mark_stuck(self, operation_id: str) -> None:
+        with self._lock:
+            if self.stuck_operation is None:
+                self.stuck_operation = operation_id
+
+    def stuck(self) -> str | None:
+        with self._lock:
+            return self.stuck_operation
+
+    def record_completion(self, seconds: float) -> None:
+        """An operation was seen terminal `seconds` after its 202 (throttled time left out)."""
+        with self._lock:
+            self.slowest_completion_s = max(self.slowest_completion_s, seconds)
+
+    def budget_after_stuck(self, full_budget_s: float) -> float:
+        """How long to wait once an operation of this target outlived a whole budget: twice the
+        slowest completion seen (so a target that does complete its other operations is still
+        waited for), or a single poll when none ever completed."""
+        with self._lock:
+            slowest = self.slowest_completion_s
+        return min(full_budget_s, 2 * slowest + 0.25) if slowest > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class ClientSettings:
     timeout_s: float = 10.0
-    retry_429_attempts: int = 4
-    retry_after_cap_s: float = 5.0
+    retry_after_cap_s: float = 5.0  # the longest single wait a Retry-After may impose
+    throttle_patience_s: float = 120.0  # after this long answered only 429s, a request gives up
 
 
 def retry_after_seconds(response: httpx.Response, cap_s: float) -> float:
@@ -67,31 +146,116 @@ def retry_after_seconds(response: httpx.Response, cap_s: float) -> float:
     return max(0.0, min(value, cap_s))
 
 
+def _check_throttle(response: httpx.Response) -> None:
+    """ERR-429: a throttled request is told when to come back, in whole seconds."""
+    value = response.headers.get("Retry-After", "")
+    expect(value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required")
+
+
+class ContractTransport(httpx.BaseTransport):
+    """Records, throttles and classifies every attempt of a request (see the module docstring)."""
+
+    def __init__(self, inner: httpx.BaseTransport, shared: RunShared, settings: ClientSettings) -> None:
+        self._inner = inner
+        self._shared = shared
+        self._settings = settings
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        started = time.monotonic()
+        while True:
+            self._shared.wait_turn()
+            exchange = journal.Exchange(request)
+            try:
+                raw = self._inner.handle_request(request)
+                try:
+                    body = b"".join(raw.iter_raw())  # as sent: the client decodes it as usual
+                finally:
+                    raw.close()
+                # A fresh response around the bytes: httpx's client times and decodes it as usual.
+                response = httpx.Response(raw.status_code, headers=raw.headers, stream=httpx.ByteStream(body),
+                                          extensions=raw.extensions, request=request)
+            except httpx.TransportError as exc:
+                exchange.error = f"{type(exc).__name__}: {exc}"
+                journal.current().add(exchange)
+                if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+                    raise SuiteError(f"the suite could not send {request.method} {request.url.path}: {exchange.error}") \
+                        from exc
+                raise ContractViolation("GEN-NO-5XX", (
+                    f"{request.method} {request.url.raw_path.decode('latin-1')} got no HTTP answer ({exchange.error}); "
+                    "a conformant server answers every request")) from exc
+            response.request = request
+            exchange.response = response
+            journal.current().add(exchange)
+            if response.status_code != 429:
+                return response
+            response.read()  # never handed to the client: read here so its journal entry is complete
+            _check_throttle(response)
+            wait = retry_after_seconds(response, self._settings.retry_after_cap_s)
+            if time.monotonic() - started + wait > self._settings.throttle_patience_s:
+                raise Throttled(f"{request.method} {request.url.path} was answered 429 for "
+                                f"{time.monotonic() - started:.0f} s; the suite cannot judge a request it cannot send")
+            self._shared.throttle(max(wait, 0.05))
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def wire_headers(headers: Mapping[str, Any] | list[tuple[str, Any]] | None) -> list[tuple[str, bytes | str]]:
+    """Header values as they go on the wire: a value that is not ASCII is sent as bytes (Latin-1,
+    as HTTP's obs-text; beyond Latin-1, UTF-8, as careless clients do); one that HTTP/1.1 cannot
+    carry at all raises `UnsendableRequest`."""
+    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+    out: list[tuple[str, bytes | str]] = []
+    for name, value in items:
+        if isinstance(value, str):
+            try:
+                raw = value.encode("ascii")
+                wire: bytes | str = value
+            except UnicodeEncodeError:
+                try:
+                    raw = value.encode("latin-1")
+                except UnicodeEncodeError:
+                    raw = value.encode("utf-8", "surrogatepass")
+                wire = raw
+        elif isinstance(value, bytes):
+            raw = wire = value
+        else:
+            raw = str(value).encode("latin-1", "replace")
+            wire = str(value)
+        if not _FIELD_VALUE.fullmatch(raw):
+            raise UnsendableRequest(f"HTTP/1.1 cannot carry the {name} header value {value!r}")
+        out.append((name, wire))
+    return out
+
+
+def json_bytes(value: Any) -> bytes:
+    """A JSON body as UTF-8; text HTTP cannot encode as UTF-8 (a lone surrogate) goes escaped."""
+    try:
+        return jsonlib.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return jsonlib.dumps(value, ensure_ascii=True).encode("ascii")
+
+
 class ApiClient:
-    def __init__(
-        self,
-        base_url: str,
-        credential: Credential,
-        *,
-        ledger: Ledger,
-        settings: ClientSettings = ClientSettings(),
-    ) -> None:
+    def __init__(self, base_url: str, credential: Credential, *, shared: RunShared,
+                 settings: ClientSettings = ClientSettings(), transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
-        self.ledger = ledger
+        self.shared = shared
         self.settings = settings
-        journal.register_secret(credential.secret)
+        redaction.register_credential(credential.username, credential.secret)
+        inner = transport or httpx.HTTPTransport(limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=httpx.BasicAuth(credential.username, credential.secret),
             timeout=settings.timeout_s,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            transport=ContractTransport(inner, shared, settings),
         )
 
     def close(self) -> None:
         self._http.close()
 
-    # -- the one place requests are sent ------------------------------------------------------
+    # -- the one place requests are built ------------------------------------------------------
     def request(
         self,
         method: str,
@@ -99,53 +263,29 @@ class ApiClient:
         *,
         json: Any = UNSET,
         content: bytes | str | None = None,
-        headers: Mapping[str, str] | list[tuple[str, str]] | None = None,
+        headers: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
         params: Mapping[str, Any] | None = None,
         auth: Any = UNSET,
     ) -> httpx.Response:
-        """Send one request (retrying 429s) and record it. `url` is a path or an absolute URL."""
-        if _test_deadline is not None and time.time() > _test_deadline:
-            import pytest
-
-            pytest.skip("the run's global time budget (--max-time) ran out during this test")
+        """Send one request and return its answer. `url` is a path or an absolute URL."""
+        self.shared.check_deadline()
+        items = wire_headers(headers)
         if json is not UNSET:
-            content = jsonlib.dumps(json, ensure_ascii=False).encode()
-            headers = _with_header(headers, "Content-Type", "application/json")
+            content = json_bytes(json)
+            if not any(name.lower() == "content-type" for name, _ in items):
+                items.append(("Content-Type", "application/json"))
         if auth is NO_AUTH:
             auth_arg: Any = None
         elif auth is UNSET:
             auth_arg = httpx.USE_CLIENT_DEFAULT
         else:
             auth_arg = auth
-        request = self._http.build_request(method, url, content=content, headers=headers, params=params)
-
-        def send_once() -> httpx.Response:
-            exchange = journal.Exchange(request)
-            try:
-                response = self._http.send(request, auth=auth_arg)
-            except httpx.HTTPError as exc:
-                exchange.error = f"{type(exc).__name__}: {exc}"
-                journal.current().add(exchange)
-                raise
-            response.read()
-            exchange.response = response
-            journal.current().add(exchange)
-            if response.status_code == 429:
-                _check_throttle(response)
-            return response
-
-        retrying = Retrying(
-            retry=retry_if_result(lambda r: r.status_code == 429),
-            stop=stop_after_attempt(self.settings.retry_429_attempts),
-            wait=lambda state: retry_after_seconds(state.outcome.result(), self.settings.retry_after_cap_s),
-            retry_error_callback=lambda state: state.outcome.result(),
-            reraise=True,
-        )
-        response = retrying(send_once)
-        self._remember_created(method, url, response)
+        request = self._http.build_request(method, url, content=content, headers=items, params=params)
+        response = self._http.send(request, auth=auth_arg)
+        self._remember_created(method, response)
         return response
 
-    def _remember_created(self, method: str, url: str, response: httpx.Response) -> None:
+    def _remember_created(self, method: str, response: httpx.Response) -> None:
         if method.upper() != "POST" or response.status_code != 202:
             return
         try:
@@ -153,7 +293,7 @@ class ApiClient:
         except (ValueError, KeyError, TypeError):
             return
         if isinstance(cid, str) and cid:
-            self.ledger.record(self.credential.username, cid)
+            self.shared.record(self.credential.username, cid)
 
     # -- the seven operations -----------------------------------------------------------------
     def create(self, body: Any, *, key: str | None = None, headers: Mapping[str, str] | None = None) -> httpx.Response:
@@ -165,42 +305,21 @@ class ApiClient:
     def fetch(self, configuration_id: str) -> httpx.Response:
         return self.request("GET", f"{CONFIGURATIONS}/{configuration_id}")
 
-    def replace(
-        self, configuration_id: str, body: Any, *, key: str | None = None, if_match: str | None = None
-    ) -> httpx.Response:
-        return self.request(
-            "PUT", f"{CONFIGURATIONS}/{configuration_id}", json=body, headers=_write_headers(key, if_match, None)
-        )
+    def replace(self, configuration_id: str, body: Any, *, key: str | None = None,
+                if_match: str | None = None) -> httpx.Response:
+        return self.request("PUT", f"{CONFIGURATIONS}/{configuration_id}", json=body,
+                            headers=_write_headers(key, if_match, None))
 
-    def patch(
-        self, configuration_id: str, body: Any, *, key: str | None = None, if_match: str | None = None
-    ) -> httpx.Response:
-        return self.request(
-            "PATCH", f"{CONFIGURATIONS}/{configuration_id}", json=body, headers=_write_headers(key, if_match, None)
-        )
+    def patch(self, configuration_id: str, body: Any, *, key: str | None = None,
+              if_match: str | None = None) -> httpx.Response:
+        return self.request("PATCH", f"{CONFIGURATIONS}/{configuration_id}", json=body,
+                            headers=_write_headers(key, if_match, None))
 
     def delete(self, configuration_id: str, *, key: str | None = None, if_match: str | None = None) -> httpx.Response:
         return self.request("DELETE", f"{CONFIGURATIONS}/{configuration_id}", headers=_write_headers(key, if_match, None))
 
     def operation(self, operation_id: str) -> httpx.Response:
         return self.request("GET", f"{OPERATIONS}/{operation_id}")
-
-
-def _check_throttle(response: httpx.Response) -> None:
-    """ERR-429: a throttled request is told when to come back, in whole seconds."""
-    from .violations import expect
-
-    value = response.headers.get("Retry-After", "")
-    expect(value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required")
-
-
-def _with_header(
-    headers: Mapping[str, str] | list[tuple[str, str]] | None, name: str, value: str
-) -> list[tuple[str, str]]:
-    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
-    if not any(k.lower() == name.lower() for k, _ in items):
-        items.append((name, value))
-    return items
 
 
 def _write_headers(key: str | None, if_match: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:

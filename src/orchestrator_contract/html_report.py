@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .clauses import CLAUSES
-from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, scrub
+from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, scrub, verdict_line
 
 CONFORMANCE_MODULE = "test_conformance"
 
@@ -25,7 +25,7 @@ CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2327;background:#f6f7f9}
 main{max-width:1200px;margin:0 auto;padding:0 20px 40px}
 header.verdict{padding:18px 20px;color:#fff}
-header.pass{background:#1a7f37} header.fail{background:#b42318} header.incomplete{background:#9a6700}
+header.pass{background:#1a7f37} header.fail{background:#b42318} header.incomplete,header.suiteerror{background:#9a6700}
 header h1{margin:0 0 8px;font-size:26px}
 header dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;max-width:1160px}
 header dt{font-weight:600;opacity:.85} header dd{margin:0}
@@ -71,8 +71,10 @@ def _badge(status: str, label: str | None = None) -> str:
 
 
 def verdict(result: RunResult, exit_code: int | None) -> str:
-    if not result.ok:
+    if result.violations:
         return "FAIL"
+    if result.suite_errors:
+        return "SUITE ERROR"
     if exit_code not in (None, 0) or (result.tests == 0 and result.junit != "complete"):
         return "INCOMPLETE"
     return "PASS"
@@ -104,11 +106,8 @@ def _tally(cases: list[CaseResult]) -> str:
 
 # -- sections --------------------------------------------------------------------------------------
 def _header(result: RunResult, ctx: Context, status: str) -> str:
-    headline = {
-        "PASS": "PASS: the server honours the contract",
-        "FAIL": f"FAIL: {result.failed + result.errors} test(s) found contract violations",
-        "INCOMPLETE": "INCOMPLETE: the run did not finish; no violation was found in what ran",
-    }[status]
+    headline = verdict_line(result) if status != "INCOMPLETE" else \
+        "INCOMPLETE: the run did not finish; no violation was found in what ran"
     facts = [
         ("target", ctx.target), ("profile", ctx.profile), ("seed", ctx.seed),
         ("started", result.started_at or "unknown (no junit.xml)"),
@@ -120,7 +119,8 @@ def _header(result: RunResult, ctx: Context, status: str) -> str:
     if result.junit != "complete":
         facts.append(("junit.xml", f"{result.junit}: failures below also come from failures/*.json"))
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
-    return (f'<header class="verdict {status.lower()}"><h1>{esc(headline)}</h1><dl>{rows}</dl></header>')
+    return (f'<header class="verdict {status.lower().replace(" ", "")}"><h1>{esc(headline)}</h1><dl>{rows}</dl>'
+            "</header>")
 
 
 def _reproduction(failure: Failure) -> str:
@@ -142,6 +142,28 @@ def _link(report_dir: Path, relative: object, label: str) -> str:
     return f'<a href="{esc(quote(relative))}">{esc(label)}: {esc(relative)}</a>'
 
 
+def _suite_error(report_dir: Path, index: int, failure: Failure) -> str:
+    record = failure.record or {}
+    links = [_link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
+             _link(report_dir, record.get("_file"), "failure record")]
+    message = failure.message or str(record.get("message", ""))
+    parts = [
+        f'<article class="failure suite" id="suite-error-{index}">',
+        f"<h3>{_badge('INCONCLUSIVE', 'suite error')} {esc(record.get('test') or failure.test)}</h3>",
+        '<p class="clause">The suite could not judge this test: the exception below is the suite\'s own, '
+        "not a contract violation of the server. Please report it.</p>",
+        f'<div class="violation">{esc(record.get("detail") or failure.headline)}</div>',
+    ]
+    if any(links):
+        parts.append(f'<p class="links">{"".join(link for link in links if link)}</p>')
+    if record.get("rerun"):
+        parts.append(f'<p class="muted">Rerun this test: <code>{esc(record["rerun"])}</code></p>')
+    if message:
+        parts.append(f"<details open><summary>Traceback</summary><pre>{esc(message)}</pre></details>")
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
 def _failure(report_dir: Path, index: int, failure: Failure) -> str:
     record = failure.record or {}
     clause = CLAUSES.get(failure.clause)
@@ -159,8 +181,8 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
     if any(links):
         parts.append(f'<p class="links">{"".join(link for link in links if link)}</p>')
     if record.get("rerun"):
-        parts.append(f'<p class="muted">Rerun this test (seed {esc(record.get("seed"))}, profile '
-                     f'{esc(record.get("profile"))}; add the target options of the run): '
+        parts.append(f'<p class="muted">Rerun exactly this test (seed {esc(record.get("seed"))}, profile '
+                     f'{esc(record.get("profile"))}, the same target; credentials from the environment): '
                      f'<code>{esc(record["rerun"])}</code></p>')
     if not failure.in_junit:
         parts.append('<p class="muted">Recorded when the test failed; junit.xml has no entry for it '
@@ -175,10 +197,19 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
 
 
 def _failures(report_dir: Path, result: RunResult) -> str:
-    if not result.failures:
-        return '<h2 id="failures">Failures</h2><p>None.</p>'
-    articles = "\n".join(_failure(report_dir, i, f) for i, f in enumerate(result.failures, 1))
-    return f'<h2 id="failures">Failures ({len(result.failures)})</h2>\n{articles}'
+    violations = result.violations
+    if not violations:
+        section = '<h2 id="failures">Contract violations</h2><p>None.</p>'
+    else:
+        articles = "\n".join(_failure(report_dir, i, f) for i, f in enumerate(violations, 1))
+        section = f'<h2 id="failures">Contract violations ({len(violations)})</h2>\n{articles}'
+    errors = result.suite_errors
+    if errors:
+        articles = "\n".join(_suite_error(report_dir, i, f) for i, f in enumerate(errors, 1))
+        section += (f'\n<h2 id="suite-errors">The suite could not judge ({len(errors)})</h2>'
+                    '<p class="muted">Exceptions of the suite itself: they are not the server\'s fault and do not '
+                    f"count as violations (exit status 3 when nothing else failed).</p>\n{articles}")
+    return section
 
 
 def clause_statuses(result: RunResult, trace: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
@@ -186,13 +217,13 @@ def clause_statuses(result: RunResult, trace: dict[str, list[str]]) -> dict[str,
     INCONCLUSIVE: its tests ran but all failed on other clauses; NOT RUN: none of its tests ran."""
     known = {t for tests in trace.values() for t in tests}
     by_test = _cases_by_test(result, known)
-    failed = {f.clause for f in result.failures}
+    failed = {f.clause for f in result.violations}
     statuses: dict[str, tuple[str, str]] = {}
     for cid, tests in trace.items():
         ran = [c for t in tests for c in by_test.get(t, []) if c.outcome != "skipped"]
         others = sum(1 for c in ran if c.outcome in ("failed", "error"))
         if cid in failed:
-            statuses[cid] = ("FAIL", f"{sum(1 for f in result.failures if f.clause == cid)} failing test(s)")
+            statuses[cid] = ("FAIL", f"{sum(1 for f in result.violations if f.clause == cid)} failing test(s)")
         elif any(c.outcome == "passed" for c in ran):
             note = f"{len(ran) - others} passed" + (f"; {others} failed on other clauses" if others else "")
             statuses[cid] = ("PASS", note)
@@ -219,7 +250,7 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
     by_test = _cases_by_test(result, known)
     statuses = clause_statuses(result, trace)
     first_failure = {}
-    for i, f in enumerate(result.failures, 1):
+    for i, f in enumerate(result.violations, 1):
         first_failure.setdefault(f.clause, i)
     rows = []
     for cid, clause in CLAUSES.items():
@@ -230,7 +261,7 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
         tests = _test_list(trace.get(cid, []), by_test)
         rows.append(f"<tr><td><code>{esc(cid)}</code></td><td>{badge}<br><span class=muted>{esc(note)}</span></td>"
                     f"<td>{esc(clause.section)}: {esc(clause.text)}</td><td>{tests}</td></tr>")
-    for cid in sorted({f.clause for f in result.failures} - CLAUSES.keys()):
+    for cid in sorted({f.clause for f in result.violations} - CLAUSES.keys()):
         rows.append(f'<tr><td><code>{esc(cid)}</code></td><td><a href="#failure-{first_failure[cid]}">'
                     f'{_badge("FAIL")}</a></td><td>failures that name no contract clause</td><td></td></tr>')
     counts = defaultdict(int)
@@ -258,7 +289,8 @@ def _operations(result: RunResult) -> str:
         base, bracket, params = case.name.partition("[")
         label = params[:-1] if bracket else base
         failure = failures.get(case.key)
-        note = f"[{failure.clause}] {failure.headline}" if failure else ""
+        note = (f"[{failure.clause}] {failure.headline}" if failure.is_violation
+                else f"suite error: {failure.headline}") if failure else ""
         if case.outcome == "skipped":
             note = case.message
         rows.append(f"<tr><td><code>{esc(label)}</code></td><td>{_badge(case.outcome)}</td>"
@@ -281,7 +313,7 @@ def _skipped(result: RunResult) -> str:
 
 def render(report_dir: Path, result: RunResult, ctx: Context, trace: dict[str, list[str]]) -> str:
     status = verdict(result, ctx.exit_code)
-    nav = ('<nav><a href="#failures">Failures</a><a href="#clauses">Clauses</a>'
+    nav = ('<nav><a href="#failures">Violations</a><a href="#suite-errors">Suite errors</a><a href="#clauses">Clauses</a>'
            '<a href="#operations">Operations</a><a href="#skipped">Skipped</a>'
            '<a href="summary.md">summary.md</a><a href="junit.xml">junit.xml</a></nav>')
     body = "\n".join([_header(result, ctx, status), "<main>", nav, _failures(report_dir, result),

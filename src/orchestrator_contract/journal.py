@@ -1,8 +1,8 @@
 """A record of every HTTP exchange of the running test, and its reproduction as curl commands.
 
-Each test starts a fresh journal (an autouse fixture in `suites/conftest.py`); the client appends
-to it; a `ContractViolation` prints its newest exchanges. Secrets are redacted here, once, so no
-report or failure message can carry them.
+Each test starts a fresh journal (an autouse fixture in `suites/conftest.py`); the client's
+transport appends every exchange to it, 429s and transport errors included; a `ContractViolation`
+prints its newest exchanges. Everything shown passes through `redaction`.
 """
 
 from __future__ import annotations
@@ -14,35 +14,35 @@ from dataclasses import dataclass, field
 
 import httpx
 
-_SECRETS: set[str] = set()
+from .redaction import redact
+
 _BODY_PREVIEW = 600
+_INTERESTING_HEADERS = frozenset({"etag", "location", "operation-id", "retry-after", "x-conflicting-resource-id",
+                                  "allow", "www-authenticate", "content-type"})
+_CURL_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"})
 
 
-def register_secret(*secrets: str) -> None:
-    """Remember values that must never be printed (tokens, API key secrets)."""
-    _SECRETS.update(s for s in secrets if s)
-
-
-def redact(text: str) -> str:
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return text
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
 
 
 def curl_command(request: httpx.Request) -> str:
     """The request as a curl command; Basic credentials become environment variables."""
     parts = ["curl", "-i", "-X", request.method, shlex.quote(str(request.url))]
-    for name, value in request.headers.items():
-        lname = name.lower()
-        if lname == "authorization":
+    for raw_name, raw_value in request.headers.raw:
+        name = raw_name.decode("latin-1")
+        if name.lower() == "authorization":
             parts += ["-u", '"$TWILIO_ACCOUNT_SID:$TWILIO_AUTH_TOKEN"']
             continue
-        if lname in {"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"}:
+        if name.lower() in _CURL_SKIPPED_HEADERS:
             continue
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    body = request.content
+        parts += ["-H", shlex.quote(f"{name}: {raw_value.decode('latin-1')}")]
+    try:
+        body = request.content
+    except httpx.RequestNotRead:
+        body = b""
     if body:
-        text = body.decode("utf-8", errors="replace")
+        text = _text(body)
         if len(text) > 4096:
             text = text[:4096] + "...(truncated)"
         parts += ["--data-raw", shlex.quote(text)]
@@ -56,9 +56,9 @@ class Exchange:
     error: str | None = None
 
     def headline(self) -> str:
-        path = self.request.url.raw_path.decode()
+        path = self.request.url.raw_path.decode("latin-1")
         outcome = self.error or (str(self.response.status_code) if self.response is not None else "?")
-        return f"{self.request.method} {path} -> {outcome}"
+        return redact(f"{self.request.method} {path} -> {outcome}")
 
     def describe(self) -> str:
         lines = [f"# {self.headline()}", curl_command(self.request)]
@@ -66,12 +66,7 @@ class Exchange:
             body = self.response.text
             if len(body) > _BODY_PREVIEW:
                 body = body[:_BODY_PREVIEW] + "...(truncated)"
-            interesting = {
-                k: v
-                for k, v in self.response.headers.items()
-                if k.lower()
-                in {"etag", "location", "operation-id", "retry-after", "x-conflicting-resource-id", "allow", "www-authenticate"}
-            }
+            interesting = {k: v for k, v in self.response.headers.items() if k.lower() in _INTERESTING_HEADERS}
             if interesting:
                 lines.append(f"# response headers: {json.dumps(interesting)}")
             lines.append(f"# response body: {body}")
@@ -87,10 +82,13 @@ class Journal:
         with self._lock:
             self.exchanges.append(exchange)
 
-    def find(self, response: object) -> Exchange | None:
-        """The exchange whose response is `response` (or a wrapper of it, by status, URL and body)."""
+    def snapshot(self) -> list[Exchange]:
         with self._lock:
-            candidates = list(reversed(self.exchanges))
+            return list(self.exchanges)
+
+    def find(self, response: object) -> Exchange | None:
+        """The exchange whose response is `response` (or a wrapper of it, by status and body)."""
+        candidates = list(reversed(self.snapshot()))
         for exchange in candidates:
             if exchange.response is response:
                 return exchange
@@ -103,15 +101,18 @@ class Journal:
         return None
 
     def reproduction(self, last: int = 6) -> str:
-        with self._lock:
-            recent = self.exchanges[-last:]
-            skipped = len(self.exchanges) - len(recent)
+        exchanges = self.snapshot()
+        recent = exchanges[-last:]
+        skipped = len(exchanges) - len(recent)
         if not recent:
             return "(no HTTP exchange recorded)"
         head = f"(the {skipped} earlier requests of this test are in the report's cassette)\n" if skipped else ""
         return head + "\n".join(e.describe() for e in recent)
 
 
+# A module global because the exchanges of a test are recorded from wherever its requests go out:
+# the test's own threads, Schemathesis checks, Hypothesis-driven helpers, none of which is handed
+# the test's context; each test starts a new one.
 _current = Journal()
 
 

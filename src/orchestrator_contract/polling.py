@@ -3,35 +3,27 @@
 A 202 names its operation in `statusUrl`; this follows it (on the target's own base URL, so a
 server behind a proxy that advertises its public host still works) until the status is terminal.
 An operation that never completes fails the calling test when the budget runs out, never hangs it.
-Once one operation of a target has outlived the whole budget, later waits on that target poll once
-and give up (saying why): a server whose operations never complete then costs the run one poll
-budget, not one per operation (a conformance test alone accepts a hundred writes).
+The budget counts the time the operation was observed PENDING, not the time the target made the
+client wait with 429s (a throttled run waits longer; it does not fail for it). Once one operation
+has outlived a whole budget, later waits on that target are cut to twice the slowest completion
+seen there (a single poll if none ever completed) and their failures name the first stuck one: a
+server whose operations never complete costs the run one poll budget, not one per operation (a
+conformance test alone accepts a hundred writes).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_delay
 
-from .client import ApiClient, retry_after_seconds
+from .client import ApiClient, retry_after_seconds, throttled_seconds
 from .violations import ContractViolation, expect
 
 TERMINAL = frozenset({"COMPLETED", "FAILED"})
-STUCK_BUDGET_S = 0.0  # one poll
-_stuck: dict[str, str] = {}  # base URL -> the first operation that outlived the whole budget there
-_stuck_lock = threading.Lock()
-
-
-def forget_stuck_operations() -> None:
-    """Forget which targets had an operation outlive the poll budget (for tests that reuse a process)."""
-    with _stuck_lock:
-        _stuck.clear()
 
 
 @dataclass(frozen=True)
@@ -69,57 +61,56 @@ def accepted_configuration_id(response: httpx.Response) -> str:
     return cid
 
 
-def wait_for_operation(
-    client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()
-) -> dict[str, Any]:
+class _Clock:
+    """Seconds spent waiting on an operation, leaving out this thread's 429 waits."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic()
+        self._throttled_at_start = throttled_seconds()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start - (throttled_seconds() - self._throttled_at_start)
+
+
+def wait_for_operation(client: ApiClient, accepted: httpx.Response,
+                       settings: PollSettings = PollSettings()) -> dict[str, Any]:
     """Poll the operation of a 202 until it is terminal; return its final representation."""
     op_id, status_url = accepted_operation(accepted)
     path = operation_path(status_url)
-    first_wait = retry_after_seconds(accepted, settings.retry_after_cap_s)
+    stuck = client.shared.stuck()
+    budget = client.shared.budget_after_stuck(settings.budget_s) if stuck else settings.budget_s
+    clock = _Clock()
+    time.sleep(min(retry_after_seconds(accepted, settings.retry_after_cap_s), budget))
+    delay = settings.first_delay_s
     seen: list[str] = []
-
-    def fetch() -> dict[str, Any]:
+    while True:
         response = client.request("GET", path)
-        expect(response.status_code == 200, "OPS-RESOURCE", f"GET {path} answered {response.status_code}")
-        body = response.json()
+        expect(response.status_code == 200, "OPS-RESOURCE", f"GET {path} answered {response.status_code}: "
+                                                            f"{response.text[:200]}")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
         status = body.get("status") if isinstance(body, dict) else None
         expect(status in {"PENDING", *TERMINAL}, "OPS-RESOURCE", f"operation status {status!r} is not a documented one")
         if seen and seen[-1] in TERMINAL:
             expect(status == seen[-1], "OPS-TERMINAL", f"operation {op_id} moved from {seen[-1]} to {status}")
         seen.append(status)
-        body["_retry_after"] = retry_after_seconds(response, settings.retry_after_cap_s)
-        return body
-
-    def wait(state: RetryCallState) -> float:
-        backoff = min(settings.max_delay_s, settings.first_delay_s * (2 ** (state.attempt_number - 1)))
-        hinted = state.outcome.result().get("_retry_after", 0.0) if not state.outcome.failed else 0.0
-        return max(backoff, hinted)
-
-    with _stuck_lock:
-        stuck = _stuck.get(client.base_url)
-    budget = STUCK_BUDGET_S if stuck else settings.budget_s
-    if first_wait:
-        time.sleep(min(first_wait, budget))
-    retrying = Retrying(
-        retry=retry_if_result(lambda op: op.get("status") == "PENDING"),
-        stop=stop_after_delay(budget),
-        wait=wait,
-        retry_error_callback=lambda state: state.outcome.result(),
-        reraise=True,
-    )
-    final = retrying(fetch)
-    final.pop("_retry_after", None)
-    if final.get("status") not in TERMINAL:
-        if stuck:
-            raise ContractViolation("OPS-TERMINAL", (
-                f"operation {op_id} still {final.get('status')}; this run no longer waits "
-                f"the full poll budget of {settings.budget_s:.0f} s on this server because operation {stuck} "
-                "never completed within it"))
-        with _stuck_lock:
-            _stuck.setdefault(client.base_url, op_id)
+        if status in TERMINAL:
+            client.shared.record_completion(clock.elapsed())
+            return body
+        if clock.elapsed() >= budget:
+            break
+        pause = max(min(delay, settings.max_delay_s), retry_after_seconds(response, settings.retry_after_cap_s))
+        time.sleep(max(0.0, min(pause, budget - clock.elapsed())))
+        delay *= 2
+    if stuck:
         raise ContractViolation("OPS-TERMINAL", (
-            f"operation {op_id} still {final.get('status')} after the poll budget of {settings.budget_s:.0f} s"))
-    return final
+            f"operation {op_id} still {status} after {budget:.1f} s; this run no longer waits the full poll budget "
+            f"of {settings.budget_s:.0f} s on this server because operation {stuck} never completed within it"))
+    client.shared.mark_stuck(op_id)
+    raise ContractViolation("OPS-TERMINAL", (
+        f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s"))
 
 
 def settle(client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()) -> dict[str, Any]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import random
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hypothesis
 
 from .resources import suites_dir
 
-REPORT_DIR_ENV = "ORCHESTRATOR_CONTRACT_REPORT_DIR"
+if TYPE_CHECKING:
+    from hypothesis.database import ExampleDatabase
+
+    from .context import RunContext
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,20 @@ class Profile:
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
 
-    def example_database(self) -> Path | None:
+    def example_database(self, report_dir: Path) -> Path | None:
         """Where failing examples are kept between runs (nightly), relative to the report directory."""
         if not self.database:
             return None
         path = Path(self.database)
-        return path if path.is_absolute() else Path(os.environ.get(REPORT_DIR_ENV, "reports")) / path
+        return path if path.is_absolute() else report_dir / path
+
+    def example_database_for(self, context: RunContext) -> ExampleDatabase | None:
+        """The profile's own database (read and written), multiplexed with the run's extra ones,
+        which are only read: a directory downloaded from a nightly job, or `github:OWNER/REPO`
+        for the nightly workflow's artifact (Hypothesis' GitHubArtifactDatabase)."""
+        from .example_databases import combined
+
+        return combined(self.example_database(context.report_dir), context.example_databases)
 
     def scenario_settings(self, share: int = 1) -> hypothesis.settings:
         """Settings for a scenario's `@given`: `1/share` of the scenario budget (an example that

@@ -1,314 +1,340 @@
-"""Per-failure reproductions, written the moment a test fails, and redacted test reports.
+"""The suites' pytest plugin: every failed test is classified, recorded, and scrubbed of secrets.
 
-For every test whose call phase fails, in the report directory (`$ORCHESTRATOR_CONTRACT_REPORT_DIR`,
-default `reports/`):
+Classification: a failure is a *violation* when a `ContractViolation` is behind it (it names a
+clause); anything else is a *suite error*: the suite could not judge (its own bug, a request it
+could not build, a target that throttled it for minutes). The verdict travels with the report
+(`user_properties`, so xdist and junit.xml carry it), and the session's exit status is 3 when
+tests failed but none of them for a violation.
+
+For every failed test, the moment it fails, in the report directory:
 - `cassettes/<id>.har`: every HTTP exchange of the test's journal as a HAR 1.2 file;
-- `failures/<id>.json`: test id, clause, violation line, seed, profile, curl commands, cassette.
-`<id>` is the sanitized node id plus a hash of it, so xdist workers never collide. Writing at
+- `failures/<id>.json`: test id, verdict, clause, violation or traceback, seed, profile, curl
+  commands, and the `orchestrator-contract run` command that reruns exactly that test against
+  the same target.
+`<id>` is the sanitized node id plus a hash of it, so xdist workers never collide; writing at
 failure time (not at session end) means a crash later in the run loses nothing.
-
-Every report pytest prints or puts in junit.xml is scrubbed of the run's secrets first (pytest
-shows test arguments such as `target=Target(... secret=...)` in tracebacks).
-
-The HAR is written as plain JSON rather than with `harfile` (a transitive dependency of
-Schemathesis, not one of ours): the whole document must be redacted as text before it is written,
-and exchanges that ended in a transport error need a response-less entry.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shlex
 import sys
-from collections.abc import Generator, Iterable
+import time
+from collections.abc import Generator
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import hypothesis.core
 import pytest
+from hypothesis import HealthCheck
 
-from . import __version__, journal, profiles
+from . import journal, profiles, redaction
 from .clauses import CLAUSES
-from .reporting import (CASSETTES_DIR, FAILURES_DIR, HTML_REPORT, REPRODUCE_MARK, artifact_stem,
-                        register_run_secrets, scrub, scrub_tree)
-from .violations import ContractViolation
+from .context import WORKERINPUT_KEY, EmbeddedServer, RunContext
+from .har import har_text
+from .reporting import (CASSETTES_DIR, FAILURES_DIR, HTML_REPORT, REPRODUCE_MARK, SUITE_ERROR, VERDICT_PROPERTY,
+                        VIOLATION, artifact_stem)
+from .scheduling import order_for_signal
+from .violations import violation_in
 
-BODY_LIMIT = 256 * 1024  # per HAR body; the contract's own request limit
 MESSAGE_LIMIT = 20_000
-_CONFIG: dict[str, pytest.Config] = {}  # the hooks without a `config` argument need it
+EXIT_SUITE_ERROR = 3
+CONTEXT_KEY = pytest.StashKey[RunContext]()
+PROFILE_KEY = pytest.StashKey[profiles.Profile]()
+MARKERS = {
+    "conformance": "Schemathesis property tests over every operation (positive and negative data)",
+    "stateful": "link-driven and model-based state machines",
+    "edges": "exact bounds, near misses, hostile text and structure, media types, exact look-ups",
+    "auth": "authentication: 401 rules and API keys",
+    "isolation": "a second account sees none of the first's resources (needs a second account)",
+    "operations": "the asynchronous operation lifecycle",
+    "idempotency": "Idempotency-Key replays, mismatches and races",
+    "pagination": "keyset pagination, tokens and the memoryStoreId filter",
+    "versioning": "version arithmetic and timestamps",
+    "conditional": "ETag / If-Match optimistic locking",
+    "validation": "request validation and the error body",
+    "semantics": "PUT/PATCH semantics, null handling, conflicts, round-trips",
+}
 
 
-def report_dir() -> Path:
-    return Path(os.environ.get(profiles.REPORT_DIR_ENV) or "reports")
+def rerun_command(context: RunContext, nodeid: str, seed: object) -> str:
+    """`orchestrator-contract run` for exactly this test, with the run's profile and seed, against
+    the same target (credentials come from the environment and are never printed)."""
+    parts = ["orchestrator-contract", "run", *context.target_options(), "--profile", context.profile]
+    if seed is not None:
+        parts += ["--seed", str(seed)]
+    parts += ["--test", nodeid]
+    return shlex.join(parts)
 
 
-# -- hooks ---------------------------------------------------------------------------------------
-def pytest_configure(config: pytest.Config) -> None:
-    _CONFIG["config"] = config
-    register_run_secrets()
-    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) only
-        _clear_stale(report_dir())
+def verdict_of(report: pytest.TestReport) -> str | None:
+    """`violation` / `suite-error` for a failed report (as the plugin classified it), else None."""
+    for name, value in getattr(report, "user_properties", ()):
+        if name == VERDICT_PROPERTY:
+            return str(value)
+    return None
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item,
-                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report: pytest.TestReport = yield
-    if report.failed:
-        _register_sent_credentials(journal.current().exchanges)
-        if report.when == "call":
+class ContractReporting:
+    """The plugin object: holds the config (some hooks get none) and the run's tally of verdicts."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.violations = 0
+        self.suite_errors = 0
+
+    def context(self) -> RunContext:
+        return self.config.stash[CONTEXT_KEY]
+
+    def report_dir(self) -> Path:
+        return self.context().report_dir
+
+    # -- hooks --------------------------------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report: pytest.TestReport = yield
+        if report.failed:
+            exchanges = journal.current().snapshot()
+            redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
+            exc = call.excinfo.value if call.excinfo is not None else None
+            violation = violation_in(exc)
+            properties = [(VERDICT_PROPERTY, VIOLATION if violation is not None else SUITE_ERROR)]
+            if violation is not None:
+                properties.append(("clause", violation.clause))
+            report.user_properties.extend(properties)
+            item.user_properties.extend(properties)  # junitxml writes the teardown report's, copied from the item
             try:
-                _record_failure(item, call, report)
-            except Exception as exc:  # a reporting problem must never change the verdict
-                print(f"orchestrator-contract: could not record the failure of {item.nodeid}: {exc!r}",
+                self._record_failure(item, call, report, exchanges)
+            except Exception as problem:  # a reporting problem must never change the verdict
+                print(f"orchestrator-contract: could not record the failure of {item.nodeid}: {problem!r}",
                       file=sys.stderr)
-    _scrub_report(item.config, report)
-    return report
+        self._scrub_report(report)
+        return report
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Scrub again before junitxml, the terminal or xdist see the report (other plugins'
+        makereport wrappers may have added sections after ours), and tally the verdicts."""
+        self._scrub_report(report)
+        if report.failed:
+            if verdict_of(report) == VIOLATION:
+                self.violations += 1
+            else:
+                self.suite_errors += 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        self._scrub_report(report)
+        if report.failed:
+            self.suite_errors += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Tests failed, none for a violation: the suite could not judge (exit 3, not 1)."""
+        if hasattr(self.config, "workerinput"):
+            return
+        if exitstatus == pytest.ExitCode.TESTS_FAILED and self.violations == 0 and self.suite_errors:
+            session.exitstatus = EXIT_SUITE_ERROR
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.suite_errors:
+            terminalreporter.write_sep("=", "orchestrator-contract", yellow=True)
+            terminalreporter.write_line(
+                f"{self.suite_errors} failure(s) are the suite's own (it could not judge), not contract violations; "
+                f"{self.violations} test(s) found violations.")
+
+    # -- redaction of pytest's own reports ---------------------------------------------------------
+    def _scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
+        """Redact the report's traceback and sections in place, through pytest's (xdist's) own
+        serialization, so its structure (and junit's message attribute) is kept."""
+        if report.longrepr is None and not report.sections:
+            return
+        data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
+        if data is None:
+            return
+        cleaned = redaction.scrub_tree(data)
+        if cleaned == data:
+            return
+        fresh = self.config.hook.pytest_report_from_serializable(config=self.config, data=cleaned)
+        report.longrepr = fresh.longrepr
+        report.sections = fresh.sections
+
+    # -- the failure record -------------------------------------------------------------------------
+    def _record_failure(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport,
+                        exchanges: list[journal.Exchange]) -> None:
+        directory = self.report_dir()
+        stem = artifact_stem(report.nodeid)
+        cassette = f"{CASSETTES_DIR}/{stem}.har"
+        write_atomically(directory / cassette, har_text(exchanges, comment=f"orchestrator-contract: {report.nodeid}"))
+        exc = call.excinfo.value if call.excinfo is not None else None
+        violation = violation_in(exc)
+        context = self.context()
+        profile = active_profile()
+        seed = profile.seed if profile else context.seed
+        if violation is not None:
+            message = redaction.scrub(str(violation))[:MESSAGE_LIMIT]
+            clause, detail, verdict = violation.clause, violation.detail, VIOLATION
+        else:
+            message = redaction.scrub(report.longreprtext)[-MESSAGE_LIMIT:]
+            summary = f"{type(exc).__name__}: {exc}" if exc is not None else message.splitlines()[-1:]
+            clause, detail, verdict = "", redaction.scrub(str(summary)), SUITE_ERROR
+        known = CLAUSES.get(clause)
+        record: dict[str, Any] = {
+            "test": report.nodeid,
+            "phase": report.when,
+            "verdict": verdict,
+            "clause": clause,
+            "clause_section": known.section if known else "",
+            "clause_text": known.text if known else "",
+            "violation": f"violation: {detail.splitlines()[0] if detail else ''}" if violation is not None else "",
+            "detail": detail,
+            "seed": seed,
+            "profile": profile.name if profile else context.profile,
+            "run_id": context.run_id,
+            "target": context.target_label,
+            "base_url": "" if context.embedded else (context.base_url or ""),
+            "curl": curl_commands(exchanges, message),
+            "reproduction": message.partition(REPRODUCE_MARK)[2].strip("\n") if REPRODUCE_MARK in message else "",
+            "hypothesis": "\n".join(getattr(item, "hypothesis_report_information", []) or []),
+            "rerun": rerun_command(context, report.nodeid, seed),
+            "cassette": cassette,
+            "exchanges": len(exchanges),
+            "message": message,
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "duration_s": round(report.duration, 3),
+            "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        text = redaction.scrub(json.dumps(redaction.scrub_tree(record), indent=2, ensure_ascii=False))
+        write_atomically(directory / f"{FAILURES_DIR}/{stem}.json", text + "\n")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Scrub again before junitxml, the terminal or xdist see the report (other plugins' makereport
-    wrappers may have added sections after ours)."""
-    config = _CONFIG.get("config")
-    if config is not None:
-        _scrub_report(config, report)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    config = _CONFIG.get("config")
-    if config is not None:
-        _scrub_report(config, report)
-
-
-# -- redaction of pytest's own reports -----------------------------------------------------------
-def _scrub_report(config: pytest.Config, report: pytest.TestReport | pytest.CollectReport) -> None:
-    """Redact the report's traceback and sections in place, through pytest's (xdist's) own
-    serialization, so its structure (and junit's message attribute) is kept."""
-    if report.longrepr is None and not report.sections:
-        return
-    data = config.hook.pytest_report_to_serializable(config=config, report=report)
-    if data is None:
-        return
-    cleaned = scrub_tree(data)
-    if cleaned == data:
-        return
-    fresh = config.hook.pytest_report_from_serializable(config=config, data=cleaned)
-    report.longrepr = fresh.longrepr
-    report.sections = fresh.sections
-
-
-def sent_credentials(exchanges: Iterable[journal.Exchange]) -> set[str]:
-    """What the Authorization headers of `exchanges` reveal: the header value, its base64 payload,
-    and the decoded secret (a deliberately wrong pairing may hold a real secret; a decoded secret
-    shorter than 8 characters is left alone, it would blank out ordinary text)."""
-    found: set[str] = set()
-    for exchange in list(exchanges):
-        value = exchange.request.headers.get("authorization", "")
-        scheme, _, payload = value.partition(" ")
-        found.update(v for v in (value, payload) if len(v) > 6)
-        if scheme.lower() == "basic" and payload:
-            try:
-                secret = base64.b64decode(payload, validate=True).decode("utf-8").partition(":")[2]
-            except (ValueError, UnicodeDecodeError):
-                continue
-            if len(secret) >= 8:
-                found.add(secret)
-    return found
-
-
-def _register_sent_credentials(exchanges: Iterable[journal.Exchange]) -> None:
-    journal.register_secret(*sent_credentials(exchanges))
-
-
-# -- the failure record --------------------------------------------------------------------------
-def _clear_stale(directory: Path) -> None:
-    """Remove an earlier run's artifacts (only ours), so the report shows this run alone."""
-    for pattern in (f"{CASSETTES_DIR}/*.har", f"{FAILURES_DIR}/*.json", HTML_REPORT):
-        for path in directory.glob(pattern):
-            path.unlink(missing_ok=True)
-
-
-def _violation_in(exc: BaseException | None) -> ContractViolation | None:
-    """The ContractViolation behind a failure (Hypothesis may group several)."""
-    if exc is None:
-        return None
-    if isinstance(exc, ContractViolation):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found = _violation_in(inner)
-            if found is not None:
-                return found
-    return _violation_in(exc.__cause__) if exc.__cause__ is not exc else None
-
-
-def _failure_text(exc: BaseException | None, report: pytest.TestReport) -> str:
-    """A failure that is not a ContractViolation: its message, else pytest's one-line crash summary."""
-    if exc is not None and str(exc):
-        return f"{type(exc).__name__}: {exc}"
-    crash = getattr(report.longrepr, "reprcrash", None)
-    return crash.message if crash is not None else report.longreprtext
-
-
-def _curl_commands(exchanges: list[journal.Exchange], message: str) -> list[str]:
-    """The curl commands the failure message shows, in its order; without any, the test's last six."""
-    commands = list(dict.fromkeys(journal.curl_command(e.request) for e in exchanges))
-    shown = sorted((c for c in commands if c in message), key=message.index)
-    return shown or commands[-6:]
-
-
-def _active_profile() -> profiles.Profile | None:
+def active_profile() -> profiles.Profile | None:
     try:
         return profiles.active()
     except RuntimeError:
         return None
 
 
-def _rerun_command(item: pytest.Item, nodeid: str, profile: profiles.Profile | None, seed: object) -> str:
-    """This one test again, with the run's profile and seed (add the original target's options)."""
-    address = f"{item.path}::{nodeid.partition('::')[2]}"
-    command = f"pytest {shlex.quote(address)} --profile {profile.name if profile else 'ci'}"
-    return command + (f" --seed {seed}" if seed is not None else "")
+def curl_commands(exchanges: list[journal.Exchange], message: str) -> list[str]:
+    """The curl commands the failure message shows, in its order; without any, the test's last six."""
+    commands = list(dict.fromkeys(journal.curl_command(e.request) for e in exchanges))
+    shown = sorted((c for c in commands if c in message), key=message.index)
+    return shown or commands[-6:]
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
 
 
-def _record_failure(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
-    directory = report_dir()
-    stem = artifact_stem(report.nodeid)
-    exchanges = list(journal.current().exchanges)
-    cassette = f"{CASSETTES_DIR}/{stem}.har"
-    _write_atomically(directory / cassette, har_text(exchanges, comment=f"orchestrator-contract: {report.nodeid}"))
-
-    exc = call.excinfo.value if call.excinfo is not None else None
-    violation = _violation_in(exc)
-    message = scrub(str(violation) if violation is not None else _failure_text(exc, report))[:MESSAGE_LIMIT]
-    clause = violation.clause if violation is not None else "unclassified"
-    detail = violation.detail if violation is not None else (message.splitlines() or [""])[0]
-    profile = _active_profile()
-    seed = profile.seed if profile else os.environ.get("ORCHESTRATOR_CONTRACT_SEED")
-    known = CLAUSES.get(clause)
-    record: dict[str, Any] = {
-        "test": report.nodeid,
-        "clause": clause,
-        "clause_section": known.section if known else "",
-        "clause_text": known.text if known else "",
-        "violation": f"violation: {detail.splitlines()[0] if detail else ''}",
-        "detail": detail,
-        "seed": seed,
-        "profile": profile.name if profile else os.environ.get("ORCHESTRATOR_CONTRACT_PROFILE", "ci"),
-        "run_id": os.environ.get("ORCHESTRATOR_CONTRACT_RUN_ID", ""),
-        "base_url": item.config.getoption("--base-url", default=None) or "embedded reference server",
-        "curl": _curl_commands(exchanges, message),
-        "reproduction": message.partition(REPRODUCE_MARK)[2].strip("\n") if REPRODUCE_MARK in message else "",
-        "hypothesis": "\n".join(getattr(item, "hypothesis_report_information", []) or []),
-        "rerun": _rerun_command(item, report.nodeid, profile, seed),
-        "cassette": cassette,
-        "exchanges": len(exchanges),
-        "message": message,
-        "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
-        "duration_s": round(report.duration, 3),
-        "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    }
-    text = scrub(json.dumps(scrub_tree(record), indent=2, ensure_ascii=False))
-    _write_atomically(directory / f"{FAILURES_DIR}/{stem}.json", text + "\n")
+def clear_stale(directory: Path) -> None:
+    """Remove an earlier run's artifacts (only ours), so the report shows this run alone."""
+    for pattern in (f"{CASSETTES_DIR}/*.har", f"{FAILURES_DIR}/*.json", HTML_REPORT):
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
-# -- HAR 1.2 -------------------------------------------------------------------------------------
-def _headers(headers: httpx.Headers) -> list[dict[str, str]]:
-    out = []
-    for raw_name, raw_value in headers.raw:  # as sent: original case, repeated headers kept
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        if name.lower() == "authorization":
-            value = "Basic ***" if value.lower().startswith("basic ") else "***"
-        out.append({"name": name, "value": value})
-    return out
+# -- wiring: options, the run context, the profile, Hypothesis, ordering ----------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("orchestrator-contract")
+    group.addoption("--base-url", default=None, help="server under test; default: start the embedded reference server")
+    group.addoption("--profile", default=None, help="run profile (ci, local, nightly, or a path to a .toml file)")
+    group.addoption("--seed", type=int, default=None, help="override the profile's seed")
+    group.addoption("--server-fault", action="append", default=None,
+                    help="embedded server only: start it with this deliberate fault (repeatable)")
+    group.addoption("--server-rate-limit", type=float, default=None,
+                    help="embedded server only: answer 429 above this many requests per second per account")
+    group.addoption("--server-latency-ms", type=int, default=None,
+                    help="embedded server only: answer every request this many milliseconds later")
+    group.addoption("--server-op-delay-ms", type=int, default=None,
+                    help="embedded server only: apply operations this many milliseconds after accepting them")
 
 
-def _content(raw: bytes, mime: str) -> dict[str, Any]:
-    body = raw[:BODY_LIMIT]
-    content: dict[str, Any] = {"size": len(raw), "mimeType": mime}
-    try:
-        content["text"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        content["text"], content["encoding"] = base64.b64encode(body).decode(), "base64"
-    if len(raw) > BODY_LIMIT:
-        content["comment"] = f"truncated to the first {BODY_LIMIT} bytes"
-    return content
+def context_from(config: pytest.Config) -> RunContext:
+    """The controller's context: the environment (what `run` decided), then explicit options."""
+    context = RunContext.from_environ()
+    option = config.getoption
+    server = context.server
+    server = EmbeddedServer(
+        faults=tuple(option("--server-fault")) if option("--server-fault") else server.faults,
+        latency_ms=option("--server-latency-ms") if option("--server-latency-ms") is not None else server.latency_ms,
+        op_delay_ms=option("--server-op-delay-ms") if option("--server-op-delay-ms") is not None
+        else server.op_delay_ms,
+        rate_limit=option("--server-rate-limit") if option("--server-rate-limit") is not None else server.rate_limit,
+    )
+    explicit_url = option("--base-url")
+    return context.with_changes(
+        base_url=explicit_url or context.base_url,
+        embedded=context.embedded and not explicit_url,
+        profile=option("--profile") or context.profile,
+        seed=option("--seed") if option("--seed") is not None else context.seed,
+        server=server,
+    )
 
 
-def _started(response: httpx.Response | None, fallback: datetime) -> str:
-    """The journal keeps no send time: the response's Date header (1 s resolution) stands in."""
-    try:
-        when = parsedate_to_datetime(response.headers["date"]) if response is not None else fallback
-    except (KeyError, TypeError, ValueError):
-        when = fallback
-    return when.astimezone(UTC).isoformat()
-
-
-def _entry(exchange: journal.Exchange, now: datetime) -> dict[str, Any]:
-    request, response = exchange.request, exchange.response
-    try:
-        sent = request.content
-    except httpx.RequestNotRead:
-        sent = b""
-    har_request: dict[str, Any] = {
-        "method": request.method, "url": str(request.url), "httpVersion": "HTTP/1.1", "cookies": [],
-        "headers": _headers(request.headers),
-        "queryString": [{"name": k, "value": v} for k, v in request.url.params.multi_items()],
-        "headersSize": -1, "bodySize": len(sent),
-    }
-    if sent:
-        mime = request.headers.get("content-type", "")
-        har_request["postData"] = {"mimeType": mime, "text": sent[:BODY_LIMIT].decode("utf-8", errors="replace")}
-    elapsed_ms = 0.0
-    if response is None:
-        har_response: dict[str, Any] = {
-            "status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
-            "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1, "bodySize": -1,
-            "comment": exchange.error or "no response", "_error": exchange.error or "no response",
-        }
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # an xdist worker: the controller decided everything
+        context = RunContext.from_environ(workerinput[WORKERINPUT_KEY])
+        profile = profiles.load(context.profile, seed=context.seed)
     else:
-        try:
-            elapsed_ms = round(response.elapsed.total_seconds() * 1000, 3)
-        except RuntimeError:
-            pass
-        har_response = {
-            "status": response.status_code, "statusText": response.reason_phrase,
-            "httpVersion": response.http_version, "cookies": [], "headers": _headers(response.headers),
-            "content": _content(response.content, response.headers.get("content-type", "")),
-            "redirectURL": response.headers.get("location", ""), "headersSize": -1,
-            "bodySize": len(response.content),
-        }
-    return {
-        "startedDateTime": _started(response, now), "time": elapsed_ms, "request": har_request,
-        "response": har_response, "cache": {},
-        "timings": {"blocked": -1, "dns": -1, "connect": -1, "send": 0, "wait": elapsed_ms, "receive": 0, "ssl": -1},
-        "comment": exchange.headline(),
-    }
+        context = context_from(config)
+        profile = profiles.load(context.profile, seed=context.seed)
+        context = context.started(seed=profile.seed, max_time_s=profile.max_time_s)
+    profile = profile.with_changes(seed=context.seed)
+    config.stash[CONTEXT_KEY] = context
+    config.stash[PROFILE_KEY] = profile
+    profiles.activate(profile)
+    if profile.maxfail and not config.option.maxfail:
+        config.option.maxfail = profile.maxfail  # `local` stops at the first failure
+    if not profile.derandomize:
+        # A random-seed profile replays with `--seed`: what Hypothesis's own `--hypothesis-seed`
+        # option does (no public API sets the global seed once pytest has started).
+        hypothesis.core.global_force_seed = context.seed
+    hypothesis.settings.register_profile(
+        "orchestrator-contract",
+        derandomize=profile.derandomize,
+        max_examples=profile.scenario_examples,
+        deadline=None if profile.deadline_ms == 0 else profile.deadline_ms,
+        database=profile.example_database_for(context),
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
+                               HealthCheck.function_scoped_fixture],
+        print_blob=True,
+    )
+    hypothesis.settings.load_profile("orchestrator-contract")
+    config.pluginmanager.register(ContractReporting(config), "orchestrator-contract-reporting")
+    redaction.register_environment()
+    if workerinput is None:  # the controller (or a run without xdist) only
+        clear_stale(context.report_dir)
 
 
-def har_text(exchanges: list[journal.Exchange], *, comment: str = "") -> str:
-    """A HAR 1.2 document of `exchanges`, with Authorization headers masked and every secret
-    (registered, or sent in an Authorization header) redacted from the serialized text."""
-    now = datetime.now(UTC)
-    document = {"log": {
-        "version": "1.2",
-        "creator": {"name": "orchestrator-contract", "version": __version__},
-        "pages": [],
-        "entries": [_entry(e, now) for e in exchanges],
-        "comment": comment + " (startedDateTime: the response's Date header; time: httpx's elapsed)",
-    }}
-    _register_sent_credentials(exchanges)
-    return scrub(json.dumps(scrub_tree(document), indent=1, ensure_ascii=False))
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller side): every worker runs with the controller's context."""
+    node.workerinput[WORKERINPUT_KEY] = node.config.stash[CONTEXT_KEY].to_environ()
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that catch the most per second run first (see `scheduling`)."""
+    items[:] = order_for_signal(items)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Once the run's time budget is spent, the remaining tests are skipped (and say why), so the
+    reports of everything that ran are still written."""
+    deadline = item.config.stash[CONTEXT_KEY].deadline
+    if deadline is not None and time.time() > deadline:
+        pytest.skip("the run's global time budget (--max-time) was exhausted before this test")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    context, profile = config.stash[CONTEXT_KEY], config.stash[PROFILE_KEY]
+    return [f"orchestrator-contract: profile={profile.name} seed={profile.seed} run-id={context.run_id} "
+            f"target={context.target_label}"]

@@ -8,71 +8,27 @@ goes through `scrub`: no report may carry a credential.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import journal
-from .defaults import DEV_ACCOUNTS, PRIMARY_API_KEY
+from .clauses import CLAUSES
+from .redaction import scrub, scrub_tree  # noqa: F401  (the report writers' one redaction)
 
 _CLAUSE = re.compile(r"\[([A-Z]+(?:-[A-Z0-9]+)+)\]")
-# The repr of a `Credential` (pytest prints test arguments, Hypothesis its falsifying example):
-# its secret goes even when the repr was truncated to a prefix that `journal.redact` cannot match.
-_CREDENTIAL_REPR = re.compile(r"""(\bsecret=)(['"])(?:(?!\2|\.\.\.).)*(?:\2|\.\.\.)?""")
 _TESTCASE = re.compile(rb"<testcase\b.*?(?:/>|</testcase>)", re.DOTALL)
-_CREDENTIAL_ENV = (("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
-                   ("TWILIO_SECOND_ACCOUNT_SID", "TWILIO_SECOND_AUTH_TOKEN"),
-                   ("TWILIO_API_KEY", "TWILIO_API_SECRET"))
 
 FAILURES_DIR = "failures"
 CASSETTES_DIR = "cassettes"
 HTML_REPORT = "report.html"
 REPRODUCE_MARK = "reproduce (secrets redacted):"  # where a ContractViolation's curl reproduction starts
-
-
-# -- secrets -------------------------------------------------------------------------------------
-_registered = False
-
-
-def register_run_secrets(environ: Mapping[str, str] | None = None) -> None:
-    """Register every credential this run can know of: the development ones and those in the
-    environment, each also as the base64 `username:secret` an Authorization header carries."""
-    global _registered
-    _registered = True
-    environ = os.environ if environ is None else environ
-    pairs = [(c.username, c.secret) for c in (*DEV_ACCOUNTS, PRIMARY_API_KEY)]
-    pairs += [(environ.get(user, ""), environ.get(secret, "")) for user, secret in _CREDENTIAL_ENV]
-    for username, secret in pairs:
-        if secret:
-            journal.register_secret(secret)
-            if username:
-                journal.register_secret(base64.b64encode(f"{username}:{secret}".encode()).decode())
-
-
-def scrub(text: str) -> str:
-    """`journal.redact`, plus the secret of any `Credential(...)` repr."""
-    if not _registered:
-        register_run_secrets()
-    return _CREDENTIAL_REPR.sub(r"\1\2***\2", journal.redact(text))
-
-
-def scrub_tree(value: Any) -> Any:
-    """`scrub` every string inside dicts, lists and tuples (keys are left alone)."""
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {k: scrub_tree(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(scrub_tree(v) for v in value)
-    return value
+VERDICT_PROPERTY = "orchestrator-contract-verdict"  # a junit property of every failed test
+VIOLATION, SUITE_ERROR = "violation", "suite-error"
 
 
 # -- names of per-test artifacts -----------------------------------------------------------------
@@ -103,6 +59,11 @@ class Failure:
     message: str = ""
     record: dict[str, Any] | None = None  # failures/<id>.json, when the plugin wrote one
     in_junit: bool = True
+    verdict: str = VIOLATION  # or SUITE_ERROR: the suite could not judge
+
+    @property
+    def is_violation(self) -> bool:
+        return self.verdict == VIOLATION
 
 
 @dataclass
@@ -141,6 +102,14 @@ class RunResult:
     def ok(self) -> bool:
         return not (self.failed or self.errors)
 
+    @property
+    def violations(self) -> list[Failure]:
+        return [f for f in self.failures if f.is_violation]
+
+    @property
+    def suite_errors(self) -> list[Failure]:
+        return [f for f in self.failures if not f.is_violation]
+
 
 def _headline(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -177,14 +146,19 @@ def read_junit(path: Path) -> RunResult:
         result.tests += 1
         result.seconds += seconds
         test = f"{classname}::{name}".strip(":")
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
         for tag in ("failure", "error"):
             node = case.find(tag)
             if node is not None:
                 message = node.get("message") or ""
                 text = message + "\n" + (node.text or "")
-                match = _CLAUSE.search(text)
-                result.failures.append(Failure(test, match.group(1) if match else "unclassified",
-                                               _headline(text), message=message or (node.text or "")))
+                clause = properties.get("clause") or ""
+                if not clause:  # a junit.xml without the plugin's properties: read the message
+                    match = _CLAUSE.search(text)
+                    clause = match.group(1) if match and match.group(1) in CLAUSES else ""
+                verdict = properties.get(VERDICT_PROPERTY) or (VIOLATION if clause else SUITE_ERROR)
+                result.failures.append(Failure(test, clause, _headline(text), message=message or (node.text or ""),
+                                               verdict=verdict))
                 result.cases.append(CaseResult(classname, name, "failed" if tag == "failure" else "error",
                                                seconds, message))
                 if tag == "failure":
@@ -230,12 +204,15 @@ def read_run(report_dir: Path) -> RunResult:
             failure.record = record
             if record.get("clause"):
                 failure.clause = record["clause"]
+            if record.get("verdict"):
+                failure.verdict = record["verdict"]
             continue
         classname, _, name = key.partition("::")
         if any(c.key == key for c in result.cases):
             continue  # junit says it passed later (a rerun): the record is history
-        failure = Failure(key, record.get("clause") or "unclassified", str(record.get("violation", ""))[:240],
-                          message=str(record.get("message", "")), record=record, in_junit=False)
+        failure = Failure(key, record.get("clause") or "", str(record.get("violation") or record.get("detail", ""))[:240],
+                          message=str(record.get("message", "")), record=record, in_junit=False,
+                          verdict=record.get("verdict") or VIOLATION)
         result.failures.append(failure)
         by_key[key] = failure
         result.cases.append(CaseResult(classname, name, "failed", float(record.get("duration_s", 0) or 0),
@@ -245,11 +222,24 @@ def read_run(report_dir: Path) -> RunResult:
     return result
 
 
+def verdict_line(result: RunResult) -> str:
+    """The run's verdict in one line (violations first: they fail a gate; suite errors say the suite
+    could not judge some tests)."""
+    violations, errors = len(result.violations), len(result.suite_errors)
+    if result.ok:
+        return "PASS: the server honours the contract"
+    if violations:
+        extra = f"; {errors} more could not be judged (suite errors)" if errors else ""
+        return f"FAIL: {violations} test(s) found contract violations{extra}"
+    return f"SUITE ERROR: the suite could not judge {errors} test(s); no contract violation was found"
+
+
+def rerun_of(failure: Failure) -> str:
+    return str((failure.record or {}).get("rerun") or "")
+
+
 def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: float) -> str:
-    verdict = "PASS: the server honours the contract" if result.ok else (
-        f"FAIL: {result.failed + result.errors} test(s) found contract violations"
-    )
-    lines = [f"# orchestrator-contract run: {verdict}", ""]
+    lines = [f"# orchestrator-contract run: {verdict_line(result)}", ""]
     lines += [f"- {h}" for h in header]
     lines += [
         f"- tests: {result.tests} ({result.passed} passed, {result.failed} failed, "
@@ -259,15 +249,26 @@ def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: f
     if result.junit != "complete":
         lines.append(f"- junit.xml: {result.junit} (counts include the failure records in {FAILURES_DIR}/)")
     lines.append("")
-    if result.failures:
-        by_clause = Counter(f.clause for f in result.failures)
+    if result.violations:
+        by_clause = Counter(f.clause for f in result.violations)
         lines += ["## Violations by clause", ""]
         lines += [f"- `{clause}`: {count} test(s)" for clause, count in by_clause.most_common()]
         lines += ["", "## Failed tests", ""]
-        lines += [f"- `{f.test}` [{f.clause}]: {f.headline}" for f in result.failures]
+        for f in result.violations:
+            lines.append(f"- `{f.test}` [{f.clause}]: {f.headline}")
+            if rerun_of(f):
+                lines.append(f"  - rerun: `{rerun_of(f)}`")
         lines += ["", f"Each failure's clause, violation and curl reproduction: {HTML_REPORT} (failures first); "
                   f"every HTTP exchange of a failed test: {CASSETTES_DIR}/*.har; seed and example: "
                   f"{FAILURES_DIR}/*.json; full messages: junit.xml.", ""]
+    if result.suite_errors:
+        lines += ["## The suite could not judge (suite errors, not contract violations)", ""]
+        for f in result.suite_errors:
+            lines.append(f"- `{f.test}`: {f.headline}")
+            if rerun_of(f):
+                lines.append(f"  - rerun: `{rerun_of(f)}`")
+        lines += ["", f"Their tracebacks: {HTML_REPORT} and {FAILURES_DIR}/*.json. Please report them: the "
+                  "suite, not the server, failed here.", ""]
     if result.skip_reasons:
         lines += ["## Skipped", ""]
         lines += [f"- {count} x {reason}" for reason, count in result.skip_reasons.most_common()]

@@ -1,16 +1,24 @@
-"""Contract violations: an assertion that names its clause and carries a reproduction."""
+"""The two ways a test can fail: the server broke a clause, or the suite could not judge.
+
+A `ContractViolation` names its clause and carries a reproduction; it is the only failure that
+counts against the server. Anything else a test raises (a `SuiteError`, or any other exception)
+means the suite could not reach a verdict; the reports list it apart and `run` exits 3 for it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from . import journal
 from .clauses import describe
+from .redaction import redact
 
 
 class ContractViolation(AssertionError):
     def __init__(self, clause: str, detail: str, *, response: object = None) -> None:
         """`response`, when given, is the answer that shows the violation: its exchange is printed first."""
         self.clause = clause
-        self.detail = journal.redact(detail)
+        self.detail = redact(detail)
         recorded = journal.current()
         culprit = recorded.find(response) if response is not None else None
         shown = f"{culprit.describe()}\n" if culprit is not None else ""
@@ -23,7 +31,30 @@ class ContractViolation(AssertionError):
         super().__init__(message)
 
 
+class SuiteError(Exception):
+    """The suite itself could not go on (not the server's fault): reported as such, never as a violation."""
+
+
 def expect(condition: object, clause: str, detail: str) -> None:
     """Fail with a `ContractViolation` of `clause` unless `condition` holds."""
     if not condition:
         raise ContractViolation(clause, detail)
+
+
+def _chain(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]:
+    """`exc`, the members of exception groups (Hypothesis groups failures), causes and contexts."""
+    if exc is None or id(exc) in seen:
+        return
+    seen.add(id(exc))
+    yield exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _chain(inner, seen)
+    yield from _chain(exc.__cause__, seen)
+    if not exc.__suppress_context__:
+        yield from _chain(exc.__context__, seen)
+
+
+def violation_in(exc: BaseException | None) -> ContractViolation | None:
+    """The ContractViolation behind a failure, wherever Hypothesis or a helper wrapped it."""
+    return next((e for e in _chain(exc, set()) if isinstance(e, ContractViolation)), None)

@@ -24,7 +24,8 @@ from starlette.types import Receive, Scope, Send
 from .auth import Authenticator, RateLimiter
 from .config import ServerConfig
 from .errors import ApiError
-from .http_io import DateHeaderMiddleware, error_response, json_response, raw_json_response, read_json_request_body
+from .http_io import (DateHeaderMiddleware, LatencyMiddleware, error_response, json_response, raw_json_response,
+                      read_json_request_body)
 from .idempotency import fingerprint
 from .listing import list_page
 from .model import PENDING, ConfigRecord, configuration_json, http_date, operation_json
@@ -261,6 +262,9 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route(OPERATIONS + "/{id}", _Endpoint({"GET": api.fetch_operation})),
         Route("/{path:path}", _Endpoint({}, not_found=True)),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(DateHeaderMiddleware)], lifespan=lifespan)
+    middleware = [Middleware(DateHeaderMiddleware)]
+    if service.config.latency_ms:
+        middleware.insert(0, Middleware(LatencyMiddleware, latency_s=service.config.latency_ms / 1000))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.service = service
     return app

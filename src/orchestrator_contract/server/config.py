@@ -32,6 +32,7 @@ class ServerConfig:
 
     db_path: str = ":memory:"
     op_delay_ms: int = 50
+    latency_ms: int = 0  # every answer this much later: half before handling, half after (a round trip)
     accounts: list[Credential] = field(default_factory=lambda: list(DEV_ACCOUNTS))
     api_keys: dict[str, tuple[Credential, str]] = field(default_factory=lambda: dict(DEV_API_KEYS))
     faults: frozenset[str] = frozenset()
@@ -44,8 +45,10 @@ class ServerConfig:
     def __post_init__(self) -> None:
         self.faults = check_fault_names(self.faults)
         self.accounts = list(self.accounts)
-        if isinstance(self.op_delay_ms, bool) or not isinstance(self.op_delay_ms, int) or self.op_delay_ms < 0:
-            raise ValueError("op_delay_ms must be an integer >= 0")
+        for name in ("op_delay_ms", "latency_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an integer >= 0")
         if self.rate_limit_per_s is not None and not self.rate_limit_per_s > 0:
             raise ValueError("rate_limit_per_s must be > 0 (or None to disable)")
         if self.rate_limit_burst is not None and self.rate_limit_burst < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -84,3 +85,25 @@ class DateHeaderMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_date)
+
+
+class LatencyMiddleware:
+    """Answers every request `latency_s` later, as a network round trip would: half before the
+    request is handled, half after the answer is ready (so `Date` is the time it was produced)."""
+
+    def __init__(self, app: ASGIApp, latency_s: float) -> None:
+        self.app = app
+        self.half = latency_s / 2
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.half <= 0:
+            await self.app(scope, receive, send)
+            return
+        await asyncio.sleep(self.half)
+
+        async def send_later(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(self.half)
+            await send(message)
+
+        await self.app(scope, receive, send_later)

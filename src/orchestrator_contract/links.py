@@ -1,0 +1,139 @@
+"""The spec's OpenAPI links, and the runtime expressions that fill them from an exchange.
+
+A link says: after operation A answered status S, operation B may be called with these values
+taken from A's request or response (`$response.body#/related/configurationId`,
+`$response.header.ETag`, `$request.query.memoryStoreId`). The link walk of the conformance suite
+draws which links to follow without looking at any answer (so its data generation never depends on
+the server), and fills them from the answers when it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import httpx
+import yaml
+
+from .resources import spec_path
+
+METHODS = ("get", "put", "post", "delete", "patch")
+UNRESOLVED: Any = object()
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    source: str  # operationId
+    status: int
+    target: str  # operationId
+    parameters: tuple[tuple[str, str], ...]  # ("path.id", "$response.body#/related/configurationId")
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} {self.status} -> {self.name} -> {self.target}"
+
+
+def _resolve(document: dict[str, Any], node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        pointer = node["$ref"]
+        if not pointer.startswith("#/"):
+            raise ValueError(f"only local references are supported, not {pointer!r}")
+        node = document
+        for part in pointer[2:].split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+@lru_cache(maxsize=1)
+def load_spec() -> dict[str, Any]:
+    return yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+
+
+def operations(document: dict[str, Any] | None = None) -> dict[str, Operation]:
+    document = document or load_spec()
+    found = {}
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            if method in item and "operationId" in item[method]:
+                op_id = item[method]["operationId"]
+                found[op_id] = Operation(op_id, method.upper(), path)
+    return found
+
+
+def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
+    """Every link of every documented response, in the spec's order."""
+    document = document or load_spec()
+    links = []
+    for item in document.get("paths", {}).values():
+        for method in METHODS:
+            operation = item.get(method)
+            if not operation or "operationId" not in operation:
+                continue
+            for status, response in operation.get("responses", {}).items():
+                response = _resolve(document, response)
+                for name, link in (response.get("links") or {}).items():
+                    link = _resolve(document, link)
+                    if "operationId" not in link:
+                        continue
+                    params = tuple((key, str(value)) for key, value in (link.get("parameters") or {}).items())
+                    links.append(Link(name, operation["operationId"], int(status), link["operationId"], params))
+    return links
+
+
+def _pointer(value: Any, pointer: str) -> Any:
+    if pointer in ("", "/"):
+        return value
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return UNRESOLVED
+    return value
+
+
+def _json(content: bytes) -> Any:
+    import json
+
+    try:
+        return json.loads(content)
+    except ValueError:
+        return UNRESOLVED
+
+
+def evaluate(expression: str, request: httpx.Request, response: httpx.Response,
+             path_parameters: dict[str, Any]) -> Any:
+    """The value of a runtime expression for one exchange, or `UNRESOLVED`."""
+    if not expression.startswith("$"):
+        return expression  # a constant
+    if expression == "$statusCode":
+        return response.status_code
+    if expression == "$method":
+        return request.method
+    if expression == "$url":
+        return str(request.url)
+    source, _, rest = expression[1:].partition(".")
+    if rest.startswith("body"):
+        _, _, pointer = rest.partition("#")
+        document = _json(response.content if source == "response" else request.content)
+        return UNRESOLVED if document is UNRESOLVED else _pointer(document, pointer)
+    where, _, name = rest.partition(".")
+    if where == "header":
+        headers = response.headers if source == "response" else request.headers
+        return headers.get(name, UNRESOLVED)
+    if source == "request" and where == "query":
+        return request.url.params.get(name, UNRESOLVED)
+    if source == "request" and where == "path":
+        return path_parameters.get(name, UNRESOLVED)
+    return UNRESOLVED
