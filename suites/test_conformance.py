@@ -7,18 +7,26 @@ project's own (GEN-DATE, ERR-BODY, OPS-202, and the async-aware OPS-VISIBLE / OP
 replace `ensure_resource_availability` / `use_after_free`). The link-driven state machine walks
 the spec's OpenAPI links (create -> operation -> fetch/update/patch/delete).
 
-Adjustments to generated cases, each so that a verdict depends on the contract and not on luck:
-- operations on `{id}` target a configuration (or operation) this run created, unless the case
-  is negative in its path: a random id would only ever test the 404 branch;
-- positive create/replace/patch bodies carry the run's marks (displayName, memoryStoreId);
-- a UUID-shaped `Idempotency-Key` is replaced by a fresh one: two examples that happen to share a
-  key with different bodies would be a legitimate 422;
+Adjustments to generated cases, each so that a verdict depends on the contract and not on luck,
+and each keeping what Schemathesis generated wherever the contract allows (the generation stays at
+least as wide as plain Schemathesis's):
+- operations on `{id}` target a configuration (or operation) this run created, except in one case
+  in four (chosen by the generated id itself), which keeps its generated id and so reaches the 404
+  path with fuzzed text; a case negative in its path keeps it too;
+- one of `displayName` / `memoryStoreId` of a positive write carries the run's mark, the other
+  keeps its generated value (which one, the body decides): every boundary value of both is sent;
+- a UUID-shaped `Idempotency-Key` is replaced by a fresh one with the same letter case: two
+  examples that happen to share a key with different bodies would be a legitimate 422;
 - a generated `pageToken` is dropped from positive cases: tokens are opaque and only the server
-  can mint valid ones (the pagination suite covers them).
+  can mint valid ones (the pagination suite covers them);
+- an unfiltered positive list asking for more than 20 items gets the run's own (empty) store as its
+  filter, so `pageSize` keeps its generated value (1000 included) whatever else the account holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import threading
 import uuid
@@ -41,7 +49,7 @@ from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
 from orchestrator_contract.polling import PollSettings, accepted_operation, settle
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.resources import spec_path
-from orchestrator_contract.strategies import json_integers, marked, minimal_create_body
+from orchestrator_contract.strategies import json_integers, minimal_create_body
 from orchestrator_contract.target import RunMarks, Target
 from orchestrator_contract.violations import ContractViolation
 
@@ -159,33 +167,69 @@ def minted() -> MintedTokens:
     return MintedTokens()
 
 
+def _choice(value: object, share: int) -> bool:
+    """A choice made by the generated value itself (stable across runs, no draw): true for about
+    one value in `share`."""
+    digest = hashlib.sha256(json.dumps(value, sort_keys=True, default=repr).encode()).digest()
+    return digest[0] % share == 0
+
+
+def _marked(body: dict[str, Any], marks: RunMarks) -> dict[str, Any]:
+    """One of displayName / memoryStoreId carries the run's mark; the other keeps its generated value."""
+    out = dict(body)
+    name_is_text = isinstance(out.get("displayName"), str)
+    keep_name = name_is_text and _choice(out, 2)
+    if name_is_text and not keep_name:
+        out["displayName"] = marks.display_name("conformance")
+    if out.get("memoryStoreId") is not None and (keep_name or not name_is_text):
+        out["memoryStoreId"] = marks.memory_store_id("conformance")
+    return out
+
+
+def _fresh_key_like(generated: str) -> str:
+    """A new UUID, upper-case where the generated key was."""
+    fresh = str(uuid.uuid4())
+    if len(generated) != len(fresh):
+        return fresh
+    return "".join(f.upper() if g.isupper() else f for f, g in zip(fresh, generated))
+
+
 def prepare(case: Case, marks: RunMarks, live: LiveResources, minted: MintedTokens, *,
             keep_own_ids: bool = False) -> None:
     """Adjust a generated case as the module docstring explains.
 
-    With `keep_own_ids` (the state machine), an id that a link carried is kept when this run
-    created it; any other id is replaced, so an inferred link from a list of the account's
-    configurations can never write to somebody else's.
+    With `keep_own_ids` (the link walk), an id that a link carried is kept when this run created
+    it; any other id is replaced, so a link from a list of the account's configurations can never
+    write to somebody else's.
     """
     positive = case.meta is None or case.meta.generation.mode.is_positive
     path_negated = case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
     op_id = case.operation.definition.raw.get("operationId")
     if "id" in (case.path_parameters or {}) and not path_negated:
         current = str(case.path_parameters["id"])
+        unknown = not keep_own_ids and case.method.upper() in ("GET", "PATCH", "PUT", "DELETE") and _choice(current, 4)
         if op_id == "fetchOperation":
-            case.path_parameters["id"] = current if keep_own_ids else live.operation_id()
-        elif not (keep_own_ids and live.owns(current)):
+            if not keep_own_ids and not unknown:
+                case.path_parameters["id"] = live.operation_id()
+        elif keep_own_ids and live.owns(current):
+            pass
+        elif keep_own_ids or not unknown or live.owns(current):
             case.path_parameters["id"] = live.configuration_id()
+        else:
+            case.path_parameters["id"] = f"{current}"  # fuzzed text: a configuration that does not exist
     if positive and op_id in WRITE_OPERATIONS and isinstance(case.body, dict):
-        case.body = marked(json_integers(case.body), marks, "conformance", store_tag="conformance")
+        case.body = _marked(json_integers(case.body), marks)
     if positive and case.query:
         query = json_integers(case.query)
         if "pageToken" in query and not minted.valid_for(query["pageToken"], query.get("memoryStoreId")):
             del query["pageToken"]
-        # Without a filter the page holds the account's other configurations: keep it small, so
+        # Without a filter the page holds the account's other configurations: keep it bounded, so
         # a target holding thousands of them costs the run no more than an empty one.
         if "memoryStoreId" not in query and isinstance(query.get("pageSize"), int) and query["pageSize"] > 20:
-            query["pageSize"] = 20
+            if "pageToken" in query:
+                query["pageSize"] = 20  # a token bound to "no filter" cannot take one
+            else:
+                query["memoryStoreId"] = marks.memory_store_id("conformance-empty")
         case.query = query
     for name in list(case.headers or {}):
         if name.lower() != "idempotency-key" or not isinstance(case.headers[name], str):
@@ -193,7 +237,7 @@ def prepare(case: Case, marks: RunMarks, live: LiveResources, minted: MintedToke
         # A valid key is made fresh; so is an invalid one in a case Schemathesis calls positive
         # (its coverage phase fills optional headers with "0", ignoring their pattern).
         if UUID_KEY.fullmatch(case.headers[name]) or positive:
-            case.headers[name] = str(uuid.uuid4())
+            case.headers[name] = _fresh_key_like(case.headers[name])
 
 
 def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> httpx.Response:

@@ -47,6 +47,7 @@ _TEXT: dict[str, str] = {
     "ERR-415": "A body with a Content-Type other than JSON on POST/PUT/PATCH: 415.",
     "ERR-413": "A body over 256 KiB: 413.",
     "ERR-429": "Too many requests: 429 with an integer `Retry-After` header.",
+    "ERR-EXACT": "Values are compared exactly, as case-sensitive strings: path ids, enum values, filters, keys.",
     # The Configuration resource
     "RES-NULL": "`null` for an optional member means absent; for a required member or an array element: 400.",
     "RES-PUT": "PUT replaces every mutable field (absent optional -> default), except an absent/null displayName.",

@@ -38,6 +38,7 @@ class Profile:
     scenario_steps: int
     concurrency: int
     dataset_size: int
+    edge_fuzz_examples: int
     poll_budget_s: float
     retry_after_cap_s: float
     request_timeout_s: float
@@ -99,7 +100,8 @@ def load(name: str, *, seed: int | None = None) -> Profile:
     if not path.is_file():
         raise ValueError(f"unknown profile {name!r}; available: {', '.join(available())}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    hyp, conf, scen, poll, run = (data.get(k, {}) for k in ("hypothesis", "conformance", "scenarios", "polling", "run"))
+    hyp, conf, scen, poll, run, edge = (data.get(k, {}) for k in
+                                        ("hypothesis", "conformance", "scenarios", "polling", "run", "edges"))
     raw_seed = hyp.get("seed", 0)
     if seed is None:
         seed = random.SystemRandom().randrange(1, 2**31) if raw_seed == "random" else int(raw_seed)
@@ -122,6 +124,7 @@ def load(name: str, *, seed: int | None = None) -> Profile:
         scenario_steps=int(scen.get("step_count", 10)),
         concurrency=int(scen.get("concurrency", 8)),
         dataset_size=int(scen.get("dataset_size", 20)),
+        edge_fuzz_examples=int(edge.get("fuzz_examples", 25)),
         poll_budget_s=float(poll.get("budget_s", 30)),
         retry_after_cap_s=float(poll.get("retry_after_cap_s", 2)),
         request_timeout_s=float(poll.get("request_timeout_s", 10)),

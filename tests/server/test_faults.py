@@ -16,7 +16,7 @@ from orchestrator_contract.clauses import CLAUSES
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.server import FAULTS, ServerConfig, start_background
 
-from .helpers import CONFIGS, Api, client, new_key, service_id, store_filter, valid_body
+from .helpers import CONFIGS, OPS, Api, client, new_key, service_id, store_filter, valid_body
 
 Check = Callable[[Api, Api], bool]  # True when the faulty behaviour shows
 CHECKS: dict[str, Check] = {}
@@ -470,6 +470,128 @@ def _(a: Api, b: Api) -> bool:
     second = page(a, 38, pageSize=1, pageToken=first["meta"]["nextToken"]).json()
     back = page(a, 38, pageSize=1, pageToken=second["meta"]["previousToken"]).json()
     return back["configurations"] != first["configurations"]
+
+
+# -- exact bounds ------------------------------------------------------------------------------
+
+
+def post_raw(a: Api, content: bytes, content_type: str = "application/json") -> httpx.Response:
+    return a.post(CONFIGS, content=content, headers={"Content-Type": content_type})
+
+
+@check("body-limit-inclusive")
+def _(a: Api, b: Api) -> bool:
+    raw = json.dumps(valid_body()).encode()
+    exactly_the_limit = raw + b" " * (256 * 1024 - len(raw))  # trailing whitespace is valid JSON
+    return post_raw(a, exactly_the_limit).status_code == 413
+
+
+@check("intelligence-ids-limit-exclusive")
+def _(a: Api, b: Api) -> bool:
+    five = [f"intelligence-{i}" for i in range(5)]
+    return a.post(CONFIGS, json=valid_body(intelligenceConfigurationIds=five)).status_code == 400
+
+
+@check("put-status-callbacks-unbounded")
+def _(a: Api, b: Api) -> bool:
+    three = [{"url": f"https://example.com/callbacks/{i}"} for i in range(3)]
+    r = a.put(f"{CONFIGS}/{a.create()}", json=valid_body(channelSettings={}, statusCallbacks=three))
+    return r.status_code == 202
+
+
+@check("description-length-utf16")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(description="a" * 511 + "\U0001F600")).status_code == 400
+
+
+# -- near misses of a pattern, format or enum ----------------------------------------------------
+
+
+@check("grouping-type-case-insensitive")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(conversationGroupingType="group_by_profile")).status_code == 202
+
+
+@check("display-name-unanchored-on-put")
+def _(a: Api, b: Api) -> bool:
+    r = a.put(f"{CONFIGS}/{a.create()}", json=valid_body(displayName="Support!", channelSettings={}))
+    return r.status_code == 202
+
+
+@check("callback-url-relative-accepted")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(statusCallbacks=[{"url": "/callbacks"}])).status_code == 202
+
+
+@check("idempotency-key-uuid-parse")
+def _(a: Api, b: Api) -> bool:
+    braced = "{" + new_key() + "}"
+    return a.post(CONFIGS, json=valid_body(), headers={"Idempotency-Key": braced}).status_code == 202
+
+
+# -- hostile structure and text ------------------------------------------------------------------
+
+
+@check("recursive-body-scan")
+def _(a: Api, b: Api) -> bool:
+    depth = 800  # json.loads takes it; a recursive walk with two frames per level does not
+    raw = json.dumps(valid_body())[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
+    return post_raw(a, raw.encode()).status_code >= 500
+
+
+@check("description-cut-at-nul")
+def _(a: Api, b: Api) -> bool:
+    return a.get_config(a.create(description="before\u0000after"))["description"] == "before"
+
+
+@check("metadata-non-bmp-replaced")
+def _(a: Api, b: Api) -> bool:
+    rule = {"from": "*", "to": "*", "metadata": {"mood": "\U0001F600"}}
+    got = a.get_config(a.create(channelSettings={"SMS": {"captureRules": [rule]}}))
+    return got["channelSettings"]["SMS"]["captureRules"][0]["metadata"]["mood"] != "\U0001F600"
+
+
+@check("error-detail-header")
+def _(a: Api, b: Api) -> bool:
+    return a.post(CONFIGS, json=valid_body(**{"\u043f\u043e\u043b\u0435": 1})).status_code >= 500
+
+
+# -- media types ---------------------------------------------------------------------------------
+
+
+@check("content-type-case-sensitive")
+def _(a: Api, b: Api) -> bool:
+    return post_raw(a, json.dumps(valid_body()).encode(), "Application/JSON").status_code == 415
+
+
+@check("media-type-not-stripped")
+def _(a: Api, b: Api) -> bool:
+    return post_raw(a, json.dumps(valid_body()).encode(), "application/json ; charset=utf-8").status_code == 415
+
+
+@check("json-media-type-prefix-match")
+def _(a: Api, b: Api) -> bool:
+    return post_raw(a, json.dumps(valid_body()).encode(), "application/jsonx").status_code == 202
+
+
+# -- exactness of filters and look-ups -----------------------------------------------------------
+
+
+@check("memory-store-filter-nocase")
+def _(a: Api, b: Api) -> bool:
+    a.create(memoryStoreId=store_filter(40).upper())
+    return len(page(a, 40).json()["configurations"]) > 0
+
+
+@check("config-id-prefix-lookup")
+def _(a: Api, b: Api) -> bool:
+    return a.get(f"{CONFIGS}/{a.create()[:-1]}").status_code == 200
+
+
+@check("operation-id-case-insensitive")
+def _(a: Api, b: Api) -> bool:
+    r = a.post(CONFIGS, json=valid_body())
+    return a.get(f"{OPS}/{r.headers['operation-id'].upper()}").status_code == 200
 
 
 def servers(faults: frozenset[str]) -> Iterator[tuple[Api, Api]]:

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from .faults import Fault
 from .auth import Authenticator, RateLimiter
 from .config import ServerConfig
 from .errors import ApiError
@@ -50,7 +51,7 @@ class Service:
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
-        self.store = Store(config.db_path)
+        self.store = Store(config.db_path, has=config.has)
         self.engine = OperationEngine(self.store, config)
         self.codec = TokenCodec(config.token_secret or secrets.token_bytes(32))
         self.auth = Authenticator(config.accounts, config.api_keys, config.has)
@@ -73,11 +74,11 @@ class Api:
     def authenticate(self, request: Request) -> str:
         account = self.s.auth.authenticate(request.headers.get("authorization"))
         if account is None:
-            headers = {} if self.cfg.has("no-www-authenticate") else {
+            headers = {} if self.cfg.has(Fault.NO_WWW_AUTHENTICATE) else {
                 "WWW-Authenticate": f'Basic realm="{self.cfg.realm}", charset="UTF-8"'}
             message = "Authentication failed: valid HTTP Basic credentials are required"
             sent = self.s.auth.credentials(request.headers.get("authorization"))
-            if sent is not None and self.cfg.has("error-echoes-credentials"):
+            if sent is not None and self.cfg.has(Fault.ERROR_ECHOES_CREDENTIALS):
                 message = f"Authentication failed for {sent[0]} with secret {sent[1]!r}"
             raise ApiError(401, message, headers)
         if self.s.limiter is not None:
@@ -89,15 +90,15 @@ class Api:
     # ------------------------------------------------------------------ reads
 
     def _representation(self, rec: ConfigRecord) -> dict[str, Any]:
-        return configuration_json(rec, fractional=self.cfg.has("fractional-timestamps"),
-                                  leak_account=self.cfg.has("leak-internal-field"))
+        return configuration_json(rec, fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
+                                  leak_account=self.cfg.has(Fault.LEAK_INTERNAL_FIELD))
 
     async def list_configurations(self, request: Request) -> Response:
         account = self.authenticate(request)
         query = request.query_params
         page_size = parse_page_size(query.getlist("pageSize"),
-                                    default=20 if self.cfg.has("wrong-default-page-size") else 50,
-                                    maximum=1001 if self.cfg.has("page-size-off-by-one") else 1000)
+                                    default=20 if self.cfg.has(Fault.WRONG_DEFAULT_PAGE_SIZE) else 50,
+                                    maximum=1001 if self.cfg.has(Fault.PAGE_SIZE_OFF_BY_ONE) else 1000)
         memory_store_id = parse_memory_store_filter(query.getlist("memoryStoreId"))
         tokens = query.getlist("pageToken")
         if len(tokens) > 1:
@@ -108,31 +109,36 @@ class Api:
 
     async def fetch_configuration(self, request: Request) -> Response:
         account = self.authenticate(request)
-        scope_account = None if self.cfg.has("cross-account-fetch") else account
+        scope_account = None if self.cfg.has(Fault.CROSS_ACCOUNT_FETCH) else account
         rec = self.s.store.get_config(scope_account, request.path_params["id"])
-        if rec is None and self.cfg.has("cross-account-403"):
+        if rec is None and self.cfg.has(Fault.CONFIG_ID_PREFIX_LOOKUP):  # "short ids", as git allows
+            rec = self.s.store.get_config_by_prefix(scope_account, request.path_params["id"])
+        if rec is None and self.cfg.has(Fault.CROSS_ACCOUNT_403):
             rec = self.s.store.get_config(None, request.path_params["id"])
             if rec is not None and rec.account != account:
                 raise ApiError(403, "This configuration belongs to another account")
         if rec is None:
             raise ApiError(404, "The requested configuration was not found")
-        etag = f'W/"{rec.version}"' if self.cfg.has("weak-etag") else f'"{rec.version}"'
-        headers = {} if self.cfg.has("missing-etag") else {"ETag": etag}
+        etag = f'W/"{rec.version}"' if self.cfg.has(Fault.WEAK_ETAG) else f'"{rec.version}"'
+        headers = {} if self.cfg.has(Fault.MISSING_ETAG) else {"ETag": etag}
         return json_response(200, self._representation(rec), headers)
 
     async def fetch_operation(self, request: Request) -> Response:
         account = self.authenticate(request)
-        scope_account = None if self.cfg.has("foreign-operation-visible") else account
-        op = self.s.store.get_op(scope_account, request.path_params["id"])
+        scope_account = None if self.cfg.has(Fault.FOREIGN_OPERATION_VISIBLE) else account
+        op_id = request.path_params["id"]
+        if self.cfg.has(Fault.OPERATION_ID_CASE_INSENSITIVE):
+            op_id = op_id.lower()  # ids are generated in lower case
+        op = self.s.store.get_op(scope_account, op_id)
         if op is None:
             raise ApiError(404, "The requested operation was not found")
-        if op.status != PENDING and self.cfg.has("terminal-status-flips"):
+        if op.status != PENDING and self.cfg.has(Fault.TERMINAL_STATUS_FLIPS):
             self._terminal_reads[op.id] += 1
             if self._terminal_reads[op.id] % 3 == 0:  # served by a replica that has not seen the completion
                 op = dataclasses.replace(op, status=PENDING, completed_us=None, error=None)
-        body = operation_json(op, fractional=self.cfg.has("fractional-timestamps"),
-                              completed_at_when_pending=self.cfg.has("completed-at-while-pending"))
-        if self.cfg.has("operation-status-url-relative"):
+        body = operation_json(op, fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
+                              completed_at_when_pending=self.cfg.has(Fault.COMPLETED_AT_WHILE_PENDING))
+        if self.cfg.has(Fault.OPERATION_STATUS_URL_RELATIVE):
             body["statusUrl"] = request.url.path
         return json_response(200, body)
 
@@ -152,18 +158,19 @@ class Api:
 
     def _idempotency_key(self, request: Request) -> str | None:
         values = request.headers.getlist("idempotency-key")
-        if self.cfg.has("duplicate-key-header-first-wins"):
+        if self.cfg.has(Fault.DUPLICATE_KEY_HEADER_FIRST_WINS):
             values = values[:1]
-        key = parse_idempotency_key(values, anchored=not self.cfg.has("lenient-key-format"))
-        if key is not None and self.cfg.has("idempotency-key-case-insensitive"):
+        key = parse_idempotency_key(values, anchored=not self.cfg.has(Fault.LENIENT_KEY_FORMAT),
+                                    uuid_parse=self.cfg.has(Fault.IDEMPOTENCY_KEY_UUID_PARSE))
+        if key is not None and self.cfg.has(Fault.IDEMPOTENCY_KEY_CASE_INSENSITIVE):
             key = key.lower()
         return key
 
     def _if_match(self, kind: str, values: list[str]) -> Any:
-        if kind == "create" and not self.cfg.has("post-honours-if-match"):
+        if kind == "create" and not self.cfg.has(Fault.POST_HONOURS_IF_MATCH):
             return None  # POST ignores If-Match
-        return parse_if_match(values, weak_matches=self.cfg.has("weak-etag-matches"),
-                              lenient=self.cfg.has("if-match-unquoted-accepted"))
+        return parse_if_match(values, weak_matches=self.cfg.has(Fault.WEAK_ETAG_MATCHES),
+                              lenient=self.cfg.has(Fault.IF_MATCH_UNQUOTED_ACCEPTED))
 
     async def _write(self, request: Request, kind: str) -> Response:
         account = self.authenticate(request)
@@ -172,22 +179,23 @@ class Api:
         config_id = None if kind == "create" else request.path_params["id"]
         body = changes = deferred_error = None
         if kind != "delete":  # a DELETE body is ignored
-            body = parse_json(await read_json_request_body(request))
-        if key is None and kind == "create" and self.cfg.has("dedupe-without-key"):
+            body = parse_json(await read_json_request_body(request, self.cfg.has))
+        if key is None and kind == "create" and self.cfg.has(Fault.DEDUPE_WITHOUT_KEY):
             key = str(uuid.uuid5(uuid.NAMESPACE_URL, account + json.dumps(body, sort_keys=True)))
 
         def request_fingerprint() -> str:
             if_match = ", ".join(if_match_values) if if_match_values else None
             return fingerprint(request.method, request.url.path, body,
-                               None if self.cfg.has("fingerprint-ignores-if-match") else if_match,
-                               include_body=not self.cfg.has("idempotency-ignores-body"))
+                               None if self.cfg.has(Fault.FINGERPRINT_IGNORES_IF_MATCH) else if_match,
+                               include_body=not self.cfg.has(Fault.IDEMPOTENCY_IGNORES_BODY))
 
         try:
             if kind != "delete":
                 try:
-                    changes = _VALIDATORS[kind](body, allow_unknown=self.cfg.has("accepts-unknown-fields"))
+                    changes = _VALIDATORS[kind](body, allow_unknown=self.cfg.has(Fault.ACCEPTS_UNKNOWN_FIELDS),
+                                                has=self.cfg.has)
                 except ApiError as err:
-                    if kind != "patch" or not self.cfg.has("async-validation"):
+                    if kind != "patch" or not self.cfg.has(Fault.ASYNC_VALIDATION):
                         raise
                     changes, deferred_error = {}, err.message  # the worker will find it
             write = WriteRequest(
@@ -197,19 +205,21 @@ class Api:
                 base_url=str(request.base_url).rstrip("/"),
                 deferred_error=deferred_error,
             )
-            if key is not None and self.cfg.has("idempotency-key-race"):
+            if key is not None and self.cfg.has(Fault.IDEMPOTENCY_KEY_RACE):
                 if self.s.engine.stored_key(account, key) is None:
                     await asyncio.sleep(RACE_WINDOW_S)  # another request with the key slips in here
                     write.key_checked = True
             accepted = self.s.engine.submit(write)
         except ApiError as err:
-            if key is not None and err.status != 422 and self.cfg.has("idempotency-stores-4xx"):
+            if err.status == 400 and self.cfg.has(Fault.ERROR_DETAIL_HEADER):
+                err.headers["Twilio-Error-Detail"] = err.message  # encoded as Latin-1 by the response
+            if key is not None and err.status != 422 and self.cfg.has(Fault.IDEMPOTENCY_STORES_4XX):
                 self.s.engine.remember_rejected(account, key, request_fingerprint())
-            if err.status == 412 and config_id is not None and self.cfg.has("rejected-write-bumps-version"):
+            if err.status == 412 and config_id is not None and self.cfg.has(Fault.REJECTED_WRITE_BUMPS_VERSION):
                 self.s.engine.touch(account, config_id)
             raise
         location = accepted.status_url
-        if self.cfg.has("location-differs-from-status-url"):
+        if self.cfg.has(Fault.LOCATION_DIFFERS_FROM_STATUS_URL):
             location = urlsplit(location).path
         headers = {"Operation-Id": accepted.operation_id, "Location": location,
                    "Retry-After": str(accepted.retry_after)}

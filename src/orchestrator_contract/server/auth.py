@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from .faults import Fault
 from ..defaults import Credential
 
 
@@ -17,7 +18,7 @@ class Authenticator:
     """Maps `Authorization: Basic ...` to an Account SID (API keys act for their account)."""
 
     def __init__(self, accounts: list[Credential], api_keys: dict[str, tuple[Credential, str]],
-                 has: Callable[[str], bool] = lambda fault: False) -> None:
+                 has: Callable[[Fault], bool] = lambda fault: False) -> None:
         self._secrets: dict[str, tuple[bytes, str]] = {c.username: (c.secret.encode(), c.username) for c in accounts}
         for key_sid, (cred, account) in api_keys.items():
             self._secrets[key_sid] = (cred.secret.encode(), account)
@@ -45,14 +46,14 @@ class Authenticator:
             return None
         username, secret = parsed
         entry = self._secrets.get(username)
-        if self._has("api-key-rejected") and not username.startswith("AC"):
+        if self._has(Fault.API_KEY_REJECTED) and not username.startswith("AC"):
             entry = None  # the lookup only knows Account SIDs
         if entry is None:
             hmac.compare_digest(secret.encode(), b"\x00" * 32)  # keep timing similar for unknown users
             return None
         expected, account = entry
         supplied = secret.encode("utf-8", "surrogatepass")
-        if self._has("token-prefix-compare"):
+        if self._has(Fault.TOKEN_PREFIX_COMPARE):
             supplied = supplied[:len(expected)]
         return account if hmac.compare_digest(supplied, expected) else None
 

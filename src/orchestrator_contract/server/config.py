@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..defaults import DEV_ACCOUNTS, DEV_API_KEYS, Credential
-from .faults import FAULTS, check_fault_names
+from .faults import Fault, check_fault_names
 
 ACCOUNT_SID_RE = re.compile(r"AC[0-9a-f]{32}")
 API_KEY_SID_RE = re.compile(r"SK[0-9a-f]{32}")
@@ -35,7 +35,7 @@ class ServerConfig:
     latency_ms: int = 0  # every answer this much later: half before handling, half after (a round trip)
     accounts: list[Credential] = field(default_factory=lambda: list(DEV_ACCOUNTS))
     api_keys: dict[str, tuple[Credential, str]] = field(default_factory=lambda: dict(DEV_API_KEYS))
-    faults: frozenset[str] = frozenset()
+    faults: frozenset[Fault] | frozenset[str] = frozenset()
     rate_limit_per_s: float | None = None
     rate_limit_burst: int | None = None
     idempotency_ttl_s: float = 24 * 3600
@@ -65,7 +65,6 @@ class ServerConfig:
             if account not in sids:
                 raise ValueError(f"API key {key_sid} belongs to unknown account {account}")
 
-    def has(self, fault: str) -> bool:
-        """True when the named fault is switched on (an unknown name is a programming error)."""
-        assert fault in FAULTS, f"unknown fault {fault!r}"
+    def has(self, fault: Fault) -> bool:
+        """True when the fault is switched on."""
         return fault in self.faults

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ApiError
+from .faults import Fault
 from .model import dumps, http_date, now_us
 
 MAX_BODY_BYTES = 256 * 1024
@@ -20,21 +22,34 @@ _DRAIN_BYTES = 16 * MAX_BODY_BYTES
 _JSON_MEDIA_RE = re.compile(r"application/(?:[A-Za-z0-9!#$&^_.+-]+\+)?json")
 
 
-def is_json_media_type(content_type: str) -> bool:
-    """`application/json` or `application/*+json`, any parameters (e.g. charset)."""
-    media = content_type.split(";", 1)[0].strip().lower()
+def _no_faults(fault: Fault) -> bool:
+    return False
+
+
+def is_json_media_type(content_type: str, has: Callable[[Fault], bool] = _no_faults) -> bool:
+    """`application/json` or `application/*+json`, any parameters (e.g. charset).
+
+    `has` is ServerConfig.has (the deliberate faults)."""
+    media = content_type.split(";", 1)[0]
+    if not has(Fault.MEDIA_TYPE_NOT_STRIPPED):
+        media = media.strip()
+    if not has(Fault.CONTENT_TYPE_CASE_SENSITIVE):
+        media = media.lower()
+    if has(Fault.JSON_MEDIA_TYPE_PREFIX_MATCH):
+        return bool(_JSON_MEDIA_RE.match(media))
     return bool(_JSON_MEDIA_RE.fullmatch(media))
 
 
-async def read_json_request_body(request: Request) -> bytes:
+async def read_json_request_body(request: Request, has: Callable[[Fault], bool] = _no_faults) -> bytes:
     """The raw body of a POST/PUT/PATCH after the Content-Type and size checks."""
     content_type = request.headers.get("content-type")
-    if content_type is not None and not is_json_media_type(content_type):
+    if content_type is not None and not is_json_media_type(content_type, has):
         raise ApiError(415, "The request body must be application/json")
+    inclusive = has(Fault.BODY_LIMIT_INCLUSIVE)
     size, chunks, too_big = 0, [], False
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size >= MAX_BODY_BYTES if inclusive else size > MAX_BODY_BYTES:
             too_big = True
             chunks.clear()
             if size > _DRAIN_BYTES:

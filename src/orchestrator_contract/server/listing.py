@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .faults import Fault
 from .config import ServerConfig
 from .errors import ApiError
 from .model import ConfigRecord, configuration_json
@@ -24,19 +25,19 @@ _MIRROR = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
 def list_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
               page_size: int, token: str | None) -> dict[str, Any]:
-    if config.has("offset-page-tokens"):
+    if config.has(Fault.OFFSET_PAGE_TOKENS):
         items, next_token, prev_token = _offset_page(store, account, memory_store_id, page_size, token)
     else:
         items, next_token, prev_token = _keyset_page(store, codec, config, account, memory_store_id, page_size, token)
     meta: dict[str, Any] = {"key": "configurations",
-                            "pageSize": page_size if config.has("meta-page-size-requested") else len(items)}
+                            "pageSize": page_size if config.has(Fault.META_PAGE_SIZE_REQUESTED) else len(items)}
     if next_token is not None:
         meta["nextToken"] = next_token
-    elif config.has("empty-next-token"):
+    elif config.has(Fault.EMPTY_NEXT_TOKEN):
         meta["nextToken"] = ""
     if prev_token is not None:
         meta["previousToken"] = prev_token
-    fractional, leak = config.has("fractional-timestamps"), config.has("leak-internal-field")
+    fractional, leak = config.has(Fault.FRACTIONAL_TIMESTAMPS), config.has(Fault.LEAK_INTERNAL_FIELD)
     return {
         "configurations": [configuration_json(r, fractional=fractional, leak_account=leak) for r in items],
         "meta": meta,
@@ -52,20 +53,20 @@ def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account:
     cursor = None
     query_filter = memory_store_id
     # What a token is bound to: the account and the filter (the faults leave one out or add pageSize).
-    bound_account = "" if config.has("foreign-token-accepted") else account
-    bound_filter = None if config.has("wrong-filter-token-accepted") else memory_store_id
-    bound_size = page_size if config.has("token-bound-to-page-size") else None
+    bound_account = "" if config.has(Fault.FOREIGN_TOKEN_ACCEPTED) else account
+    bound_filter = None if config.has(Fault.WRONG_FILTER_TOKEN_ACCEPTED) else memory_store_id
+    bound_size = page_size if config.has(Fault.TOKEN_BOUND_TO_PAGE_SIZE) else None
     if token is not None:
         try:
             cursor = codec.decode(token, account=bound_account, memory_store_id=bound_filter, page_size=bound_size)
         except InvalidToken:
             raise _bad_token() from None
-        if config.has("filter-lost-on-later-pages"):
+        if config.has(Fault.FILTER_LOST_ON_LATER_PAGES):
             query_filter = None
     owner: str | None = account
-    if memory_store_id is not None and config.has("list-ignores-account-with-filter"):
+    if memory_store_id is not None and config.has(Fault.LIST_IGNORES_ACCOUNT_WITH_FILTER):
         owner = None
-    descending = config.has("newest-first")
+    descending = config.has(Fault.NEWEST_FIRST)
 
     def order(mode: str) -> str:
         return _MIRROR[mode] if descending else mode
@@ -93,7 +94,7 @@ def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account:
             if more_before is None:
                 more_before = store.exists_beyond(owner, query_filter, order("lt"), first)
             next_token = token_for("gt", last) if more_after else None
-            before_first = "le" if config.has("previous-token-off-by-one") else "lt"
+            before_first = "le" if config.has(Fault.PREVIOUS_TOKEN_OFF_BY_ONE) else "lt"
             prev_token = token_for(before_first, first) if more_before else None
             return items, next_token, prev_token
         if cursor is None:

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .faults import Fault
 from .config import ServerConfig
 from .errors import ApiError
 from .model import (COMPLETED, FAILED, PENDING, ConfigRecord, OperationRecord, dumps, new_id, now_us,
@@ -121,13 +122,13 @@ class OperationEngine:
         self._scheduler.close()
 
     def _stamp(self, us: int) -> int:
-        return us if self._config.has("fractional-timestamps") else whole_second(us)
+        return us if self._config.has(Fault.FRACTIONAL_TIMESTAMPS) else whole_second(us)
 
     # ------------------------------------------------------------------ request time
 
     def _key_scope(self, account: str) -> str:
         """The namespace of an account's idempotency keys."""
-        return "" if self._config.has("idempotency-keys-global") else account
+        return "" if self._config.has(Fault.IDEMPOTENCY_KEYS_GLOBAL) else account
 
     def stored_key(self, account: str, key: str) -> IdempotencyRecord | None:
         """The live record of an idempotency key (looked up without holding the transaction)."""
@@ -150,7 +151,7 @@ class OperationEngine:
         """Check and accept a write, or raise ApiError (nothing is stored then)."""
         cfg = self._config
         with self._store.transaction():
-            if (cfg.has("replay-after-delete-404") and req.config_id is not None
+            if (cfg.has(Fault.REPLAY_AFTER_DELETE_404) and req.config_id is not None
                     and self._store.get_config(req.account, req.config_id) is None):
                 raise ApiError(404, "The requested configuration was not found")
             if req.idempotency_key is not None and not req.key_checked:
@@ -160,7 +161,7 @@ class OperationEngine:
                 if previous is not None:
                     if previous.fingerprint != req.fingerprint:
                         raise ApiError(422, "This Idempotency-Key was already used with a different request")
-                    if cfg.has("replay-new-operation"):
+                    if cfg.has(Fault.REPLAY_NEW_OPERATION):
                         return self._replay_as_new(req.account, previous)
                     return Accepted(previous.body, previous.operation_id, previous.status_url,
                                     previous.retry_after, None)
@@ -217,7 +218,7 @@ class OperationEngine:
 
     def _check_service(self, account: str, fields: dict[str, Any], config_id: str | None) -> None:
         bridge = fields.get("conversationsV1Bridge")
-        if not bridge or self._config.has("conflict-not-detected"):
+        if not bridge or self._config.has(Fault.CONFLICT_NOT_DETECTED):
             return
         holder = self._store.service_holder(account, bridge["serviceId"], config_id)
         if holder is not None:
@@ -228,8 +229,8 @@ class OperationEngine:
                   if_match: IfMatch) -> tuple[ConfigRecord | None, dict[str, Any] | None]:
         """Check an update/delete against the current state; return (current, new fields)."""
         current = self._store.get_config(account, config_id)
-        condition = None if self._config.has("if-match-ignored") else if_match
-        if current is None and kind == "delete" and self._config.has("second-delete-accepted"):
+        condition = None if self._config.has(Fault.IF_MATCH_IGNORED) else if_match
+        if current is None and kind == "delete" and self._config.has(Fault.SECOND_DELETE_ACCEPTED):
             return current, None  # "DELETE is idempotent": nothing to delete is fine
         if current is None:  # 404 even with If-Match: foreign and unknown ids answer alike
             raise ApiError(404, "The requested configuration was not found")
@@ -245,12 +246,12 @@ class OperationEngine:
 
     def _apply(self, op_id: str) -> None:
         cfg = self._config
-        if cfg.has("completed-before-visible"):
+        if cfg.has(Fault.COMPLETED_BEFORE_VISIBLE):
             with self._store.transaction():
                 self._store.finish_op(op_id, COMPLETED, self._completion_us(op_id), None)
             self._scheduler.at(time.monotonic() + VISIBILITY_LAG_S, lambda: self._apply_effect(op_id))
             return
-        self._apply_effect(op_id, record_status=not cfg.has("operation-never-completes"))
+        self._apply_effect(op_id, record_status=not cfg.has(Fault.OPERATION_NEVER_COMPLETES))
 
     def _completion_us(self, op_id: str) -> int:
         op = self._store.get_op(None, op_id)
@@ -264,9 +265,9 @@ class OperationEngine:
             try:
                 self._execute(op)
             except ApiError as err:
-                if err.status == 412 and self._config.has("stale-apply-fails-409"):
+                if err.status == 412 and self._config.has(Fault.STALE_APPLY_FAILS_409):
                     err = ApiError(409, "The configuration was changed by another request")
-                problem = err.body() if self._config.has("failed-op-error-body") else err.problem()
+                problem = err.body() if self._config.has(Fault.FAILED_OP_ERROR_BODY) else err.problem()
                 if record_status:
                     self._store.finish_op(op_id, FAILED, self._completion_us(op_id), problem)
                 return
@@ -282,25 +283,25 @@ class OperationEngine:
             if self._store.config_exists(op.config_id):
                 raise ApiError(409, "The configuration already exists")
             self._check_service(op.account, fields, None)
-            config_id = new_id("cfg") if self._config.has("create-id-mismatch") else op.config_id
+            config_id = new_id("cfg") if self._config.has(Fault.CREATE_ID_MISMATCH) else op.config_id
             self._store.insert_config(ConfigRecord(config_id, op.account, stamp, stamp, 1, fields))
             return
         if "invalid" in op.payload:  # fault async-validation: the request's own 400, found this late
             raise ApiError(400, op.payload["invalid"])
-        if_match = None if self._config.has("stale-apply-not-rechecked") else op.payload.get("ifMatch")
+        if_match = None if self._config.has(Fault.STALE_APPLY_NOT_RECHECKED) else op.payload.get("ifMatch")
         try:
             current, new_fields = self._evaluate(op.account, op.kind, op.config_id, changes, if_match)
         except ApiError:
-            if op.kind != "delete" and self._config.has("failed-op-bumps-version"):
+            if op.kind != "delete" and self._config.has(Fault.FAILED_OP_BUMPS_VERSION):
                 self.touch(op.account, op.config_id)  # bumped before the check, never rolled back
             raise
         if op.kind == "delete":
-            if not self._config.has("delete-leaves-resource"):
+            if not self._config.has(Fault.DELETE_LEAVES_RESOURCE):
                 self._store.delete_config(op.account, op.config_id)
             return
         assert new_fields is not None and current is not None
-        bump = 0 if op.kind == "patch" and self._config.has("no-version-bump-on-patch") else 1
-        created_us = stamp if self._config.has("created-at-changes-on-update") else current.created_us
-        updated_us = current.updated_us if self._config.has("updated-at-not-bumped") else max(stamp, current.updated_us)
+        bump = 0 if op.kind == "patch" and self._config.has(Fault.NO_VERSION_BUMP_ON_PATCH) else 1
+        created_us = stamp if self._config.has(Fault.CREATED_AT_CHANGES_ON_UPDATE) else current.created_us
+        updated_us = current.updated_us if self._config.has(Fault.UPDATED_AT_NOT_BUMPED) else max(stamp, current.updated_us)
         self._store.update_config(ConfigRecord(current.id, current.account, created_us, updated_us,
                                                current.version + bump, new_fields))

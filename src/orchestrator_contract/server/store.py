@@ -14,8 +14,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
+from .faults import Fault
 from .model import ConfigRecord, OperationRecord
 
 _SCHEMA = """
@@ -77,14 +78,18 @@ def _dump(obj: Any) -> str:
 
 
 class Store:
-    def __init__(self, db_path: str = ":memory:") -> None:
+    def __init__(self, db_path: str = ":memory:", has: Callable[[Fault], bool] = lambda fault: False) -> None:
+        """`has` is ServerConfig.has (the deliberate faults)."""
         self.lock = threading.RLock()
         self._conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         if db_path != ":memory:" and not db_path.startswith("file::memory:"):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
+        schema = _SCHEMA
+        if has(Fault.MEMORY_STORE_FILTER_NOCASE):
+            schema = schema.replace("memory_store_id TEXT NOT NULL", "memory_store_id TEXT NOT NULL COLLATE NOCASE")
+        self._conn.executescript(schema)
         self._depth = 0
 
     def close(self) -> None:
@@ -134,6 +139,17 @@ class Store:
                     f"SELECT {self._CFG_COLS} FROM configurations WHERE id = ? AND account = ?",
                     (config_id, account)).fetchone()
         return self._config(row) if row else None
+
+    def get_config_by_prefix(self, account: str | None, prefix: str) -> ConfigRecord | None:
+        """The configuration whose id starts with `prefix`, if exactly one does (fault config-id-prefix-lookup)."""
+        sql = f"SELECT {self._CFG_COLS} FROM configurations WHERE id LIKE ? || '%'"
+        args: list[str] = [prefix]
+        if account is not None:
+            sql += " AND account = ?"
+            args.append(account)
+        with self.lock:
+            rows = self._conn.execute(sql + " LIMIT 2", args).fetchall()
+        return self._config(rows[0]) if len(rows) == 1 else None
 
     def config_exists(self, config_id: str) -> bool:
         with self.lock:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Callable, Union
 from urllib.parse import urlsplit
 
 from .errors import ApiError
+from .faults import Fault
 
 GROUPING_TYPES = frozenset({
     "GROUP_BY_PROFILE", "GROUP_BY_PARTICIPANT_ADDRESSES", "GROUP_BY_PARTICIPANT_ADDRESSES_AND_CHANNEL_TYPE",
@@ -24,6 +29,7 @@ INT32_MAX = 2_147_483_647
 MAX_STATUS_CALLBACKS = 2
 MAX_INTELLIGENCE_IDS = 5
 
+_NON_BMP_RE = re.compile("[\U00010000-\U0010ffff]")
 DISPLAY_NAME_RE = re.compile(r"[a-zA-Z0-9_ -]+")  # `^[a-zA-Z0-9-_ ]+$`, hyphen moved last
 SERVICE_ID_RE = re.compile(r"IS[0-9a-f]{32}")
 MEMORY_STORE_FILTER_RE = re.compile(r"mem_(?:store|service)_[0-7][0-9a-z]{25}")
@@ -39,6 +45,25 @@ _URI_RE = re.compile(
 
 def bad(message: str) -> ApiError:
     return ApiError(400, message)
+
+
+# The deliberate faults of the server whose body is being validated (ServerConfig.has); set by the
+# validate_* functions for the duration of one call, so the field checks need not pass it along.
+HasFault = Callable[[Fault], bool]
+_has_fault: ContextVar[HasFault] = ContextVar("has_fault", default=lambda fault: False)
+
+
+def _has(fault: Fault) -> bool:
+    return _has_fault.get()(fault)
+
+
+@contextmanager
+def _faults(has: HasFault | None) -> Iterator[None]:
+    token = _has_fault.set(has or (lambda fault: False))
+    try:
+        yield
+    finally:
+        _has_fault.reset(token)
 
 
 # --------------------------------------------------------------------------- JSON text
@@ -143,23 +168,29 @@ def is_absolute_uri(value: str) -> bool:
 
 # --------------------------------------------------------------------------- fields
 
-def _display_name(value: Any, path: str) -> str:
+def _display_name(value: Any, path: str, *, anchored: bool = True) -> str:
+    """`anchored=False` (fault display-name-unanchored-on-put) matches the pattern at the start only."""
     s = _text(value, path)
     if not 1 <= len(s) <= 32:
         raise bad(f"{path} must be 1 to 32 characters long")
-    if not DISPLAY_NAME_RE.fullmatch(s):
+    if not (DISPLAY_NAME_RE.fullmatch if anchored else DISPLAY_NAME_RE.match)(s):
         raise bad(f"{path} may contain only letters, digits, '-', '_' and spaces")
     return s
 
 
 def _description(value: Any, path: str) -> str:
     s = _text(value, path)
-    if len(s) > 512:
+    length = len(s.encode("utf-16-le")) // 2 if _has(Fault.DESCRIPTION_LENGTH_UTF16) else len(s)
+    if length > 512:
         raise bad(f"{path} must be at most 512 characters long")
+    if _has(Fault.DESCRIPTION_CUT_AT_NUL):
+        s = s.split("\0", 1)[0]  # what a NUL-terminated copy keeps
     return s
 
 
 def _grouping(value: Any, path: str) -> str:
+    if isinstance(value, str) and _has(Fault.GROUPING_TYPE_CASE_INSENSITIVE):
+        value = value.upper()
     if not isinstance(value, str) or value not in GROUPING_TYPES:
         raise bad(f"{path} must be one of {', '.join(sorted(GROUPING_TYPES))}")
     return value
@@ -191,6 +222,8 @@ def _capture_rule(value: Any, path: str) -> dict[str, Any]:
         out["metadata"] = {
             _text(k, f"{path}/metadata"): _text(v, f"{path}/metadata/{k}") for k, v in meta.items()
         }
+        if _has(Fault.METADATA_NON_BMP_REPLACED):  # a utf8mb3 column holds at most 3 bytes per character
+            out["metadata"] = {k: _NON_BMP_RE.sub("\ufffd", v) for k, v in out["metadata"].items()}
     return out
 
 
@@ -220,15 +253,20 @@ def _channel_settings(value: Any, path: str, *, keep_nulls: bool) -> dict[str, A
     return out
 
 
-def _status_callbacks(value: Any, path: str) -> list[dict[str, str]]:
-    items = _array(value, path, MAX_STATUS_CALLBACKS)
+def _status_callbacks(value: Any, path: str, max_items: int | None = MAX_STATUS_CALLBACKS) -> list[dict[str, str]]:
+    items = _array(value, path, max_items)
     out = []
     for i, item in enumerate(items):
         p = f"{path}/{i}"
         obj = _object(item, p)
         _closed(obj, ("url", "method"), p)
         url = _text(_required(obj, "url", p), f"{p}/url")
-        if not is_absolute_uri(url):
+        if _has(Fault.CALLBACK_URL_RELATIVE_ACCEPTED):
+            try:
+                urlsplit(url)  # "it parses, so it is a URL"
+            except ValueError:
+                raise bad(f"{p}/url must be an absolute URI") from None
+        elif not is_absolute_uri(url):
             raise bad(f"{p}/url must be an absolute URI")
         method = obj.get("method")
         if method is None:
@@ -241,6 +279,8 @@ def _status_callbacks(value: Any, path: str) -> list[dict[str, str]]:
 
 def _intelligence_ids(value: Any, path: str) -> list[str]:
     items = _array(value, path, MAX_INTELLIGENCE_IDS)
+    if _has(Fault.INTELLIGENCE_IDS_LIMIT_EXCLUSIVE) and len(items) >= MAX_INTELLIGENCE_IDS:
+        raise bad(f"{path} must have at most {MAX_INTELLIGENCE_IDS} items")
     return [_text(item, f"{path}/{i}") for i, item in enumerate(items)]
 
 
@@ -283,7 +323,20 @@ _REQUIRED = {
 }
 
 
+def _lone_surrogate_anywhere(value: Any) -> bool:
+    """Fault recursive-body-scan: one recursive pass over every value, however deep."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_lone_surrogate_anywhere(k) or _lone_surrogate_anywhere(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_lone_surrogate_anywhere(v) for v in value)
+    return False
+
+
 def _validate(body: Any, mode: str, allow_unknown: bool) -> dict[str, Any]:
+    if _has(Fault.RECURSIVE_BODY_SCAN) and _lone_surrogate_anywhere(body):
+        raise bad("The request body contains a lone surrogate")
     obj = _object(body, "")
     for key in obj:
         if key in READ_ONLY:
@@ -299,6 +352,10 @@ def _validate(body: Any, mode: str, allow_unknown: bool) -> dict[str, Any]:
             continue
         if mode == "patch" and name == "channelSettings":
             out[name] = _channel_settings(value, "/channelSettings", keep_nulls=True)
+        elif mode == "replace" and name == "statusCallbacks" and _has(Fault.PUT_STATUS_CALLBACKS_UNBOUNDED):
+            out[name] = _status_callbacks(value, "/statusCallbacks", max_items=None)
+        elif mode == "replace" and name == "displayName" and _has(Fault.DISPLAY_NAME_UNANCHORED_ON_PUT):
+            out[name] = _display_name(value, "/displayName", anchored=False)
         else:
             out[name] = check(value, f"/{name}")
     if mode != "patch":
@@ -307,19 +364,22 @@ def _validate(body: Any, mode: str, allow_unknown: bool) -> dict[str, Any]:
     return out
 
 
-def validate_create(body: Any, *, allow_unknown: bool = False) -> dict[str, Any]:
-    """The complete field set of a new configuration."""
-    return _validate(body, "create", allow_unknown)
+def validate_create(body: Any, *, allow_unknown: bool = False, has: HasFault | None = None) -> dict[str, Any]:
+    """The complete field set of a new configuration. `has`: the server's faults (none by default)."""
+    with _faults(has):
+        return _validate(body, "create", allow_unknown)
 
 
-def validate_replace(body: Any, *, allow_unknown: bool = False) -> dict[str, Any]:
+def validate_replace(body: Any, *, allow_unknown: bool = False, has: HasFault | None = None) -> dict[str, Any]:
     """The complete field set of a PUT, except `displayName` when absent/null (kept)."""
-    return _validate(body, "replace", allow_unknown)
+    with _faults(has):
+        return _validate(body, "replace", allow_unknown)
 
 
-def validate_patch(body: Any, *, allow_unknown: bool = False) -> dict[str, Any]:
+def validate_patch(body: Any, *, allow_unknown: bool = False, has: HasFault | None = None) -> dict[str, Any]:
     """Only the members to change; `channelSettings` maps channel -> settings or None (remove)."""
-    return _validate(body, "patch", allow_unknown)
+    with _faults(has):
+        return _validate(body, "patch", allow_unknown)
 
 
 def apply_changes(kind: str, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -370,12 +430,19 @@ def parse_memory_store_filter(values: list[str]) -> str | None:
     return values[0]
 
 
-def parse_idempotency_key(values: list[str], *, anchored: bool = True) -> str | None:
-    """`anchored=False` (fault lenient-key-format) matches the pattern at the start only."""
+def parse_idempotency_key(values: list[str], *, anchored: bool = True, uuid_parse: bool = False) -> str | None:
+    """`anchored=False` (fault lenient-key-format) matches the pattern at the start only;
+    `uuid_parse` (fault idempotency-key-uuid-parse) accepts whatever uuid.UUID() parses."""
     if not values:
         return None
     if len(values) > 1:
         raise bad("Several Idempotency-Key headers")
+    if uuid_parse:
+        try:
+            uuid.UUID(values[0])
+        except ValueError:
+            raise bad("Idempotency-Key must be a UUID (8-4-4-4-12 hexadecimal digits)") from None
+        return values[0]
     if not (IDEMPOTENCY_KEY_RE.fullmatch if anchored else IDEMPOTENCY_KEY_RE.match)(values[0]):
         raise bad("Idempotency-Key must be a UUID (8-4-4-4-12 hexadecimal digits)")
     return values[0]
