@@ -31,6 +31,7 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -43,8 +44,9 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from orchestrator_contract import checks, profiles
+from orchestrator_contract import checks, edges, profiles
 from orchestrator_contract.client import ApiClient, UnsendableRequest
+from orchestrator_contract.deferred import DeferredChecks
 from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
 from orchestrator_contract.polling import PollSettings, accepted_operation, settle
 from orchestrator_contract.profiles import Profile
@@ -107,12 +109,12 @@ def live(api: ApiClient, marks: RunMarks, poll: PollSettings) -> LiveResources:
     return LiveResources(api, marks, poll)
 
 
-def load_contract_schema(profile: Profile) -> Any:
-    """The spec as Schemathesis sees it, configured by the run profile."""
+def load_contract_schema(profile: Profile, modes: tuple[str, ...] | None = None) -> Any:
+    """The spec as Schemathesis sees it, configured by the run profile (and, if given, only `modes`)."""
     loaded = schemathesis.openapi.from_path(spec_path())
     config = loaded.config
     config.generation.update(
-        modes=[GenerationMode(mode) for mode in profile.modes],
+        modes=[GenerationMode(mode) for mode in (modes or profile.modes)],
         max_examples=profile.max_examples,
         deterministic=profile.derandomize,
         no_shrink=not profile.shrink,
@@ -120,9 +122,7 @@ def load_contract_schema(profile: Profile) -> Any:
     )
     if hypothesis.settings.default.database is None:  # else the run's (multiplexed) example database applies
         config.generation.update(database="none")
-    # The stateful phase must be on for `as_state_machine`; the parametrized tests ignore it.
-    config.phases.update(phases=[*profile.phases, *(["stateful"] if profile.stateful else [])])
-    config.phases.stateful.max_steps = profile.stateful_step_count
+    config.phases.update(phases=list(profile.phases))
     config.seed = profile.seed
     config.checks.positive_data_acceptance.expected_statuses = POSITIVE_STATUSES
     config.checks.negative_data_rejection.expected_statuses = NEGATIVE_STATUSES
@@ -130,8 +130,14 @@ def load_contract_schema(profile: Profile) -> Any:
 
 
 # Schemathesis parametrizes at import time (one test per operation), so the profile is read here:
-# the plugin activated it in pytest_configure, before collection.
+# the plugin activated it in pytest_configure, before collection. Valid and invalid data are two
+# tests per operation: each is a long sequence of requests, and two halves run side by side.
 schema = load_contract_schema(profiles.active())
+valid_schema = load_contract_schema(profiles.active(), ("positive",))
+# An operation whose only input is a path id has no invalid data to send (a path is always a string).
+invalid_schema = load_contract_schema(profiles.active(), ("negative",)).exclude(
+    operation_id=[op for op, spec in edges.operation_specs().items()
+                  if spec.body_schema is None and all(p["in"] == "path" for p in spec.parameters)])
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -277,16 +283,42 @@ def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) ->
         raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}", response=response) from None
 
 
-@schema.parametrize()
-@pytest.mark.conformance
-def test_operation_conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
-                            minted: MintedTokens) -> None:
-    """Every generated request gets an answer the contract allows, in the shape the spec gives."""
+@pytest.fixture
+def deferred(profile: Profile) -> Iterator[DeferredChecks]:
+    """The async-aware checks of one conformance test, side by side; judged when the test ends (a
+    violation then fails the test at teardown, naming its clause and the write it concerns)."""
+    pending = DeferredChecks(profile.concurrency)
+    checks.defer_to(pending)
+    try:
+        yield pending
+    finally:
+        checks.defer_to(None)
+    pending.join()
+
+
+def conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
+             minted: MintedTokens) -> None:
     prepare(case, marks, live, minted)
     response = send(api, case, target, minted)
     judge(case, response, target, checks.ASYNC_CHECKS)
     if case.method.upper() == "DELETE" and response.status_code == 202:
         live.forget(str(case.path_parameters.get("id")))
+
+
+@valid_schema.parametrize()
+@pytest.mark.conformance
+def test_valid_requests_conform(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
+                                minted: MintedTokens, deferred: DeferredChecks) -> None:
+    """Every request the spec calls valid gets an answer the contract allows, in the shape the spec gives."""
+    conforms(case, api, live, marks, target, minted)
+
+
+@invalid_schema.parametrize()
+@pytest.mark.conformance
+def test_invalid_requests_are_rejected(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks,
+                                       target: Target, minted: MintedTokens, deferred: DeferredChecks) -> None:
+    """Every request the spec calls invalid is rejected as the contract says (never a 5xx, never accepted)."""
+    conforms(case, api, live, marks, target, minted)
 
 
 # -- link walks ------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from orchestrator_contract.violations import expect
 pytestmark = [pytest.mark.edges, pytest.mark.validation]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def runner(scenario: Scenario) -> EdgeRunner:
     return EdgeRunner(scenario)
 

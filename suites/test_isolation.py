@@ -132,7 +132,7 @@ def discard(client: ApiClient, ids: list[str]) -> None:
         list(pool.map(client.delete, ids))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, shared: RunShared,
           client_settings: ClientSettings, marks: RunMarks, poll: PollSettings) -> Iterator[World]:
     """One concurrent round: the primary's victim, two configurations of each account in a shared
@@ -167,7 +167,7 @@ def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, shared
         discard(api2, second)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def victim(world: World) -> Victim:
     return world.victim
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from hypothesis import settings
+from hypothesis import seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -294,14 +294,22 @@ def _json(response: httpx.Response) -> Any:
         expect(False, "GEN-STATUS", f"{response.status_code} answer is not JSON: {response.text[:200]}")
 
 
-def test_configuration_state_machine(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile) -> None:
+PARTS = 3  # independent runs of the machine, side by side under xdist (each with its own seed)
+
+
+@pytest.mark.parametrize("part", range(1, PARTS + 1))
+def test_configuration_state_machine(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile,
+                                     part: int) -> None:
+    """`PARTS` runs share the profile's examples; each draws its own (a seed from the run's seed and
+    the part), so under xdist they run side by side and none waits for the others' operations."""
     ConfigurationMachine.api = api
     ConfigurationMachine.api_marks = marks
     ConfigurationMachine.poll = poll
+    machine = seed(profile.seed * PARTS + part)(type(f"ConfigurationMachinePart{part}", (ConfigurationMachine,), {}))
     # Hypothesis prints the failing step sequence either way; the profile decides whether it is
     # shrunk first (over HTTP every shrink attempt replays a whole sequence: minutes, not seconds).
     run_state_machine_as_test(
-        ConfigurationMachine,
-        settings=settings(profile.scenario_settings(), max_examples=profile.scenario_examples,
+        machine,
+        settings=settings(profile.scenario_settings(), max_examples=max(1, profile.scenario_examples // PARTS),
                           stateful_step_count=profile.scenario_steps, report_multiple_bugs=False),
     )

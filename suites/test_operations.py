@@ -7,7 +7,7 @@ operation's timestamps; ERR-BODY for the 4xx; and, when a request that must be r
 accepted and applied instead, the rule that should have rejected it (ERR-400, RES-CONFLICT,
 VER-IF-MATCH, IDEM-MISMATCH).
 
-The module fixture `world` runs a create, a PUT, a PATCH and a DELETE (each write on its own
+The session fixture `world` runs a create, a PUT, a PATCH and a DELETE (each write on its own
 configuration, so the waits overlap) and records for each its 202, every poll of its operation
 (and a few more after the terminal status) and the GET that immediately follows the first terminal
 status; the tests judge those records clause by clause. The fixture asserts only what it needs to
@@ -173,7 +173,7 @@ def service_id(marks: RunMarks, name: str) -> str:
     return marks.service_id(name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWorld]:
     """Two concurrent rounds, so the waits overlap.
 
@@ -226,7 +226,7 @@ def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWo
     discard(api, [steps["create"].configuration_id, put_id, patch_id, held_id, *([keyed_id] if keyed_id else [])])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def lifecycle(world: OpsWorld) -> dict[str, Step]:
     return world.steps
 

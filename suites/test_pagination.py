@@ -5,7 +5,7 @@ PAGE-PREVIOUS, PAGE-FILTER, GEN-UNKNOWN-QUERY; ERR-BODY for the 400s; OPS-VISIBL
 dataset's completed creates cannot be fetched.
 
 Every dataset lives under a `memoryStoreId` of its own and is built from `minimal_create_body`
-variants, not drawn from `create_bodies`: a module-scoped dataset cannot be drawn inside `@given`,
+variants, not drawn from `create_bodies`: a dataset shared by tests cannot be drawn inside `@given`,
 drawing outside it (`find`, `.example()`) is not deterministic, and what pagination depends on
 (ids, `createdAt`, `memoryStoreId`) is the same for any valid body. Drawn bodies are round-tripped
 by the semantics suites. The Hypothesis-drawn part here is the walk: page sizes, page by page.
@@ -166,7 +166,7 @@ def second_client(request: pytest.FixtureRequest) -> ApiClient | None:
         return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(request: pytest.FixtureRequest, api: ApiClient, marks: RunMarks, poll: PollSettings,
           profile: Any) -> Iterator[World]:
     """The datasets, created together so one round of waiting serves them all.
@@ -198,7 +198,7 @@ def world(request: pytest.FixtureRequest, api: ApiClient, marks: RunMarks, poll:
         discard(api2, foreign.ids, 8)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dataset(world: World) -> Dataset:
     return world.sets["main"]
 
@@ -519,7 +519,7 @@ def test_walks_during_concurrent_creates_and_deletes(
 # -- tokens --------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def real_token(api: ApiClient, dataset: Dataset) -> str:
     page = get_page(api, {"pageSize": 2, "memoryStoreId": dataset.store}, "PAGE-FILTER")
     expect("nextToken" in page.meta, "PAGE-BODY", f"page 1 of {len(dataset.ids)} items (pageSize 2) has no nextToken")

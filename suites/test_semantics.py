@@ -166,7 +166,7 @@ class Existing:
         return f"{CONFIGURATIONS}/{self.id}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def existing(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Existing:
     response = api.create(body(marks, "existing"))
     cid = accept(api, response, poll, "GEN-STATUS", "create")

@@ -124,3 +124,56 @@ def test_throttled_runs_still_pass(tmp_path: Path) -> None:
          "-q", "--server-rate-limit", "8", "-k", "throttled or walk_with_drawn_page_size"],
         capture_output=True, text=True, timeout=600, cwd=REPO)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+
+
+def _records(report_dir: Path) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((report_dir / "failures").glob("*.json"))]
+
+
+SABOTAGED = "test_post_ignores_if_match"
+
+
+@pytest.mark.slow
+def test_an_error_of_the_suite_is_exit_3_and_never_a_violation(tmp_path: Path) -> None:
+    """A test that fails with the suite's own exception: exit 3, its own section in every report,
+    its traceback kept; with a real violation in the same run, exit 1 and both are listed."""
+    env = {"PYTHONPATH": str(REPO / "tests"), "SABOTAGE_TESTS": SABOTAGED}
+    selection = ["--", "-p", "sabotage_plugin", "-k", f"{SABOTAGED} or test_default_page_size_is_50"]
+    run = run_cli(tmp_path / "alone", *selection, env=env)
+    assert run.returncode == 3, run.explain()
+    assert "SUITE ERROR" in run.summary and "could not judge" in run.summary and SABOTAGED in run.summary
+    [record] = _records(tmp_path / "alone")
+    assert record["verdict"] == "suite-error" and record["clause"] == ""
+    assert "KeyError" in str(record["message"]) and "sabotage_plugin.py" in str(record["message"])
+    html = (tmp_path / "alone" / "report.html").read_text(encoding="utf-8")
+    assert "The suite could not judge" in html and "suite error" in html
+    junit = (tmp_path / "alone" / "junit.xml").read_text(encoding="utf-8")
+    assert 'value="suite-error"' in junit
+
+    both = run_cli(tmp_path / "both", "--server-fault", "wrong-default-page-size", *selection, env=env)
+    assert both.returncode == 1, both.explain()
+    assert "`PAGE-SIZE`" in both.summary and "could not judge" in both.summary
+
+
+@pytest.mark.slow
+def test_the_printed_rerun_command_reproduces_the_failure(tmp_path: Path) -> None:
+    """The record's `rerun`, run exactly as printed (the installed command, credentials from the
+    environment), runs that one test again against the same target and fails with the same clause."""
+    import shlex
+
+    first = run_cli(tmp_path / "first", "--server-fault", "missing-etag", "--", "-m", "conditional")
+    assert first.returncode == 1, first.explain()
+    record = _records(tmp_path / "first")[0]
+    command = shlex.split(str(record["rerun"]))
+    assert command[:2] == ["orchestrator-contract", "run"] and "--server-fault" in command and "--test" in command
+    assert "secret" not in str(record["rerun"]).lower()
+    again_dir = tmp_path / "again"
+    again_dir.mkdir()
+    installed = Path(sys.executable).with_name("orchestrator-contract")
+    done = subprocess.run([str(installed), *command[1:]], cwd=again_dir, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = (again_dir / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert f"`{record['clause']}`" in summary and "1 failed" in summary, summary

@@ -10,8 +10,10 @@ assert what must be visible. The other custom checks enforce clauses no schema c
 from __future__ import annotations
 
 import email.utils
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import schemathesis
@@ -28,8 +30,10 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 
 from .client import OPERATIONS, ApiClient
+from .deferred import DeferredChecks
 from .polling import PollSettings, wait_for_operation
 from .violations import expect
 
@@ -45,6 +49,7 @@ BUILTIN_CLAUSES: dict[str, str] = {
     "missing_required_header": "ERR-400",
     "unsupported_method": "GEN-405",
     "ignored_auth": "AUTH-401",
+    "ignored_auth_once": "AUTH-401",
 }
 
 
@@ -52,6 +57,8 @@ BUILTIN_CLAUSES: dict[str, str] = {
 class _Runtime:
     client: ApiClient | None = None
     poll: PollSettings = PollSettings()
+    deferred: DeferredChecks | None = None  # set: the async-aware checks run there, judged at test end
+    auth_confirmed: set[str] = field(default_factory=set)  # operations whose auth enforcement was probed
 
 
 # A module global because Schemathesis calls a check with (ctx, response, case) only: the async-aware
@@ -63,6 +70,18 @@ def bind(client: ApiClient, poll: PollSettings) -> None:
     """Give the async-aware checks the client (credentials, journal) they poll with."""
     _runtime.client = client
     _runtime.poll = poll
+
+
+def defer_to(deferred: DeferredChecks | None) -> None:
+    """Run the async-aware checks in `deferred` (side by side) until called with None again."""
+    _runtime.deferred = deferred
+
+
+def _run_or_defer(check: Callable[[], None]) -> None:
+    if _runtime.deferred is not None:
+        _runtime.deferred.submit(check)
+    else:
+        check()
 
 
 def _as_httpx(response: Response) -> httpx.Response:
@@ -134,8 +153,9 @@ def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case
     expect(isinstance(related, dict) and isinstance(related.get("configurationId"), str), "OPS-202",
            f"related.configurationId missing in {body!r}")
     if case.method.upper() in {"PUT", "PATCH", "DELETE"} and "id" in (case.path_parameters or {}):
-        expect(related["configurationId"] == str(case.path_parameters["id"]), "OPS-202",
-               f"related.configurationId {related['configurationId']!r} is not the path id {case.path_parameters['id']!r}")
+        path_id = unquote(str(case.path_parameters["id"]))  # Schemathesis keeps it percent-encoded
+        expect(related["configurationId"] == path_id, "OPS-202",
+               f"related.configurationId {related['configurationId']!r} is not the path id {path_id!r}")
     return True
 
 
@@ -149,34 +169,67 @@ def _completed(response: Response, case: Case, methods: set[str]) -> tuple[ApiCl
     return (client, final) if final["status"] == "COMPLETED" else None
 
 
+def _wants(response: Response, case: Case, methods: set[str]) -> bool:
+    return _runtime.client is not None and response.status_code == 202 and case.method.upper() in methods
+
+
 @schemathesis.check
 def async_resource_availability(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """OPS-VISIBLE: once the operation of an accepted create/PUT/PATCH COMPLETED, the resource is there."""
-    completed = _completed(response, case, {"POST", "PUT", "PATCH"})
-    if completed is None:
+    if not _wants(response, case, {"POST", "PUT", "PATCH"}):
         return None
-    client, final = completed
-    cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
-    fetched = client.fetch(cid)
-    expect(fetched.status_code == 200, "OPS-VISIBLE",
-           f"operation {final.get('operationId')} COMPLETED but GET {cid} answered {fetched.status_code}")
+
+    def check() -> None:
+        completed = _completed(response, case, {"POST", "PUT", "PATCH"})
+        if completed is None:
+            return
+        client, final = completed
+        cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
+        fetched = client.fetch(cid)
+        expect(fetched.status_code == 200, "OPS-VISIBLE",
+               f"operation {final.get('operationId')} of {case.method} {case.formatted_path} COMPLETED but GET {cid} "
+               f"answered {fetched.status_code}")
+
+    _run_or_defer(check)
     return True
 
 
 @schemathesis.check
 def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """OPS-DELETE: once an accepted DELETE COMPLETED, GET and a new DELETE answer 404."""
-    completed = _completed(response, case, {"DELETE"})
-    if completed is None:
+    if not _wants(response, case, {"DELETE"}):
         return None
-    client, _ = completed
-    cid = _json(response)["related"]["configurationId"]
-    fetched = client.fetch(cid)
-    expect(fetched.status_code == 404, "OPS-DELETE",
-           f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}")
-    again = client.delete(cid)
-    expect(again.status_code == 404, "OPS-DELETE", f"a second DELETE {cid} answered {again.status_code}")
+
+    def check() -> None:
+        completed = _completed(response, case, {"DELETE"})
+        if completed is None:
+            return
+        client, _ = completed
+        cid = _json(response)["related"]["configurationId"]
+        fetched = client.fetch(cid)
+        expect(fetched.status_code == 404, "OPS-DELETE",
+               f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}")
+        again = client.delete(cid)
+        expect(again.status_code == 404, "OPS-DELETE", f"a second DELETE {cid} answered {again.status_code}")
+
+    _run_or_defer(check)
     return True
+
+
+@schemathesis.check
+def ignored_auth_once(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+    """AUTH-401: Schemathesis's `ignored_auth` (a 2xx answer re-sent without, then with wrong,
+    credentials must be refused), confirmed once per operation per run, as Schemathesis's own runner
+    does: enforcement belongs to the operation, and every 2xx would otherwise cost two more requests
+    (the isolation suite sends every operation with thirteen kinds of bad credentials)."""
+    label = case.operation.label
+    if label in _runtime.auth_confirmed:
+        return None
+    result = ignored_auth(ctx, response, case)
+    if 200 <= response.status_code < 300 and not (case.meta is not None
+                                                  and case.meta.is_negative_at(ParameterLocation.PATH)):
+        _runtime.auth_confirmed.add(label)
+    return result
 
 
 BUILTIN_CHECKS = [
@@ -189,7 +242,7 @@ BUILTIN_CHECKS = [
     positive_data_acceptance,
     missing_required_header,
     unsupported_method,
-    ignored_auth,
+    ignored_auth_once,
 ]
 CUSTOM_CHECKS = [date_header, error_body, accepted_operation_headers]
 ASYNC_CHECKS = [async_resource_availability, async_use_after_free]

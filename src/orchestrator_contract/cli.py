@@ -48,6 +48,20 @@ def _credential(text: str) -> Credential:
         raise argparse.ArgumentTypeError(f"expected SID:TOKEN, got {text!r}") from None
 
 
+def _workers_option(text: str) -> int:
+    from .concurrency import AUTO
+
+    if text == "auto":
+        return AUTO
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a number or "auto", got {text!r}') from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("--workers must be at least 0")
+    return value
+
+
 def check_faults(names: Sequence[str]) -> None:
     """Raise a UsageError naming the faults the reference server does not have."""
     from .server import FAULTS
@@ -69,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default="reports", type=Path, help="where junit.xml and summary.md go")
     run.add_argument("--seed", type=int, help="override the profile's seed")
     run.add_argument("--max-time", type=int, help="global time budget in seconds (default: the profile's)")
-    run.add_argument("--workers", type=int, help="pytest-xdist workers (default: the profile's; 0 = in-process)")
+    run.add_argument("--workers", type=_workers_option,
+                     help='pytest-xdist workers: a number (0 = in-process) or "auto" (default: the profile\'s)')
     run.add_argument("--test", action="append", default=[], metavar="NODEID",
                      help="run only this test (repeatable), as a failure record's `rerun` names it")
     run.add_argument("--server-fault", action="append", default=[], metavar="NAME",
@@ -234,17 +249,37 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
                          workers=profile.workers, server=server)
     context = context.started(seed=profile.seed, max_time_s=profile.max_time_s)
 
+    credential = Credential(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"])
     if args.base_url:
-        probe(args.base_url, Credential(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"]))
-        return _run_suites(context.with_changes(base_url=args.base_url), profile, env, extra, args.test)
+        probe(args.base_url, credential)
+        profile = _with_workers(profile, args.base_url, credential, args.test)
+        return _run_suites(context.with_changes(base_url=args.base_url, workers=profile.workers), profile, env,
+                           extra, args.test)
 
     from .server import ServerConfig, start_background
 
     config = ServerConfig(faults=frozenset(server.faults), latency_ms=server.latency_ms,
                           op_delay_ms=server.op_delay_ms, rate_limit_per_s=server.rate_limit)
     with start_background(config) as running:
-        return _run_suites(context.with_changes(base_url=running.base_url, embedded=True), profile, env, extra,
-                           args.test)
+        profile = _with_workers(profile, running.base_url, credential, args.test)
+        return _run_suites(context.with_changes(base_url=running.base_url, embedded=True, workers=profile.workers),
+                           profile, env, extra, args.test)
+
+
+def _with_workers(profile: profiles.Profile, base_url: str, credential: Credential,
+                  tests: Sequence[str]) -> profiles.Profile:
+    """The profile with `workers = "auto"` resolved (a run of named tests runs in-process)."""
+    from .concurrency import AUTO, choose_workers, measure_rtt
+
+    if tests:
+        return profile.with_changes(workers=0)
+    if profile.workers != AUTO:
+        return profile
+    rtt = measure_rtt(base_url, credential)
+    workers = choose_workers(rtt, profile.max_workers)
+    print(f"orchestrator-contract: {workers} workers (auto: round trip {rtt * 1000:.1f} ms, "
+          f"at most {profile.max_workers})", flush=True)
+    return profile.with_changes(workers=workers)
 
 
 def _test_arguments(suites: Path, tests: Sequence[str]) -> list[str]:
@@ -269,7 +304,7 @@ def _run_suites(context: RunContext, profile: profiles.Profile, env: dict[str, s
     command = [sys.executable, "-m", "pytest", *_test_arguments(suites, tests), "-c", str(suites / "pytest.ini"),
                "--rootdir", str(suites), f"--junitxml={junit}", "-q"]
     if profile.workers > 0:
-        command += ["-n", str(profile.workers)]
+        command += ["-n", str(profile.workers), "--dist", "worksteal"]
     if profile.maxfail > 0:
         command += [f"--maxfail={profile.maxfail}"]
     command += extra

@@ -442,7 +442,11 @@ def _string_mutations(value: str) -> list[tuple[str, str]]:
     swapped = "".join(LOOKALIKES.get(c, c) for c in value)
     if swapped != value:
         out.append(("look-alike characters", swapped))
-    return [(how, v) for how, v in out if v != value]
+    unique: dict[str, str] = {}
+    for how, v in out:  # one case per value: two requests with one Idempotency-Key would be a real 422
+        if v != value:
+            unique.setdefault(v, how)
+    return [(how, v) for v, how in unique.items()]
 
 
 def _marked_base(operation_id: str, marks: Any) -> dict[str, Any]:
@@ -663,9 +667,11 @@ def parameter_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
         if kind == "near-misses" and schema.get("format") == "uuid":
             values += [(f"{v!r} ({how})", v) for how, v in _uuid_spellings(uuid_for(marks, operation_id, name))]
         body_base = _marked_base(operation_id, marks) if operation_specs()[operation_id].body_schema else None
+        seen: set[str] = set()
         for label, value in values:
-            if slot.location == "header" and not _header_safe(value):
+            if slot.location == "header" and not _header_safe(value) or repr(value) in seen:
                 continue
+            seen.add(repr(value))
             valid = conforms(value, schema)
             clause = {"pageSize": "PAGE-SIZE", "memoryStoreId": "PAGE-FILTER", "Idempotency-Key": "IDEM-FORMAT"
                       }.get(name, "ERR-400")

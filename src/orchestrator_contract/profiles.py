@@ -44,7 +44,8 @@ class Profile:
     request_timeout_s: float
     max_time_s: int
     maxfail: int
-    workers: int
+    workers: int  # pytest-xdist workers; 0 = in-process, concurrency.AUTO = chosen from the round trip
+    max_workers: int
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
@@ -90,6 +91,16 @@ def active() -> Profile:
     return _active
 
 
+def _workers(value: object) -> int:
+    from .concurrency import AUTO
+
+    if value == "auto":
+        return AUTO
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f'run.workers must be "auto" or an integer >= 0, not {value!r}')
+    return value
+
+
 def available() -> list[str]:
     return sorted(p.stem for p in (suites_dir() / "profiles").glob("*.toml"))
 
@@ -130,5 +141,6 @@ def load(name: str, *, seed: int | None = None) -> Profile:
         request_timeout_s=float(poll.get("request_timeout_s", 10)),
         max_time_s=int(run.get("max_time_s", 900)),
         maxfail=int(run.get("maxfail", 0)),
-        workers=int(run.get("workers", 0)),
+        workers=_workers(run.get("workers", 0)),
+        max_workers=int(run.get("max_workers", 8)),
     )

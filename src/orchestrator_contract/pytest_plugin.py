@@ -37,7 +37,7 @@ from .context import WORKERINPUT_KEY, EmbeddedServer, RunContext
 from .har import har_text
 from .reporting import (CASSETTES_DIR, FAILURES_DIR, HTML_REPORT, REPRODUCE_MARK, SUITE_ERROR, VERDICT_PROPERTY,
                         VIOLATION, artifact_stem)
-from .scheduling import order_for_signal
+from .scheduling import order_for_signal, order_longest_first
 from .violations import violation_in
 
 MESSAGE_LIMIT = 20_000
@@ -85,6 +85,11 @@ class ContractReporting:
         self.config = config
         self.violations = 0
         self.suite_errors = 0
+        self.stop_at = set(config.getoption("--stop-at-clause") or [])
+        self.session: pytest.Session | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
 
     def context(self) -> RunContext:
         return self.config.stash[CONTEXT_KEY]
@@ -123,6 +128,9 @@ class ContractReporting:
         if report.failed:
             if verdict_of(report) == VIOLATION:
                 self.violations += 1
+                clause = dict(report.user_properties).get("clause")
+                if clause in self.stop_at and self.session is not None:
+                    self.session.shouldstop = f"a violation of {clause} was found (--stop-at-clause)"
             else:
                 self.suite_errors += 1
 
@@ -253,6 +261,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="embedded server only: answer every request this many milliseconds later")
     group.addoption("--server-op-delay-ms", type=int, default=None,
                     help="embedded server only: apply operations this many milliseconds after accepting them")
+    group.addoption("--stop-at-clause", action="append", default=[], metavar="CLAUSE",
+                    help="stop the run at the first violation of this clause (the mutation gate: a fault is caught "
+                         "when a failure names its clause)")
 
 
 def context_from(config: pytest.Config) -> RunContext:
@@ -322,8 +333,11 @@ def pytest_configure_node(node: Any) -> None:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that catch the most per second run first (see `scheduling`)."""
-    items[:] = order_for_signal(items)
+    """In one process, tests that catch the most per second first; across workers, the longest first
+    (see `scheduling`)."""
+    workerinput = getattr(config, "workerinput", None)
+    workers = int(workerinput["workercount"]) if workerinput else int(getattr(config.option, "numprocesses", 0) or 0)
+    items[:] = order_longest_first(items, workers) if workers else order_for_signal(items)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -626,3 +626,22 @@ def test_registry_is_consistent() -> None:
         assert fault.name == name and fault.description and fault.clause in CLAUSES
     with pytest.raises(ValueError, match="unknown fault"):
         ServerConfig(faults=frozenset({"no-such-fault"}))
+
+
+SECTIONS_WITH_A_FAULT_PER_CLAUSE = ("AUTH", "OPS", "IDEM", "VER", "PAGE")
+CLASSES_OF_INPUT = ("ERR-400", "ERR-413", "ERR-415", "ERR-EXACT", "GEN-NO-5XX", "RES-ROUNDTRIP")
+
+
+def test_every_clause_of_the_five_sections_is_broken_by_some_fault() -> None:
+    """The mutation gate then proves, clause by clause, that the suites notice it broken (a fault
+    counts as caught only with a failure naming its own clause)."""
+    broken = {fault.clause for fault in FAULTS.values()}
+    wanted = [cid for cid in CLAUSES if cid.split("-", 1)[0] in SECTIONS_WITH_A_FAULT_PER_CLAUSE]
+    assert [cid for cid in wanted if cid not in broken] == [], "clauses no deliberate fault breaks"
+
+
+def test_every_input_class_has_realistic_faults() -> None:
+    """Bounds, near misses, hostile text, media types and exactness each break some clause of these
+    at least three times over the catalogue (the edges suite must catch each)."""
+    counts = {clause: sum(1 for f in FAULTS.values() if f.clause == clause) for clause in CLASSES_OF_INPUT}
+    assert sum(counts.values()) >= 15 and all(counts[c] >= 1 for c in CLASSES_OF_INPUT), counts
