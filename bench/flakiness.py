@@ -14,24 +14,17 @@ import os
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+
+from orchestrator_contract.reporting import read_junit
 
 
 def outcomes(junit: Path) -> dict[str, str]:
-    result: dict[str, str] = {}
-    if not junit.is_file():
-        return result
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        name = f"{case.get('classname')}::{case.get('name')}"
-        state = "passed"
-        for tag in ("failure", "error", "skipped"):
-            if case.find(tag) is not None:
-                state = tag
-        result[name] = state
-    return result
+    """Each test's outcome (passed, failed, error, skipped) in a junit file."""
+    return {case.key: case.outcome for case in read_junit(junit).cases} if junit.is_file() else {}
 
 
 def main() -> int:
@@ -48,8 +41,21 @@ def main() -> int:
         report_dir = args.out / f"run-{run:02d}"
         started = time.monotonic()
         completed = subprocess.run(
-            [sys.executable, "-m", "orchestrator_contract", "run", "--profile", args.profile,
-             "--report-dir", str(report_dir)], capture_output=True, text=True, cwd=REPO, env=dict(os.environ))
+            [
+                sys.executable,
+                "-m",
+                "orchestrator_contract",
+                "run",
+                "--profile",
+                args.profile,
+                "--report-dir",
+                str(report_dir),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=dict(os.environ),
+        )
         wall = time.monotonic() - started
         seen = outcomes(report_dir / "junit.xml")
         if baseline is None:
@@ -59,23 +65,31 @@ def main() -> int:
         passed = sum(1 for s in seen.values() if s == "passed")
         rows.append(f"| {run} | {completed.returncode} | {len(seen)} | {passed} | {wall:.1f} |")
         print(f"run {run}: exit {completed.returncode}, {passed}/{len(seen)} passed, {wall:.1f} s", flush=True)
-    verdict = "no flaky results" if not flaky and not failed_runs else (
-        f"{failed_runs} failing run(s), {len(flaky)} test(s) with differing outcomes")
-    text = "\n".join([
-        f"# Flakiness check: {args.runs} runs of the `{args.profile}` profile",
-        "",
-        f"Command: `python bench/flakiness.py --runs {args.runs} --profile {args.profile}`; "
-        f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-        f"load average at the end {os.getloadavg()[0]:.2f} (2 cores).",
-        "",
-        f"**Verdict: {verdict}.**",
-        "",
-        "| run | exit | tests | passed | wall s |",
-        "|---|---|---|---|---|",
-        *rows,
-        "",
-        *(f"- differing: `{name}`" for name in sorted(flaky)),
-    ]) + "\n"
+    verdict = (
+        "no flaky results"
+        if not flaky and not failed_runs
+        else (f"{failed_runs} failing run(s), {len(flaky)} test(s) with differing outcomes")
+    )
+    text = (
+        "\n".join(
+            [
+                f"# Flakiness check: {args.runs} runs of the `{args.profile}` profile",
+                "",
+                f"Command: `python bench/flakiness.py --runs {args.runs} --profile {args.profile}`; "
+                f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+                f"load average at the end {os.getloadavg()[0]:.2f} (2 cores).",
+                "",
+                f"**Verdict: {verdict}.**",
+                "",
+                "| run | exit | tests | passed | wall s |",
+                "|---|---|---|---|---|",
+                *rows,
+                "",
+                *(f"- differing: `{name}`" for name in sorted(flaky)),
+            ]
+        )
+        + "\n"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     (args.out.parent / "flakiness.md").write_text(text, encoding="utf-8")
     print(text)

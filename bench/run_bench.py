@@ -1,8 +1,8 @@
 """Benchmark of the contract suite against the embedded reference server (a measurement, not a test).
 
-    /work/venv/bin/python bench/run_bench.py [--quick]
+    python bench/run_bench.py [--quick]
 
-Measures, and writes to reports/bench.md (also printed):
+Measures, and writes to reports/throughput.md (also printed):
 1. the conformance suite (`pytest suites/test_conformance.py`, ci profile): test cases/s and requests/s;
 2. plain Schemathesis (`st run`) on the same spec with the ci profile's generation settings;
 3. the raw limit: the recorded request mixes replayed sequentially by one httpx.Client;
@@ -33,7 +33,6 @@ import threading
 import time
 import tomllib
 import uuid
-import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +41,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT  # noqa: E402
+from machine import cpu_model, git_commit, loadavg, nested_env
+from orchestrator_contract.context import ENV_REPORT_DIR
+from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.reporting import read_junit
 
 VENV_BIN = Path(sys.executable).parent
-REPORT = REPO / "reports" / "bench.md"
+REPORT = REPO / "reports" / "throughput.md"
 TESTCASE_HEADER = b"x-schemathesis-testcaseid"
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Time bounds of each part (seconds).
@@ -58,37 +60,21 @@ DROP_HEADERS = {"host", "content-length", "connection", "accept-encoding"}
 
 
 # -- machine -------------------------------------------------------------------------------------
-def loadavg() -> str:
-    """The 1/5/15-minute load averages, e.g. `1.16 1.53 2.43`."""
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def git_commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
-    return done.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
-
-
 def dev_credentials_env() -> dict[str, str]:
     """The TWILIO_* variables for the dev accounts (as tests/cli_harness.py sets them)."""
     return {
-        "TWILIO_ACCOUNT_SID": PRIMARY_ACCOUNT.username, "TWILIO_AUTH_TOKEN": PRIMARY_ACCOUNT.secret,
-        "TWILIO_SECOND_ACCOUNT_SID": SECOND_ACCOUNT.username, "TWILIO_SECOND_AUTH_TOKEN": SECOND_ACCOUNT.secret,
-        "TWILIO_API_KEY": PRIMARY_API_KEY.username, "TWILIO_API_SECRET": PRIMARY_API_KEY.secret,
+        "TWILIO_ACCOUNT_SID": PRIMARY_ACCOUNT.username,
+        "TWILIO_AUTH_TOKEN": PRIMARY_ACCOUNT.secret,
+        "TWILIO_SECOND_ACCOUNT_SID": SECOND_ACCOUNT.username,
+        "TWILIO_SECOND_AUTH_TOKEN": SECOND_ACCOUNT.secret,
+        "TWILIO_API_KEY": PRIMARY_API_KEY.username,
+        "TWILIO_API_SECRET": PRIMARY_API_KEY.secret,
     }
 
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a client subprocess: no inherited run id/seed/deadline of another run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ORCHESTRATOR_CONTRACT_")}
+    env = nested_env(drop=())
     env["PYTHONPATH"] = str(REPO / "src") + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(extra)
     return env
@@ -132,9 +118,14 @@ class CountingApp:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         testcase = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == TESTCASE_HEADER), None)
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        exchange = Exchange(scope["method"], raw_path.decode("latin-1"), scope["query_string"].decode("latin-1"),
-                            headers, b"",
-                            testcase=testcase)
+        exchange = Exchange(
+            scope["method"],
+            raw_path.decode("latin-1"),
+            scope["query_string"].decode("latin-1"),
+            headers,
+            b"",
+            testcase=testcase,
+        )
         chunks: list[bytes] = []
 
         async def recording_receive() -> dict:
@@ -174,9 +165,17 @@ class CountingServer:
         self._sock.listen(1024)
         port = self._sock.getsockname()[1]
         # The same uvicorn settings as orchestrator_contract.server.runner.
-        config = uvicorn.Config(CountingApp(self.app, self.recorder), host="127.0.0.1", port=port,
-                                log_level="error", access_log=False, date_header=False, server_header=False,
-                                lifespan="on", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(
+            CountingApp(self.app, self.recorder),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+            access_log=False,
+            date_header=False,
+            server_header=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
         self.base_url = f"http://127.0.0.1:{port}"
@@ -233,8 +232,9 @@ class Measure:
         return ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(classes.items()))
 
 
-def timed(command: list[str], *, timeout: float, env: dict[str, str], cwd: Path = REPO
-          ) -> tuple[float, int | None, str]:
+def timed(
+    command: list[str], *, timeout: float, env: dict[str, str], cwd: Path = REPO
+) -> tuple[float, int | None, str]:
     """Run `command`; (wall seconds, exit code or None on timeout, combined output tail)."""
     started = time.monotonic()
     try:
@@ -254,33 +254,49 @@ def junit_counts(path: Path) -> str:
     """`N tests (p passed, f failed, e errors, s skipped)` from a junit file."""
     if not path.is_file():
         return "no junit report"
-    counts = Counter()
-    for case in ET.parse(path).getroot().iter("testcase"):
-        kind = next((tag for tag in ("failure", "error", "skipped") if case.find(tag) is not None), "passed")
-        counts[kind] += 1
+    counts = Counter(case.outcome for case in read_junit(path).cases)
     total = sum(counts.values())
     return f"{total} tests (" + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ")"
 
 
 def junit_times(path: Path) -> list[tuple[str, float]]:
     """(test name, seconds) of each test in a junit file."""
-    if not path.is_file():
-        return []
-    cases = ET.parse(path).getroot().iter("testcase")
-    return [(case.get("name", "?"), float(case.get("time", 0) or 0)) for case in cases]
+    return [(case.name, case.seconds) for case in read_junit(path).cases] if path.is_file() else []
 
 
 def measure_suite(server: CountingServer, work: Path, label: str, extra: list[str]) -> tuple[Measure, str]:
     junit = work / f"junit-{len(list(work.glob('junit-*')))}.xml"
-    command = [str(VENV_BIN / "python"), "-m", "pytest", "suites/test_conformance.py", "-c", "suites/pytest.ini",
-               "--rootdir", "suites", "--base-url", server.base_url, "--profile", "ci", "-q",
-               f"--junitxml={junit}", *extra]
-    env = clean_env(**dev_credentials_env(), ORCHESTRATOR_CONTRACT_REPORT_DIR=str(work))
+    command = [
+        str(VENV_BIN / "python"),
+        "-m",
+        "pytest",
+        "suites/test_conformance.py",
+        "-c",
+        "suites/pytest.ini",
+        "--rootdir",
+        "suites",
+        "--base-url",
+        server.base_url,
+        "--profile",
+        "ci",
+        "-q",
+        f"--junitxml={junit}",
+        *extra,
+    ]
+    env = clean_env(**dev_credentials_env(), **{ENV_REPORT_DIR: str(work)})
     server.recorder.reset()
     load_start = loadavg()
-    wall, code, out = timed(command, timeout=SUITE_TIMEOUT_S, env=env)
-    measure = Measure(label, wall, code, server.recorder.reset(), load_start, loadavg(), tests=junit_counts(junit),
-                      test_times=junit_times(junit))
+    wall, code, _ = timed(command, timeout=SUITE_TIMEOUT_S, env=env)
+    measure = Measure(
+        label,
+        wall,
+        code,
+        server.recorder.reset(),
+        load_start,
+        loadavg(),
+        tests=junit_counts(junit),
+        test_times=junit_times(junit),
+    )
     shown = ["pytest", *command[3:]]
     shown[shown.index("--base-url") + 1] = "URL"
     shown[shown.index(f"--junitxml={junit}")] = "--junitxml=TMP/junit.xml"
@@ -290,12 +306,31 @@ def measure_suite(server: CountingServer, work: Path, label: str, extra: list[st
 def measure_st(server: CountingServer, ci: dict[str, Any]) -> tuple[Measure, str]:
     hyp, conf = ci["hypothesis"], ci["conformance"]
     mode = "all" if set(conf["modes"]) == {"positive", "negative"} else conf["modes"][0]
-    command = [str(VENV_BIN / "st"), "run", "spec/configurations.yaml", "--url", server.base_url,
-               "--auth", f"{PRIMARY_ACCOUNT.username}:{PRIMARY_ACCOUNT.secret}",
-               "--phases", ",".join(conf["phases"]), "--max-examples", str(conf["max_examples"]),
-               "--mode", mode, "--checks", "all", "--seed", str(hyp["seed"]), "--workers", "1",
-               "--generation-deterministic",  # implies no example database
-               "--generation-with-security-parameters", "false", "--no-color"]
+    command = [
+        str(VENV_BIN / "st"),
+        "run",
+        "spec/configurations.yaml",
+        "--url",
+        server.base_url,
+        "--auth",
+        f"{PRIMARY_ACCOUNT.username}:{PRIMARY_ACCOUNT.secret}",
+        "--phases",
+        ",".join(conf["phases"]),
+        "--max-examples",
+        str(conf["max_examples"]),
+        "--mode",
+        mode,
+        "--checks",
+        "all",
+        "--seed",
+        str(hyp["seed"]),
+        "--workers",
+        "1",
+        "--generation-deterministic",  # implies no example database
+        "--generation-with-security-parameters",
+        "false",
+        "--no-color",
+    ]
     if not hyp.get("shrink", True):
         command.append("--no-shrink")
     server.recorder.reset()
@@ -304,8 +339,15 @@ def measure_st(server: CountingServer, ci: dict[str, Any]) -> tuple[Measure, str
     lines = out.splitlines()
     # st's summary: "Test cases:" then e.g. "548 generated, 7 found 7 unique failures, 12 skipped".
     summary = next((lines[i + 1] for i, ln in enumerate(lines[:-1]) if ln.strip() == "Test cases:"), "")
-    measure = Measure("plain `st run`", wall, code, server.recorder.reset(), load_start, loadavg(),
-                      tests=summary.strip() + " (st's count)")
+    measure = Measure(
+        "plain `st run`",
+        wall,
+        code,
+        server.recorder.reset(),
+        load_start,
+        loadavg(),
+        tests=summary.strip() + " (st's count)",
+    )
     shown = [c if c != command[0] else "st" for c in command]
     shown[shown.index("--auth") + 1] = "USER:SECRET"
     shown[shown.index("--url") + 1] = "URL"
@@ -313,9 +355,16 @@ def measure_st(server: CountingServer, ci: dict[str, Any]) -> tuple[Measure, str
 
 
 def write_replay_file(exchanges: list[Exchange], path: Path) -> None:
-    rows = [{"method": e.method, "path": e.path, "query": e.query,
-             "headers": [(k, v) for k, v in e.headers if k.lower() not in DROP_HEADERS],
-             "body": base64.b64encode(e.body).decode()} for e in exchanges]
+    rows = [
+        {
+            "method": e.method,
+            "path": e.path,
+            "query": e.query,
+            "headers": [(k, v) for k, v in e.headers if k.lower() not in DROP_HEADERS],
+            "body": base64.b64encode(e.body).decode(),
+        }
+        for e in exchanges
+    ]
     path.write_text(json.dumps(rows))
 
 
@@ -333,8 +382,10 @@ def replay_main(file: Path, base_url: str) -> None:
                 continue
             # A UUID Idempotency-Key is made fresh, so the server does the write again instead of
             # answering from its idempotency cache (as the original request did not).
-            headers = [(k, str(uuid.uuid4()) if k.lower() == "idempotency-key" and UUID_RE.fullmatch(v) else v)
-                       for k, v in row["headers"]]
+            headers = [
+                (k, str(uuid.uuid4()) if k.lower() == "idempotency-key" and UUID_RE.fullmatch(v) else v)
+                for k, v in row["headers"]
+            ]
             url = row["path"] + (f"?{row['query']}" if row["query"] else "")
             response = client.request(row["method"], url, headers=headers, content=base64.b64decode(row["body"]))
             statuses[f"{response.status_code // 100}xx"] += 1
@@ -345,8 +396,7 @@ def replay_main(file: Path, base_url: str) -> None:
 def measure_replay(server: CountingServer, source: Measure, work: Path) -> Measure:
     file = work / f"replay-{len(list(work.glob('replay-*')))}.json"
     write_replay_file(source.exchanges, file)
-    command = [str(VENV_BIN / "python"), str(Path(__file__).resolve()), "--replay", str(file), "--url",
-               server.base_url]
+    command = [str(VENV_BIN / "python"), str(Path(__file__).resolve()), "--replay", str(file), "--url", server.base_url]
     server.recorder.reset()
     load_start = loadavg()
     _, code, out = timed(command, timeout=REPLAY_TIMEOUT_S, env=clean_env())
@@ -357,18 +407,36 @@ def measure_replay(server: CountingServer, source: Measure, work: Path) -> Measu
     except (ValueError, IndexError, KeyError):
         raise RuntimeError(f"the replay failed (exit {code}):\n{out}") from None
     unsendable = result["statuses"].get("not sendable by httpx", 0)
-    return Measure(f"httpx replay of the {source.label} mix", wall, code, exchanges, load_start, loadavg(),
-                   tests=f"{unsendable} raw probe(s) httpx cannot send, left out" if unsendable else "")
+    return Measure(
+        f"httpx replay of the {source.label} mix",
+        wall,
+        code,
+        exchanges,
+        load_start,
+        loadavg(),
+        tests=f"{unsendable} raw probe(s) httpx cannot send, left out" if unsendable else "",
+    )
 
 
 def measure_run(workers: int, work: Path) -> Measure:
     report_dir = work / f"run-w{workers}"
-    command = [str(VENV_BIN / "orchestrator-contract"), "run", "--profile", "ci", "--workers", str(workers),
-               "--max-time", str(RUN_MAX_TIME_S), "--report-dir", str(report_dir)]
+    command = [
+        str(VENV_BIN / "orchestrator-contract"),
+        "run",
+        "--profile",
+        "ci",
+        "--workers",
+        str(workers),
+        "--max-time",
+        str(RUN_MAX_TIME_S),
+        "--report-dir",
+        str(report_dir),
+    ]
     load_start = loadavg()
-    wall, code, out = timed(command, timeout=RUN_TIMEOUT_S, env=clean_env())
-    return Measure(f"--workers {workers}", wall, code, [], load_start, loadavg(),
-                   tests=junit_counts(report_dir / "junit.xml"))
+    wall, code, _ = timed(command, timeout=RUN_TIMEOUT_S, env=clean_env())
+    return Measure(
+        f"--workers {workers}", wall, code, [], load_start, loadavg(), tests=junit_counts(report_dir / "junit.xml")
+    )
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -407,8 +475,10 @@ def render(ctx: dict[str, Any]) -> str:
         "",
         "## Machine",
         "",
-        table(["nproc", "CPU", "Python", "load at start", "load at end"],
-              [[str(os.cpu_count()), ctx["cpu"], ctx["python"], ctx["load_start"], ctx["load_end"]]]),
+        table(
+            ["nproc", "CPU", "Python", "load at start", "load at end"],
+            [[str(os.cpu_count()), ctx["cpu"], ctx["python"], ctx["load_start"], ctx["load_end"]]],
+        ),
         "",
         "## 1–2. Suite and plain Schemathesis throughput",
         "",
@@ -418,11 +488,35 @@ def render(ctx: dict[str, Any]) -> str:
         "this asynchronous API, and it stops generating for an operation at its first failure, so it sends far "
         "fewer test cases than the suite).",
         "",
-        table(["run", "exit", "tests", "wall s", "test cases", "requests (with test-case id)", "test cases/s",
-               "requests/s", "server time s", "load start → end"],
-              [[m.label, code_text(m.exit_code), m.tests or "–", f"{m.wall_s:.1f}", str(m.test_cases),
-                f"{m.requests} ({m.tagged_requests})", f"{m.rate(m.test_cases):.1f}", f"{m.rate(m.requests):.1f}",
-                f"{m.server_s:.1f}", f"{m.load_start} → {m.load_end}"] for m in [*suite, st]]),
+        table(
+            [
+                "run",
+                "exit",
+                "tests",
+                "wall s",
+                "test cases",
+                "requests (with test-case id)",
+                "test cases/s",
+                "requests/s",
+                "server time s",
+                "load start → end",
+            ],
+            [
+                [
+                    m.label,
+                    code_text(m.exit_code),
+                    m.tests or "–",
+                    f"{m.wall_s:.1f}",
+                    str(m.test_cases),
+                    f"{m.requests} ({m.tagged_requests})",
+                    f"{m.rate(m.test_cases):.1f}",
+                    f"{m.rate(m.requests):.1f}",
+                    f"{m.server_s:.1f}",
+                    f"{m.load_start} → {m.load_end}",
+                ]
+                for m in [*suite, st]
+            ],
+        ),
         "",
         "Wall time includes interpreter start-up, spec loading and test collection (about the same for both tools).",
         "",
@@ -437,29 +531,56 @@ def render(ctx: dict[str, Any]) -> str:
         "The replay's statuses differ somewhat from the original (ids of deleted resources answer 404), "
         "so the mix is close to, not identical to, the original.",
         "",
-        table(["replayed mix", "requests", "loop wall s", "requests/s", "statuses (original → replay)",
-               "server time s", "load start → end"],
-              [[name + (f" ({m.tests})" if m.tests else ""), str(m.requests), f"{m.wall_s:.2f}",
-                f"{m.rate(m.requests):.0f}",
-                f"{src.status_mix()} → {m.status_mix()}", f"{m.server_s:.1f}", f"{m.load_start} → {m.load_end}"]
-               for name, (m, src) in raws.items()]),
+        table(
+            [
+                "replayed mix",
+                "requests",
+                "loop wall s",
+                "requests/s",
+                "statuses (original → replay)",
+                "server time s",
+                "load start → end",
+            ],
+            [
+                [
+                    name + (f" ({m.tests})" if m.tests else ""),
+                    str(m.requests),
+                    f"{m.wall_s:.2f}",
+                    f"{m.rate(m.requests):.0f}",
+                    f"{src.status_mix()} → {m.status_mix()}",
+                    f"{m.server_s:.1f}",
+                    f"{m.load_start} → {m.load_end}",
+                ]
+                for name, (m, src) in raws.items()
+            ],
+        ),
         "",
         "## 4. Ratios (requests/s ÷ raw requests/s)",
         "",
         "The parametrized-only run is compared with the full suite's mix (a superset of its own).",
         "",
-        table(["run", "requests/s", "raw requests/s (its own mix)", "ratio", "raw requests/s (suite mix)", "ratio"],
-              ctx["ratios"]),
+        table(
+            ["run", "requests/s", "raw requests/s (its own mix)", "ratio", "raw requests/s (suite mix)", "ratio"],
+            ctx["ratios"],
+        ),
         "",
     ]
     runs: list[Measure] = ctx["runs"]
     out += ["## 5. The ci profile's wall time: `orchestrator-contract run --workers N` (embedded server)", ""]
     if runs:
-        out += [f"Command: `orchestrator-contract run --profile ci --workers N --max-time {RUN_MAX_TIME_S} "
-                "--report-dir TMP` (one run each; 0 = in-process, 1 and 2 = pytest-xdist).", "",
-                table(["workers", "exit", "tests", "wall s", "load start → end"],
-                      [[m.label, code_text(m.exit_code), m.tests, f"{m.wall_s:.1f}", f"{m.load_start} → {m.load_end}"]
-                       for m in runs]), ""]
+        out += [
+            f"Command: `orchestrator-contract run --profile ci --workers N --max-time {RUN_MAX_TIME_S} "
+            "--report-dir TMP` (one run each; 0 = in-process, 1 and 2 = pytest-xdist).",
+            "",
+            table(
+                ["workers", "exit", "tests", "wall s", "load start → end"],
+                [
+                    [m.label, code_text(m.exit_code), m.tests, f"{m.wall_s:.1f}", f"{m.load_start} → {m.load_end}"]
+                    for m in runs
+                ],
+            ),
+            "",
+        ]
     else:
         out += ["Skipped (`--quick`).", ""]
     return "\n".join(out)
@@ -478,9 +599,12 @@ def main() -> int:
     started = time.monotonic()
     ci = tomllib.loads((REPO / "suites" / "profiles" / "ci.toml").read_text())
     ctx: dict[str, Any] = {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": git_commit(),
-        "command": "/work/venv/bin/python bench/run_bench.py" + (" --quick" if args.quick else ""),
-        "cpu": cpu_model(), "python": platform.python_version(), "load_start": loadavg(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": git_commit(),
+        "command": "python bench/run_bench.py" + (" --quick" if args.quick else ""),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "load_start": loadavg(),
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
@@ -488,8 +612,12 @@ def main() -> int:
             print("bench: 1. the conformance suite ...", flush=True)
             full, ctx["suite_command"] = measure_suite(server, work, "suite: test_conformance.py", [])
             print("bench:    ... only the parametrized test (the part st also runs) ...", flush=True)
-            param, _ = measure_suite(server, work, "suite: parametrized only (`-k test_operation_conforms`)",
-                                     ["-k", "test_operation_conforms"])
+            param, _ = measure_suite(
+                server,
+                work,
+                "suite: parametrized only (`-k test_operation_conforms`)",
+                ["-k", "test_operation_conforms"],
+            )
             print("bench: 3. replaying the suite's requests ...", flush=True)
             raw_suite = measure_replay(server, full, work)
         with CountingServer() as server:
@@ -501,9 +629,14 @@ def main() -> int:
         ctx["raw"] = {"suite (test_conformance.py)": (raw_suite, full), "plain st": (raw_st, st)}
         suite_raw = raw_suite.rate(raw_suite.requests)
         ctx["ratios"] = [
-            [m.label, f"{m.rate(m.requests):.1f}", f"{own.rate(own.requests):.0f}",
-             ratio(m.rate(m.requests), own.rate(own.requests)), f"{suite_raw:.0f}",
-             ratio(m.rate(m.requests), suite_raw)]
+            [
+                m.label,
+                f"{m.rate(m.requests):.1f}",
+                f"{own.rate(own.requests):.0f}",
+                ratio(m.rate(m.requests), own.rate(own.requests)),
+                f"{suite_raw:.0f}",
+                ratio(m.rate(m.requests), suite_raw),
+            ]
             for m, own in [(full, raw_suite), (param, raw_suite), (st, raw_st)]
         ]
         ctx["runs"] = []

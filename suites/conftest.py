@@ -50,8 +50,12 @@ def target(run_context: RunContext) -> Iterator[Target]:
     from orchestrator_contract.server import ServerConfig, start_background
 
     server = run_context.server
-    config = ServerConfig(faults=frozenset(server.faults), rate_limit_per_s=server.rate_limit,
-                          latency_ms=server.latency_ms, op_delay_ms=server.op_delay_ms)
+    config = ServerConfig(
+        faults=frozenset(server.faults),
+        rate_limit_per_s=server.rate_limit,
+        latency_ms=server.latency_ms,
+        op_delay_ms=server.op_delay_ms,
+    )
     with start_background(config) as running:
         yield Target.embedded_at(running.base_url)
 
@@ -77,8 +81,9 @@ def client_settings(profile: profiles.Profile) -> ClientSettings:
 
 
 @pytest.fixture(scope="session")
-def api(target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks,
-        poll: PollSettings) -> Iterator[ApiClient]:
+def api(
+    target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks, poll: PollSettings
+) -> Iterator[ApiClient]:
     """The primary account's client. At the end of the session it removes what the run created."""
     client = ApiClient(target.base_url, target.primary, shared=shared, settings=client_settings)
     yield client
@@ -87,21 +92,40 @@ def api(target: Target, shared: RunShared, client_settings: ClientSettings, mark
 
 
 @pytest.fixture(scope="session")
-def api2(target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks,
-         poll: PollSettings) -> Iterator[ApiClient]:
+def api2(
+    target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks, poll: PollSettings
+) -> Iterator[ApiClient]:
     """The second account's client; tests that need it are skipped without one."""
     if target.second is None:
-        pytest.skip("no second account: set TWILIO_SECOND_ACCOUNT_SID and TWILIO_SECOND_AUTH_TOKEN "
-                    "to run the isolation checks")
-    client = ApiClient(target.base_url, target.second, shared=shared, settings=client_settings)
+        pytest.skip(
+            "no second account: set TWILIO_SECOND_ACCOUNT_SID and TWILIO_SECOND_AUTH_TOKEN to run the isolation checks"
+        )
+    client = ApiClient(target.base_url, target.second, shared=shared, settings=client_settings, role="second")
     yield client
     remove_run_resources(client, marks, poll)
     client.close()
 
 
 @pytest.fixture(scope="session")
-def scenario(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: profiles.Profile,
-             target: Target, shared: RunShared, client_settings: ClientSettings) -> Scenario:
+def api2_or_none(request: pytest.FixtureRequest) -> ApiClient | None:
+    """The second account's client, or None without one: for a fixture that builds data for
+    tests with and without a second account (those that need it take `api2` and are skipped)."""
+    try:
+        return request.getfixturevalue("api2")
+    except pytest.skip.Exception:
+        return None
+
+
+@pytest.fixture(scope="session")
+def scenario(
+    api: ApiClient,
+    marks: RunMarks,
+    poll: PollSettings,
+    profile: profiles.Profile,
+    target: Target,
+    shared: RunShared,
+    client_settings: ClientSettings,
+) -> Scenario:
     """What most scenarios take: the client, the marks, the poll settings, the profile."""
     return Scenario(api, marks, poll, profile, target, shared, client_settings)
 

@@ -29,9 +29,8 @@ import hashlib
 import json
 import re
 import threading
-import uuid
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -44,15 +43,16 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from orchestrator_contract import checks, edges, profiles
+from orchestrator_contract import checks, edges, observed, profiles
 from orchestrator_contract.client import ApiClient, UnsendableRequest
 from orchestrator_contract.deferred import DeferredChecks
 from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
-from orchestrator_contract.polling import PollSettings, accepted_operation, settle
+from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.resources import spec_path
-from orchestrator_contract.strategies import json_integers, minimal_create_body
+from orchestrator_contract.strategies import json_integers
 from orchestrator_contract.target import RunMarks, Target
+from orchestrator_contract.toolkit import Scenario, new_key, operation_id
 from orchestrator_contract.violations import ContractViolation
 
 UUID_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -66,8 +66,8 @@ NEGATIVE_STATUSES = ["400", "401", "404", "405", "409", "412", "413", "415", "42
 class LiveResources:
     """A configuration (and its create operation) of this run, for operations on `{id}`."""
 
-    def __init__(self, api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
-        self._api, self._marks, self._poll = api, marks, poll
+    def __init__(self, scenario: Scenario) -> None:
+        self._scenario = scenario
         self._lock = threading.Lock()
         self._configuration: str | None = None
         self._operation: str | None = None
@@ -78,14 +78,12 @@ class LiveResources:
             if self._broken is not None:  # the create failed once: every case on `{id}` fails with it
                 raise self._broken
             if self._configuration is None:
-                accepted = self._api.create(minimal_create_body(self._marks, "conformance", "conformance"))
                 try:
-                    settle(self._api, accepted, self._poll)
+                    created = self._scenario.create(self._scenario.body("conformance"))
                 except ContractViolation as violation:
                     self._broken = violation
                     raise
-                self._operation, _ = accepted_operation(accepted)
-                self._configuration = accepted.json()["related"]["configurationId"]
+                self._operation, self._configuration = operation_id(created.response), created.id
             return self._configuration
 
     def operation_id(self) -> str:
@@ -95,7 +93,8 @@ class LiveResources:
 
     def owns(self, configuration_id: str) -> bool:
         """Whether this run's create was accepted for `configuration_id` (the ledger says so)."""
-        return configuration_id in self._api.shared.ids(self._api.credential.username)
+        api = self._scenario.api
+        return configuration_id in api.shared.ids(api.credential.username)
 
     def forget(self, configuration_id: str) -> None:
         """The configuration was deleted (by a DELETE case): create another one when next needed."""
@@ -105,8 +104,8 @@ class LiveResources:
 
 
 @pytest.fixture(scope="session")
-def live(api: ApiClient, marks: RunMarks, poll: PollSettings) -> LiveResources:
-    return LiveResources(api, marks, poll)
+def live(scenario: Scenario) -> LiveResources:
+    return LiveResources(scenario)
 
 
 def load_contract_schema(profile: Profile, modes: tuple[str, ...] | None = None) -> Any:
@@ -123,7 +122,9 @@ def load_contract_schema(profile: Profile, modes: tuple[str, ...] | None = None)
     if hypothesis.settings.default.database is None:  # else the run's (multiplexed) example database applies
         config.generation.update(database="none")
     config.phases.update(phases=list(profile.phases))
-    config.seed = profile.seed
+    # A fixed seed is forced only where generation is derandomized (it switches Hypothesis's example
+    # database off); a random-seed profile seeds each test from the run's seed (the plugin).
+    config.seed = profile.seed if profile.derandomize else None
     config.checks.positive_data_acceptance.expected_statuses = POSITIVE_STATUSES
     config.checks.negative_data_rejection.expected_statuses = NEGATIVE_STATUSES
     return loaded
@@ -136,8 +137,12 @@ schema = load_contract_schema(profiles.active())
 valid_schema = load_contract_schema(profiles.active(), ("positive",))
 # An operation whose only input is a path id has no invalid data to send (a path is always a string).
 invalid_schema = load_contract_schema(profiles.active(), ("negative",)).exclude(
-    operation_id=[op for op, spec in edges.operation_specs().items()
-                  if spec.body_schema is None and all(p["in"] == "path" for p in spec.parameters)])
+    operation_id=[
+        op
+        for op, spec in edges.operation_specs().items()
+        if spec.body_schema is None and all(p["in"] == "path" for p in spec.parameters)
+    ]
+)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -194,14 +199,15 @@ def _marked(body: dict[str, Any], marks: RunMarks) -> dict[str, Any]:
 
 def _fresh_key_like(generated: str) -> str:
     """A new UUID, upper-case where the generated key was."""
-    fresh = str(uuid.uuid4())
+    fresh = new_key()
     if len(generated) != len(fresh):
         return fresh
-    return "".join(f.upper() if g.isupper() else f for f, g in zip(fresh, generated))
+    return "".join(f.upper() if g.isupper() else f for f, g in zip(fresh, generated, strict=True))
 
 
-def prepare(case: Case, marks: RunMarks, live: LiveResources, minted: MintedTokens, *,
-            keep_own_ids: bool = False) -> None:
+def prepare(
+    case: Case, marks: RunMarks, live: LiveResources, minted: MintedTokens, *, keep_own_ids: bool = False
+) -> None:
     """Adjust a generated case as the module docstring explains.
 
     With `keep_own_ids` (the link walk), an id that a link carried is kept when this run created
@@ -257,8 +263,9 @@ def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> ht
         data = kwargs["data"]
         body["content"] = data.encode() if isinstance(data, str) else data
     try:
-        response = api.request(kwargs["method"], kwargs["url"], headers=kwargs.get("headers"),
-                               params=kwargs.get("params"), **body)
+        response = api.request(
+            kwargs["method"], kwargs["url"], headers=kwargs.get("headers"), params=kwargs.get("params"), **body
+        )
     except UnsendableRequest:
         reject()
     minted.record(response)
@@ -267,6 +274,7 @@ def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> ht
 
 def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) -> None:
     """Run the checks; a failure becomes a ContractViolation naming its clause."""
+    observed.record_checks(checks.BUILTIN_CLAUSES[c.__name__] for c in checks.BUILTIN_CHECKS)
     try:
         case.validate_response(
             response,
@@ -277,8 +285,10 @@ def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) ->
         first = group.exceptions[0]
         if isinstance(first, ContractViolation):
             raise first from None
-        clause = next((checks.BUILTIN_CLAUSES[name] for name in getattr(first, "checks", ()) if name in checks.BUILTIN_CLAUSES),
-                      "GEN-STATUS")
+        clause = next(
+            (checks.BUILTIN_CLAUSES[name] for name in getattr(first, "checks", ()) if name in checks.BUILTIN_CLAUSES),
+            "GEN-STATUS",
+        )
         detail = "; ".join(f"{f.title}: {f.message}" for f in group.exceptions)
         raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}", response=response) from None
 
@@ -296,8 +306,9 @@ def deferred(profile: Profile) -> Iterator[DeferredChecks]:
     pending.join()
 
 
-def conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
-             minted: MintedTokens) -> None:
+def conforms(
+    case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, minted: MintedTokens
+) -> None:
     prepare(case, marks, live, minted)
     response = send(api, case, target, minted)
     judge(case, response, target, checks.ASYNC_CHECKS)
@@ -307,16 +318,30 @@ def conforms(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, t
 
 @valid_schema.parametrize()
 @pytest.mark.conformance
-def test_valid_requests_conform(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target,
-                                minted: MintedTokens, deferred: DeferredChecks) -> None:
+def test_valid_requests_conform(
+    case: Case,
+    api: ApiClient,
+    live: LiveResources,
+    marks: RunMarks,
+    target: Target,
+    minted: MintedTokens,
+    deferred: DeferredChecks,
+) -> None:
     """Every request the spec calls valid gets an answer the contract allows, in the shape the spec gives."""
     conforms(case, api, live, marks, target, minted)
 
 
 @invalid_schema.parametrize()
 @pytest.mark.conformance
-def test_invalid_requests_are_rejected(case: Case, api: ApiClient, live: LiveResources, marks: RunMarks,
-                                       target: Target, minted: MintedTokens, deferred: DeferredChecks) -> None:
+def test_invalid_requests_are_rejected(
+    case: Case,
+    api: ApiClient,
+    live: LiveResources,
+    marks: RunMarks,
+    target: Target,
+    minted: MintedTokens,
+    deferred: DeferredChecks,
+) -> None:
     """Every request the spec calls invalid is rejected as the contract says (never a 5xx, never accepted)."""
     conforms(case, api, live, marks, target, minted)
 
@@ -349,8 +374,11 @@ def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
     source = sources[pick % len(sources)]
     for parameter, expression in link.parameters:
         where, _, name = parameter.partition(".")
-        location = {"path": ParameterLocation.PATH, "query": ParameterLocation.QUERY,
-                    "header": ParameterLocation.HEADER}.get(where)
+        location = {
+            "path": ParameterLocation.PATH,
+            "query": ParameterLocation.QUERY,
+            "header": ParameterLocation.HEADER,
+        }.get(where)
         if location is None or (case.meta is not None and case.meta.is_negative_at(location)):
             continue
         value = evaluate(expression, source.response.request, source.response, dict(source.case.path_parameters or {}))
@@ -366,8 +394,9 @@ def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
 
 @pytest.mark.conformance
 @pytest.mark.stateful
-def test_link_walks(api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, profile: Profile,
-                    minted: MintedTokens) -> None:
+def test_link_walks(
+    api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, profile: Profile, minted: MintedTokens
+) -> None:
     """Walk the spec's links (create -> operation -> fetch/update/patch/delete, page -> next page,
     read -> conditional write) with async-aware checks.
 
@@ -384,8 +413,9 @@ def test_link_walks(api: ApiClient, live: LiveResources, marks: RunMarks, target
     @given(data=st.data())
     def walk(data: st.DataObject) -> None:
         steps: list[Step] = []
-        count = data.draw(st.integers(max(1, profile.stateful_step_count // 2), max(1, profile.stateful_step_count)),
-                          label="steps")
+        count = data.draw(
+            st.integers(max(1, profile.stateful_step_count // 2), max(1, profile.stateful_step_count)), label="steps"
+        )
         for number in range(count):
             operation_id, link = data.draw(st.sampled_from(MOVES), label=f"step {number + 1}")
             pick = data.draw(st.integers(0, max(0, number - 1)), label="from answer")

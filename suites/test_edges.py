@@ -33,8 +33,9 @@ def runner(scenario: Scenario) -> EdgeRunner:
 
 
 @pytest.mark.parametrize("operation_id", [*edges.BODY_OPERATIONS, "listConfigurations"])
-def test_exact_bounds_are_accepted_and_one_past_them_rejected(scenario: Scenario, runner: EdgeRunner,
-                                                               operation_id: str) -> None:
+def test_exact_bounds_are_accepted_and_one_past_them_rejected(
+    scenario: Scenario, runner: EdgeRunner, operation_id: str
+) -> None:
     """maxLength/minLength (in code points), maxItems, minimum/maximum, pageSize, the body size."""
     cases = edges.parameter_cases(operation_id, "bounds", scenario.marks)
     if operation_id in edges.BODY_OPERATIONS:
@@ -45,8 +46,9 @@ def test_exact_bounds_are_accepted_and_one_past_them_rejected(scenario: Scenario
 
 
 @pytest.mark.parametrize("operation_id", [*edges.BODY_OPERATIONS, "listConfigurations"])
-def test_values_one_step_from_valid_are_judged_by_the_spec(scenario: Scenario, runner: EdgeRunner,
-                                                           operation_id: str) -> None:
+def test_values_one_step_from_valid_are_judged_by_the_spec(
+    scenario: Scenario, runner: EdgeRunner, operation_id: str
+) -> None:
     """Other letter case, a character more or less, surrounding whitespace, look-alikes, relative
     references: rejected where the pattern, enum or format rules them out, accepted where not."""
     cases = edges.parameter_cases(operation_id, "near-misses", scenario.marks)
@@ -80,25 +82,36 @@ def test_look_ups_and_filters_are_exact(scenario: Scenario, runner: EdgeRunner) 
     tag, store = scenario.store("edge-exact")
     created = scenario.create(scenario.body("edge exact", tag))
     operation = created.response.headers.get("Operation-Id", "")
-    neighbours = [scenario.body(f"edge near {i}", tag, memoryStoreId=value)
-                  for i, (_, value) in enumerate(edges.id_variants(store)) if value.strip() and value != store]
+    neighbours = [
+        scenario.body(f"edge near {i}", tag, memoryStoreId=value)
+        for i, (_, value) in enumerate(edges.id_variants(store))
+        if value.strip() and value != store
+    ]
     near_ids = scenario.create_many(neighbours)
     raise_first(runner.run(edges.lookup_cases(created.id, operation, store)), "exactness")
     listed = scenario.store_ids(store)
     strays = sorted(set(listed) - {created.id})
-    expect(listed == [created.id], "ERR-EXACT",
-           f"memoryStoreId={store} lists {listed}; only {created.id} has exactly that store "
-           f"({len(strays)} listed configuration(s) have a store one step from it: {strays[:5]})")
+    expect(
+        listed == [created.id],
+        "ERR-EXACT",
+        f"memoryStoreId={store} lists {listed}; only {created.id} has exactly that store "
+        f"({len(strays)} listed configuration(s) have a store one step from it: {strays[:5]})",
+    )
     scenario.discard([created.id, *near_ids])
 
 
 def test_fuzzed_hostile_values_in_every_slot(scenario: Scenario, runner: EdgeRunner, profile: Profile) -> None:
     """Hostile strings drawn from every Unicode plane (lone surrogates included), in a drawn slot
     of a drawn write: judged by the slot's schema, never a 5xx."""
-    slots = [s for op in edges.BODY_OPERATIONS for s in edges.slots(op)
-             if s.location == "body" and "string" in edges.types_of(s.schema) and not s.twin]
-    texts = st.text(st.characters(codec=None), min_size=0, max_size=40) | \
-        st.sampled_from([t for _, t in edges.HOSTILE_TEXTS])
+    slots = [
+        s
+        for op in edges.BODY_OPERATIONS
+        for s in edges.slots(op)
+        if s.location == "body" and "string" in edges.types_of(s.schema) and not s.twin
+    ]
+    texts = st.text(st.characters(codec=None), min_size=0, max_size=40) | st.sampled_from(
+        [t for _, t in edges.HOSTILE_TEXTS]
+    )
 
     @settings(max_examples=max(1, profile.edge_fuzz_examples), deadline=None)
     @given(slot=st.sampled_from(slots), text=texts)

@@ -12,10 +12,7 @@ exactly one more than before the rejected or replayed requests.
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -24,82 +21,30 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
-from orchestrator_contract.polling import (PollSettings, accepted_operation, operation_path, settle,
-                                           wait_for_operation)
-from orchestrator_contract.polling import accepted_configuration_id as configuration_id
-from orchestrator_contract.profiles import Profile
-from orchestrator_contract.strategies import create_bodies, minimal_create_body
-from orchestrator_contract.target import RunMarks
-from orchestrator_contract.violations import expect
 from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.polling import accepted_operation, operation_path
+from orchestrator_contract.strategies import create_bodies
+from orchestrator_contract.toolkit import (
+    Scenario,
+    created_id,
+    distinct_operations,
+    new_key,
+    operation_id,
+    race,
+    settle_all,
+)
+from orchestrator_contract.violations import expect
 
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def new_key() -> str:
-    return str(uuid.uuid4())
-
-
-def unique(prefix: str) -> str:
-    """A store tag no other test (or Hypothesis example) of the run shares."""
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def op_id(response: httpx.Response) -> str:
-    return response.headers.get("Operation-Id", "")
-
-
-def settle_all(api: ApiClient, accepted: Sequence[httpx.Response], poll: PollSettings) -> list[dict[str, Any]]:
-    """Wait for every operation concurrently; each must COMPLETE."""
-    if not accepted:
-        return []
-    with ThreadPoolExecutor(max_workers=len(accepted)) as pool:
-        return list(pool.map(lambda r: settle(api, r, poll), accepted))
-
-
-def wait_all(api: ApiClient, accepted: Sequence[httpx.Response], poll: PollSettings) -> list[dict[str, Any]]:
-    """Wait for every operation concurrently, whatever its terminal status."""
-    if not accepted:
-        return []
-    with ThreadPoolExecutor(max_workers=len(accepted)) as pool:
-        return list(pool.map(lambda r: wait_for_operation(api, r, poll), accepted))
-
-
-def create_settled(
-    api: ApiClient, body: dict[str, Any], poll: PollSettings, key: str | None = None
-) -> tuple[httpx.Response, str]:
-    response = api.create(body, key=key)
-    cid = configuration_id(response)
-    settle(api, response, poll)
-    return response, cid
-
-
-def store_ids(api: ApiClient, store: str) -> list[str]:
-    """Ids of the configurations in one of the test's own stores (a filtered list, one page)."""
-    response = api.list(memoryStoreId=store, pageSize=1000)
-    expect(response.status_code == 200, "PAGE-FILTER", f"list filtered by {store} answered {response.status_code}")
-    return sorted(item["id"] for item in response.json()["configurations"])
-
-
-def current(api: ApiClient, cid: str) -> dict[str, Any]:
-    response = api.fetch(cid)
-    expect(response.status_code == 200, "OPS-VISIBLE", f"GET {cid} answered {response.status_code}: {response.text[:200]}")
-    return response.json()
-
-
-def expect_version(api: ApiClient, cid: str, expected: int, clause: str, after: str) -> dict[str, Any]:
-    rep = current(api, cid)
-    expect(rep.get("version") == expected, clause, f"{after}: version of {cid} is {rep.get('version')}, expected {expected}")
-    return rep
-
-
-def probe_version(api: ApiClient, cid: str, before: int, poll: PollSettings, after: str) -> None:
+def probe_version(scenario: Scenario, cid: str, before: int, after: str) -> None:
     """One settled empty PATCH must move `version` from `before` to exactly `before + 1`.
 
     Catches a rejected or replayed request that the server applied behind a fresh operation.
     """
-    settle(api, api.patch(cid, {}), poll)
-    rep = current(api, cid)
+    scenario.settle(scenario.api.patch(cid, {}))
+    rep = scenario.read(cid)
     expect(
         rep.get("version") == before + 1,
         "VER-NOCHANGE",
@@ -108,12 +53,15 @@ def probe_version(api: ApiClient, cid: str, before: int, poll: PollSettings, aft
 
 
 def expect_replay(original: httpx.Response, replay: httpx.Response, what: str) -> None:
-    expect(replay.status_code == 202, "IDEM-REPLAY",
-           f"{what}: expected the original 202 again, got {replay.status_code}: {replay.text[:300]}")
     expect(
-        op_id(replay) == op_id(original),
+        replay.status_code == 202,
         "IDEM-REPLAY",
-        f"{what}: Operation-Id {op_id(replay)!r} differs from the original {op_id(original)!r}",
+        f"{what}: expected the original 202 again, got {replay.status_code}: {replay.text[:300]}",
+    )
+    expect(
+        operation_id(replay) == operation_id(original),
+        "IDEM-REPLAY",
+        f"{what}: Operation-Id {operation_id(replay)!r} differs from the original {operation_id(original)!r}",
     )
     expect(
         replay.content == original.content,
@@ -136,111 +84,101 @@ def reformatted(body: dict[str, Any]) -> bytes:
     return json.dumps(reordered(body), indent=3, ensure_ascii=True, separators=(" ,  ", " : ")).encode()
 
 
-def race(n: int, send: Callable[[int], httpx.Response]) -> list[httpx.Response]:
-    """Send `n` requests from `n` threads released together by a barrier."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> httpx.Response:
-        barrier.wait(timeout=30)
-        return send(i)
-
-    with ThreadPoolExecutor(max_workers=n) as pool:
-        return list(pool.map(run, range(n)))
-
-
-def distinct_operations(responses: Sequence[httpx.Response]) -> list[httpx.Response]:
-    """One 202 per distinct Operation-Id."""
-    by_id: dict[str, httpx.Response] = {}
-    for r in responses:
-        if r.status_code == 202:
-            by_id.setdefault(op_id(r), r)
-    return list(by_id.values())
-
-
-def replace_body(marks: RunMarks, tag: str, store_tag: str, description: str) -> dict[str, Any]:
-    """A small fixed PUT body (PUT requires description, grouping, store and channelSettings)."""
-    return {**minimal_create_body(marks, tag, store_tag), "description": description, "channelSettings": {}}
-
-
 # -- replays ----------------------------------------------------------------------------------
 
 
 @pytest.mark.idempotency
-def test_replayed_create_returns_the_original_202_and_creates_nothing(
-    api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile
-) -> None:
+def test_replayed_create_returns_the_original_202_and_creates_nothing(scenario: Scenario) -> None:
     """Replays (also JSON-equal bodies with other member order and whitespace) change nothing;
     the same key with another body is 422 and creates nothing."""
+    api, marks = scenario.api, scenario.marks
 
-    @profile.scenario_settings(share=3)
+    @scenario.profile.scenario_settings(share=3)
     @given(data=st.data())
-    def scenario(data: st.DataObject) -> None:
-        store_tag = unique("idem-replay")
-        store = marks.memory_store_id(store_tag)
+    def example(data: st.DataObject) -> None:
+        store_tag, store = scenario.store("idem-replay")
         body = data.draw(create_bodies(marks, "idem replay", store_tag), label="body")
         key = new_key()
-        original, cid = create_settled(api, body, poll, key)
+        original = scenario.create(body, key=key)
+        cid = original.id
 
-        expect_replay(original, api.create(body, key=key), "POST replayed with the same key and body")
+        expect_replay(original.response, api.create(body, key=key), "POST replayed with the same key and body")
         same_json = api.request(
-            "POST", CONFIGURATIONS, content=reformatted(body),
+            "POST",
+            CONFIGURATIONS,
+            content=reformatted(body),
             headers={"Content-Type": "application/json", "Idempotency-Key": key},
         )
-        expect_replay(original, same_json, "POST with the same key and a JSON-equal body (other member order, whitespace)")
-        ids = store_ids(api, store)
-        expect(ids == [cid], "IDEM-REPLAY",
-               f"after 1 create and 2 replays the test's store holds {len(ids)} configurations {ids}, expected only {cid}")
-        expect_version(api, cid, 1, "VER-NOCHANGE", "after a create and 2 replays")
+        expect_replay(
+            original.response,
+            same_json,
+            "POST with the same key and a JSON-equal body (other member order, whitespace)",
+        )
+        ids = scenario.store_ids(store)
+        expect(
+            ids == [cid],
+            "IDEM-REPLAY",
+            f"after 1 create and 2 replays the test's store holds {len(ids)} configurations {ids}, expected only {cid}",
+        )
+        scenario.expect_version(cid, 1, "VER-NOCHANGE", "after a create and 2 replays")
 
         other = data.draw(create_bodies(marks, "idem replay", store_tag), label="other body")
         if other == body:
             other = {**body, "description": "x" if body.get("description") != "x" else "y"}
         expect_error(api.create(other, key=key), 422, "IDEM-MISMATCH", "POST with a used key and another body")
-        ids = store_ids(api, store)
-        expect(ids == [cid], "IDEM-MISMATCH",
-               f"after a 422 for a used key with another body the store holds {len(ids)} configurations {ids}, "
-               f"expected only {cid}")
+        ids = scenario.store_ids(store)
+        expect(
+            ids == [cid],
+            "IDEM-MISMATCH",
+            f"after a 422 for a used key with another body the store holds {len(ids)} configurations {ids}, "
+            f"expected only {cid}",
+        )
 
-    scenario()
+    example()
 
 
 @pytest.mark.idempotency
-def test_replays_after_update_and_delete_return_the_original_and_do_nothing(
-    api: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
-    store_tag = unique("idem-later")
-    store = marks.memory_store_id(store_tag)
+def test_replays_after_update_and_delete_return_the_original_and_do_nothing(scenario: Scenario) -> None:
+    api = scenario.api
+    store_tag, store = scenario.store("idem-later")
     k_create, k_put, k_patch, k_delete = (new_key() for _ in range(4))
-    create, cid = create_settled(api, minimal_create_body(marks, "idem later", store_tag), poll, k_create)
-    put_body = replace_body(marks, "idem later", store_tag, "replaced")
+    body = scenario.body("idem later", store_tag)
+    created = scenario.create(body, key=k_create)
+    create, cid = created.response, created.id
+    put_body = scenario.put_body("idem later", store_tag, "replaced")
     put = api.replace(cid, put_body, key=k_put)
-    settle(api, put, poll)
+    scenario.settle(put)
     patch_body = {"description": "patched"}
     patch = api.patch(cid, patch_body, key=k_patch)
-    settle(api, patch, poll)
-    expect_version(api, cid, 3, "VER-ARITH", "after a create, a PUT and a PATCH")
+    scenario.settle(patch)
+    scenario.expect_version(cid, 3, "VER-ARITH", "after a create, a PUT and a PATCH")
 
-    expect_replay(create, api.create(minimal_create_body(marks, "idem later", store_tag), key=k_create),
-                  "POST replayed after the configuration was updated")
+    expect_replay(create, api.create(body, key=k_create), "POST replayed after the configuration was updated")
     expect_replay(put, api.replace(cid, put_body, key=k_put), "PUT replayed after a later PATCH")
     expect_replay(patch, api.patch(cid, patch_body, key=k_patch), "PATCH replayed")
-    ids = store_ids(api, store)
+    ids = scenario.store_ids(store)
     expect(ids == [cid], "IDEM-REPLAY", f"after replays the test's store holds {ids}, expected only {cid}")
-    rep = expect_version(api, cid, 3, "VER-NOCHANGE", "after replaying the create, the PUT and the PATCH")
-    expect(rep.get("description") == "patched", "IDEM-REPLAY",
-           f"the replayed PUT was applied again: description is {rep.get('description')!r}, expected 'patched'")
-    probe_version(api, cid, 3, poll, "after replaying the create, the PUT and the PATCH")
+    rep = scenario.expect_version(cid, 3, "VER-NOCHANGE", "after replaying the create, the PUT and the PATCH")
+    expect(
+        rep.get("description") == "patched",
+        "IDEM-REPLAY",
+        f"the replayed PUT was applied again: description is {rep.get('description')!r}, expected 'patched'",
+    )
+    probe_version(scenario, cid, 3, "after replaying the create, the PUT and the PATCH")
 
     delete = api.delete(cid, key=k_delete)
-    settle(api, delete, poll)
+    scenario.settle(delete)
     expect(api.fetch(cid).status_code == 404, "OPS-DELETE", f"GET {cid} after its completed DELETE is not 404")
-    expect_replay(create, api.create(minimal_create_body(marks, "idem later", store_tag), key=k_create),
-                  "POST replayed after the configuration was deleted")
+    expect_replay(create, api.create(body, key=k_create), "POST replayed after the configuration was deleted")
     expect_replay(patch, api.patch(cid, patch_body, key=k_patch), "PATCH replayed after the configuration was deleted")
     expect_replay(delete, api.delete(cid, key=k_delete), "DELETE replayed after it completed")
-    ids = store_ids(api, store)
-    expect(ids == [], "IDEM-REPLAY", f"a replayed create after the delete re-created a configuration: store holds {ids}")
-    expect(api.fetch(cid).status_code == 404, "IDEM-REPLAY", f"{cid} exists again after replays of its create and PATCH")
+    ids = scenario.store_ids(store)
+    expect(
+        ids == [], "IDEM-REPLAY", f"a replayed create after the delete re-created a configuration: store holds {ids}"
+    )
+    expect(
+        api.fetch(cid).status_code == 404, "IDEM-REPLAY", f"{cid} exists again after replays of its create and PATCH"
+    )
     expect_error(api.delete(cid), 404, "OPS-DELETE", "a new DELETE (no key) of a deleted configuration")
 
 
@@ -248,33 +186,37 @@ def test_replays_after_update_and_delete_return_the_original_and_do_nothing(
 
 
 @pytest.mark.idempotency
-def test_same_key_with_another_request_is_422_and_does_nothing(
-    api: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
+def test_same_key_with_another_request_is_422_and_does_nothing(scenario: Scenario) -> None:
     """Each mismatching request below would otherwise be valid, so 422 is the only answer."""
-    store_tag = unique("idem-mismatch")
-    store = marks.memory_store_id(store_tag)
-    body_a = minimal_create_body(marks, "idem mismatch a", store_tag)
-    body_b = minimal_create_body(marks, "idem mismatch b", store_tag)
+    api = scenario.api
+    store_tag, store = scenario.store("idem-mismatch")
+    body_a = scenario.body("idem mismatch a", store_tag)
+    body_b = scenario.body("idem mismatch b", store_tag)
     k_a, k_b, k_p = new_key(), new_key(), new_key()
     created = [api.create(body_a, key=k_a), api.create(body_b, key=k_b)]
-    a, b = (configuration_id(r) for r in created)
-    settle_all(api, created, poll)
+    a, b = (created_id(r) for r in created)
+    scenario.settle_all(created)
     patch_body = {"description": "patched once"}
     original_patch = api.patch(a, patch_body, key=k_p, if_match='"1"')
-    settle(api, original_patch, poll)
+    scenario.settle(original_patch)
 
     mismatches: list[tuple[str, Callable[[], httpx.Response]]] = [
         ("POST with a used key and another body", lambda: api.create({**body_a, "description": "changed"}, key=k_a)),
-        ("POST with a used key, the same body and an If-Match",
-         lambda: api.create(body_a, key=k_a, headers={"If-Match": '"1"'})),
+        (
+            "POST with a used key, the same body and an If-Match",
+            lambda: api.create(body_a, key=k_a, headers={"If-Match": '"1"'}),
+        ),
         ("PATCH with the key of a POST (other method and path)", lambda: api.patch(a, {}, key=k_a)),
-        ("PATCH of another configuration with a used key (other path)",
-         lambda: api.patch(b, patch_body, key=k_p, if_match='"1"')),
+        (
+            "PATCH of another configuration with a used key (other path)",
+            lambda: api.patch(b, patch_body, key=k_p, if_match='"1"'),
+        ),
         ("PATCH with a used key and another If-Match", lambda: api.patch(a, patch_body, key=k_p, if_match='"2"')),
         ("PATCH with a used key and no If-Match", lambda: api.patch(a, patch_body, key=k_p)),
-        ("PUT with the key of a PATCH (other method)",
-         lambda: api.replace(a, replace_body(marks, "idem mismatch a", store_tag, "put"), key=k_p)),
+        (
+            "PUT with the key of a PATCH (other method)",
+            lambda: api.replace(a, scenario.put_body("idem mismatch a", store_tag, "put"), key=k_p),
+        ),
         ("DELETE with the key of a PATCH (other method)", lambda: api.delete(a, key=k_p)),
         ("POST with the key of a PATCH (other method and path)", lambda: api.create(body_a, key=k_p)),
     ]
@@ -282,16 +224,24 @@ def test_same_key_with_another_request_is_422_and_does_nothing(
         expect_error(send(), 422, "IDEM-MISMATCH", what)
 
     done = f"after {len(mismatches)} requests answered 422"
-    ids = store_ids(api, store)
-    expect(ids == sorted([a, b]), "IDEM-MISMATCH", f"{done} the test's store holds {ids}, expected only {sorted([a, b])}")
-    rep_a = expect_version(api, a, 2, "IDEM-MISMATCH", done)
-    expect(rep_a.get("description") == "patched once", "IDEM-MISMATCH",
-           f"{done} description of {a} is {rep_a.get('description')!r}, expected 'patched once'")
-    expect_version(api, b, 1, "IDEM-MISMATCH", done)
-    expect_replay(original_patch, api.patch(a, patch_body, key=k_p, if_match='"1"'),
-                  f"the original PATCH replayed {done} (a 4xx must not replace the stored response)")
-    probe_version(api, a, 2, poll, done)
-    probe_version(api, b, 1, poll, done)
+    ids = scenario.store_ids(store)
+    expect(
+        ids == sorted([a, b]), "IDEM-MISMATCH", f"{done} the test's store holds {ids}, expected only {sorted([a, b])}"
+    )
+    rep_a = scenario.expect_version(a, 2, "IDEM-MISMATCH", done)
+    expect(
+        rep_a.get("description") == "patched once",
+        "IDEM-MISMATCH",
+        f"{done} description of {a} is {rep_a.get('description')!r}, expected 'patched once'",
+    )
+    scenario.expect_version(b, 1, "IDEM-MISMATCH", done)
+    expect_replay(
+        original_patch,
+        api.patch(a, patch_body, key=k_p, if_match='"1"'),
+        f"the original PATCH replayed {done} (a 4xx must not replace the stored response)",
+    )
+    probe_version(scenario, a, 2, done)
+    probe_version(scenario, b, 1, done)
 
 
 # -- malformed keys ---------------------------------------------------------------------------
@@ -310,92 +260,107 @@ MALFORMED_KEYS: dict[str, Callable[[str], str]] = {
 
 
 @pytest.mark.idempotency
-def test_malformed_or_repeated_keys_are_400_and_do_nothing(
-    api: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
-    store_tag = unique("idem-format")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem format", store_tag)
-    _, cid = create_settled(api, body, poll)
-    put_body = replace_body(marks, "idem format", store_tag, "must not apply")
+def test_malformed_or_repeated_keys_are_400_and_do_nothing(scenario: Scenario) -> None:
+    api = scenario.api
+    store_tag, store = scenario.store("idem-format")
+    body = scenario.body("idem format", store_tag)
+    cid = scenario.create(body).id
+    put_body = scenario.put_body("idem format", store_tag, "must not apply")
     senders: dict[str, Callable[[list[tuple[str, str]]], httpx.Response]] = {
         "POST": lambda h: api.request("POST", CONFIGURATIONS, json=body, headers=h),
         "PUT": lambda h: api.request("PUT", f"{CONFIGURATIONS}/{cid}", json=put_body, headers=h),
-        "PATCH": lambda h: api.request("PATCH", f"{CONFIGURATIONS}/{cid}", json={"description": "must not apply"}, headers=h),
+        "PATCH": lambda h: api.request(
+            "PATCH", f"{CONFIGURATIONS}/{cid}", json={"description": "must not apply"}, headers=h
+        ),
         "DELETE": lambda h: api.request("DELETE", f"{CONFIGURATIONS}/{cid}", headers=h),
     }
     sent = 0
     for method, send in senders.items():
         for form, make in MALFORMED_KEYS.items():
             value = make(new_key())
-            expect_error(send([("Idempotency-Key", value)]), 400, "IDEM-FORMAT",
-                         f"{method} with an Idempotency-Key {form} ({value!r})")
+            expect_error(
+                send([("Idempotency-Key", value)]),
+                400,
+                "IDEM-FORMAT",
+                f"{method} with an Idempotency-Key {form} ({value!r})",
+            )
             sent += 1
         k1, k2 = new_key(), new_key()
-        for what, headers in (("the same key twice", [("Idempotency-Key", k1), ("Idempotency-Key", k1)]),
-                              ("two different keys", [("Idempotency-Key", k1), ("Idempotency-Key", k2)])):
+        for what, headers in (
+            ("the same key twice", [("Idempotency-Key", k1), ("Idempotency-Key", k1)]),
+            ("two different keys", [("Idempotency-Key", k1), ("Idempotency-Key", k2)]),
+        ):
             expect_error(send(headers), 400, "IDEM-FORMAT", f"{method} with two Idempotency-Key headers ({what})")
             sent += 1
 
     done = f"after {sent} requests answered 400 for their Idempotency-Key"
-    ids = store_ids(api, store)
+    ids = scenario.store_ids(store)
     expect(ids == [cid], "IDEM-FORMAT", f"{done} the test's store holds {ids}, expected only {cid}")
-    rep = expect_version(api, cid, 1, "VER-NOCHANGE", done)
-    expect(rep.get("description") == body["description"], "VER-NOCHANGE",
-           f"{done} description is {rep.get('description')!r}, expected {body['description']!r}")
+    rep = scenario.expect_version(cid, 1, "VER-NOCHANGE", done)
+    expect(
+        rep.get("description") == body["description"],
+        "VER-NOCHANGE",
+        f"{done} description is {rep.get('description')!r}, expected {body['description']!r}",
+    )
 
     # The key sent twice was not stored by the 400: alone it is processed.
     retried = api.create(body, key=k1)
-    new_id = configuration_id(retried)
-    settle(api, retried, poll)
-    ids = store_ids(api, store)
-    expect(ids == sorted([cid, new_id]), "IDEM-4XX",
-           f"a POST with a key first sent twice (400) was not processed: the store holds {ids}")
+    new_id = created_id(retried)
+    scenario.settle(retried)
+    ids = scenario.store_ids(store)
+    expect(
+        ids == sorted([cid, new_id]),
+        "IDEM-4XX",
+        f"a POST with a key first sent twice (400) was not processed: the store holds {ids}",
+    )
 
 
 # -- 4xx are not stored ------------------------------------------------------------------------
 
 
 @pytest.mark.idempotency
-def test_a_request_answered_4xx_is_not_stored(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
-    store_tag = unique("idem-4xx")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem 4xx", store_tag)
+def test_a_request_answered_4xx_is_not_stored(scenario: Scenario) -> None:
+    api = scenario.api
+    store_tag, store = scenario.store("idem-4xx")
+    body = scenario.body("idem 4xx", store_tag)
     k_post, k_stale, k_type, k_path = (new_key() for _ in range(4))
 
     expect_error(api.create({**body, "unknownField": True}, key=k_post), 400, "ERR-400", "POST with an unknown field")
     corrected = api.create(body, key=k_post)
-    expect(corrected.status_code == 202, "IDEM-4XX",
-           f"the corrected POST with the key of a 400 answered {corrected.status_code}, expected 202: {corrected.text[:200]}")
-    cid = configuration_id(corrected)
-    settle(api, corrected, poll)
-    expect(store_ids(api, store) == [cid], "IDEM-4XX", f"the corrected POST did not create {cid} in the store")
+    cid = scenario.accept(corrected, "IDEM-4XX", "the corrected POST with the key of a 400")
+    expect(scenario.store_ids(store) == [cid], "IDEM-4XX", f"the corrected POST did not create {cid} in the store")
     expect_replay(corrected, api.create(body, key=k_post), "the corrected POST replayed")
 
     steps: list[tuple[str, Callable[[], httpx.Response], int, Callable[[], httpx.Response]]] = [
-        ("PATCH with a stale If-Match", lambda: api.patch(cid, {"description": "v2"}, key=k_stale, if_match='"0"'), 412,
-         lambda: api.patch(cid, {"description": "v2"}, key=k_stale, if_match='"1"')),
-        ("PATCH with a wrongly typed field", lambda: api.patch(cid, {"description": 2}, key=k_type), 400,
-         lambda: api.patch(cid, {"description": "v3"}, key=k_type)),
+        (
+            "PATCH with a stale If-Match",
+            lambda: api.patch(cid, {"description": "v2"}, key=k_stale, if_match='"0"'),
+            412,
+            lambda: api.patch(cid, {"description": "v2"}, key=k_stale, if_match='"1"'),
+        ),
+        (
+            "PATCH with a wrongly typed field",
+            lambda: api.patch(cid, {"description": 2}, key=k_type),
+            400,
+            lambda: api.patch(cid, {"description": "v3"}, key=k_type),
+        ),
     ]
     version = 1
     for what, reject, status, correct in steps:
         expect_error(reject(), status, "VER-IF-MATCH" if status == 412 else "ERR-400", what)
-        retried = correct()
-        expect(retried.status_code == 202, "IDEM-4XX",
-               f"corrected retry of a {what} ({status}) with the same key answered {retried.status_code}: {retried.text[:200]}")
-        settle(api, retried, poll)
+        scenario.accept(correct(), "IDEM-4XX", f"corrected retry of a {what} ({status}) with the same key")
         version += 1
-        expect_version(api, cid, version, "IDEM-4XX", f"after the corrected retry of a {what}")
+        scenario.expect_version(cid, version, "IDEM-4XX", f"after the corrected retry of a {what}")
 
     # A 404 (unknown path) is not stored either: the same key on the real path is processed.
     missing = api.patch(f"{cid}0", {"description": "v4"}, key=k_path)
     expect(400 <= missing.status_code < 500, "IDEM-4XX", f"PATCH of an unknown id answered {missing.status_code}")
-    retried = api.patch(cid, {"description": "v4"}, key=k_path)
-    expect(retried.status_code == 202, "IDEM-4XX",
-           f"PATCH with the key of a {missing.status_code} on another path answered {retried.status_code}: {retried.text[:200]}")
-    settle(api, retried, poll)
-    expect_version(api, cid, version + 1, "IDEM-4XX", f"after a PATCH reusing the key of a {missing.status_code}")
+    scenario.accept(
+        api.patch(cid, {"description": "v4"}, key=k_path),
+        "IDEM-4XX",
+        f"PATCH with the key of a {missing.status_code} on another path",
+    )
+    scenario.expect_version(cid, version + 1, "IDEM-4XX", f"after a PATCH reusing the key of a {missing.status_code}")
 
 
 # -- races ------------------------------------------------------------------------------------
@@ -404,50 +369,53 @@ def test_a_request_answered_4xx_is_not_stored(api: ApiClient, marks: RunMarks, p
 def check_one_operation(responses: Sequence[httpx.Response], what: str, outcome: str) -> httpx.Response:
     """All answers are 202 or 409; the 202s are one operation, byte for byte the same."""
     statuses = [r.status_code for r in responses]
-    expect(all(s in (202, 409) for s in statuses), "IDEM-CONCURRENT", f"{what}: statuses {statuses}, only 202 or 409 allowed")
+    expect(
+        all(s in (202, 409) for s in statuses),
+        "IDEM-CONCURRENT",
+        f"{what}: statuses {statuses}, only 202 or 409 allowed",
+    )
     for r in responses:
         if r.status_code == 409:
             expect_error(r, 409, "IDEM-CONCURRENT", f"{what}: a 409")
     accepted = [r for r in responses if r.status_code == 202]
     expect(accepted, "IDEM-CONCURRENT", f"{what}: none was accepted ({statuses})")
-    ops = sorted({op_id(r) for r in accepted})
+    ops = sorted({operation_id(r) for r in accepted})
     expect(len(ops) == 1, "IDEM-CONCURRENT", f"{what}: {len(ops)} operations were created {ops}; {outcome}")
-    expect(all(r.content == accepted[0].content for r in accepted), "IDEM-CONCURRENT",
-           f"{what}: the 202 bodies differ: {sorted({r.text for r in accepted})}")
+    expect(
+        all(r.content == accepted[0].content for r in accepted),
+        "IDEM-CONCURRENT",
+        f"{what}: the 202 bodies differ: {sorted({r.text for r in accepted})}",
+    )
     return accepted[0]
 
 
 @pytest.mark.idempotency
-def test_concurrent_identical_creates_with_one_key_make_one_configuration(
-    api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile
-) -> None:
-    n = max(2, profile.concurrency)
-    store_tag = unique("idem-race")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem race", store_tag)
+def test_concurrent_identical_creates_with_one_key_make_one_configuration(scenario: Scenario) -> None:
+    n = max(2, scenario.profile.concurrency)
+    store_tag, store = scenario.store("idem-race")
+    body = scenario.body("idem race", store_tag)
     key = new_key()
-    responses = race(n, lambda _: api.create(body, key=key))
-    wait_all(api, distinct_operations(responses), poll)
-    ids = store_ids(api, store)
+    responses = race(n, lambda _: scenario.api.create(body, key=key))
+    scenario.wait_all(distinct_operations(responses))
+    ids = scenario.store_ids(store)
     what = f"{n} concurrent identical POSTs with one key"
     winner = check_one_operation(responses, what, f"the store holds {len(ids)} configurations")
-    cid = configuration_id(winner)
-    settle(api, winner, poll)
+    cid = created_id(winner)
+    scenario.settle(winner)
     expect(ids == [cid], "IDEM-CONCURRENT", f"{what}: after settling the store holds {ids}, expected only {cid}")
 
 
 @pytest.mark.idempotency
-def test_concurrent_identical_patches_with_one_key_apply_once(
-    api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile
-) -> None:
-    n = max(2, profile.concurrency)
-    _, cid = create_settled(api, minimal_create_body(marks, "idem race patch", unique("idem-race-patch")), poll)
+def test_concurrent_identical_patches_with_one_key_apply_once(scenario: Scenario) -> None:
+    n = max(2, scenario.profile.concurrency)
+    store_tag, _ = scenario.store("idem-race-patch")
+    cid = scenario.create(scenario.body("idem race patch", store_tag)).id
     key = new_key()
-    responses = race(n, lambda _: api.patch(cid, {"description": "raced"}, key=key))
-    wait_all(api, distinct_operations(responses), poll)
-    version = current(api, cid).get("version")
+    responses = race(n, lambda _: scenario.api.patch(cid, {"description": "raced"}, key=key))
+    scenario.wait_all(distinct_operations(responses))
+    version = scenario.read(cid).get("version")
     what = f"{n} concurrent identical PATCHes with one key"
-    settle(api, check_one_operation(responses, what, f"version went 1 -> {version}"), poll)
+    scenario.settle(check_one_operation(responses, what, f"version went 1 -> {version}"))
     expect(version == 2, "IDEM-CONCURRENT", f"{what}: version went 1 -> {version}, expected 2")
 
 
@@ -455,65 +423,80 @@ def test_concurrent_identical_patches_with_one_key_apply_once(
 
 
 @pytest.mark.idempotency
-def test_keys_are_exact_strings_upper_and_lower_case_are_different_keys(
-    api: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
-    store_tag = unique("idem-case")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem case", store_tag)
+def test_keys_are_exact_strings_upper_and_lower_case_are_different_keys(scenario: Scenario) -> None:
+    api = scenario.api
+    store_tag, store = scenario.store("idem-case")
+    body = scenario.body("idem case", store_tag)
     key = new_key()
     while key.upper() == key:  # a UUID without hex letters has a single case
         key = new_key()
     upper = api.create(body, key=key.upper())
     lower = api.create(body, key=key.lower())
-    expect(lower.status_code == 202, "IDEM-FORMAT",
-           f"POST with the lower-case form of an upper-case key answered {lower.status_code}: {lower.text[:200]}")
-    expect(op_id(upper) != op_id(lower), "IDEM-REPLAY",
-           f"keys {key.upper()!r} and {key.lower()!r} are different strings, "
-           f"but the second POST replayed operation {op_id(upper)!r}")
-    ids_made = sorted({configuration_id(upper), configuration_id(lower)})
-    settle_all(api, [upper, lower], poll)
-    ids = store_ids(api, store)
-    expect(len(ids_made) == 2 and ids == ids_made, "IDEM-REPLAY",
-           f"POSTs with an upper-case and a lower-case key must both create: store holds {ids}")
+    expect(
+        lower.status_code == 202,
+        "IDEM-FORMAT",
+        f"POST with the lower-case form of an upper-case key answered {lower.status_code}: {lower.text[:200]}",
+    )
+    expect(
+        operation_id(upper) != operation_id(lower),
+        "IDEM-REPLAY",
+        f"keys {key.upper()!r} and {key.lower()!r} are different strings, "
+        f"but the second POST replayed operation {operation_id(upper)!r}",
+    )
+    ids_made = sorted({created_id(upper), created_id(lower)})
+    scenario.settle_all([upper, lower])
+    ids = scenario.store_ids(store)
+    expect(
+        len(ids_made) == 2 and ids == ids_made,
+        "IDEM-REPLAY",
+        f"POSTs with an upper-case and a lower-case key must both create: store holds {ids}",
+    )
     expect_replay(upper, api.create(body, key=key.upper()), "POST replayed with the upper-case key")
 
 
 @pytest.mark.idempotency
 @pytest.mark.isolation
-def test_two_accounts_using_one_key_are_independent(
-    api: ApiClient, api2: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
-    store_tag = unique("idem-scope")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem scope", store_tag)
+def test_two_accounts_using_one_key_are_independent(scenario: Scenario, api2: ApiClient) -> None:
+    api = scenario.api
+    store_tag, store = scenario.store("idem-scope")
+    body = scenario.body("idem scope", store_tag)
     key = new_key()
     first, second = api.create(body, key=key), api2.create(body, key=key)
-    expect(second.status_code == 202, "IDEM-SCOPE",
-           f"the second account's POST with a key the first used answered {second.status_code}: {second.text[:200]}")
-    cid1, cid2 = configuration_id(first), configuration_id(second)
+    expect(
+        second.status_code == 202,
+        "IDEM-SCOPE",
+        f"the second account's POST with a key the first used answered {second.status_code}: {second.text[:200]}",
+    )
+    cid1, cid2 = created_id(first), created_id(second)
     own = api2.request("GET", operation_path(accepted_operation(second)[1]))
-    expect(own.status_code == 200, "IDEM-SCOPE",
-           f"the second account's 202 for a key the first account used names an operation the second account "
-           f"cannot read ({own.status_code}): it replayed the first account's request")
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda pair: settle(pair[0], pair[1], poll), [(api, first), (api2, second)]))
-    ids1, ids2 = store_ids(api, store), store_ids(api2, store)
+    expect(
+        own.status_code == 200,
+        "IDEM-SCOPE",
+        f"the second account's 202 for a key the first account used names an operation the second account "
+        f"cannot read ({own.status_code}): it replayed the first account's request",
+    )
+    settle_all([(api, first), (api2, second)], scenario.poll)
+    ids1, ids2 = scenario.store_ids(store), scenario.store_ids(store, api2)
     expect(ids1 == [cid1], "IDEM-SCOPE", f"the first account's store holds {ids1}, expected only {cid1}")
-    expect(ids2 == [cid2], "IDEM-SCOPE",
-           f"the second account's POST with the first's key was not processed on its own: its store holds {ids2}, "
-           f"its 202 named {cid2} (the first account's configuration is {cid1})")
+    expect(
+        ids2 == [cid2],
+        "IDEM-SCOPE",
+        f"the second account's POST with the first's key was not processed on its own: its store holds {ids2}, "
+        f"its 202 named {cid2} (the first account's configuration is {cid1})",
+    )
     expect_replay(first, api.create(body, key=key), "the first account's POST replayed after the second used its key")
 
 
 @pytest.mark.idempotency
-def test_requests_without_a_key_are_never_deduplicated(api: ApiClient, marks: RunMarks, poll: PollSettings) -> None:
-    store_tag = unique("idem-nokey")
-    store = marks.memory_store_id(store_tag)
-    body = minimal_create_body(marks, "idem nokey", store_tag)
-    responses = [api.create(body), api.create(body)]
-    made = sorted({configuration_id(r) for r in responses})
-    settle_all(api, responses, poll)
-    ids = store_ids(api, store)
-    expect(len(made) == 2 and ids == made, "IDEM-NO-KEY",
-           f"two identical POSTs without a key must create two configurations: 202s named {made}, store holds {ids}")
+def test_requests_without_a_key_are_never_deduplicated(scenario: Scenario) -> None:
+    store_tag, store = scenario.store("idem-nokey")
+    body = scenario.body("idem nokey", store_tag)
+    responses = [scenario.api.create(body), scenario.api.create(body)]
+    made = sorted({created_id(r) for r in responses})
+    scenario.settle_all(responses)
+    ids = scenario.store_ids(store)
+    expect(
+        len(made) == 2 and ids == made,
+        "IDEM-NO-KEY",
+        f"two identical POSTs without a key must create two configurations: 202s named {made}, store holds {ids}",
+    )

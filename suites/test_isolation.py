@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,21 +22,18 @@ import httpx
 import pytest
 
 from orchestrator_contract import journal
-from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient, ClientSettings, RunShared
-from orchestrator_contract.polling import PollSettings, settle
-from orchestrator_contract.strategies import minimal_create_body
-from orchestrator_contract.target import RunMarks, Target
+from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
+from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.expectations import json_or_none as json_of
+from orchestrator_contract.target import Target
+from orchestrator_contract.toolkit import Scenario, created_id, operation_id, replace_body
 from orchestrator_contract.violations import expect
-from orchestrator_contract.expectations import expect_error_body, json_or_none as json_of
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 WRONG_SECRET = "not-the-auth-token-" + hashlib.sha256(b"orchestrator-contract wrong secret").hexdigest()[:24]
 UNKNOWN_ACCOUNT_SID = "AC" + hashlib.sha256(b"orchestrator-contract unknown account").hexdigest()[:32]
 UNKNOWN_API_KEY_SID = "SK" + hashlib.sha256(b"orchestrator-contract unknown api key").hexdigest()[:32]
-
-
-def tag(name: str) -> str:
-    return f"{name}{WORKER}"
+# What a PUT by someone without access sends (with a memoryStoreId): valid, and never to be applied.
+NEVER_APPLIED = {"description": "must never be applied", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES"}
 
 
 def basic(userpass: str) -> str:
@@ -105,66 +101,51 @@ class World:
     by_api_key: httpx.Response | None  # a create sent with the API key, waited for if 202 (None without a key)
 
 
-def create_settled(client: ApiClient, body: dict[str, Any], poll: PollSettings) -> httpx.Response:
-    accepted = client.create(body)
-    settle(client, accepted, poll)
-    return accepted
-
-
-def create_settled_if_accepted(client: ApiClient, body: dict[str, Any], poll: PollSettings) -> httpx.Response:
-    """Like `create_settled`, but a rejection is kept for the test to judge (the API key's create)."""
+def created_if_accepted(scenario: Scenario, client: ApiClient, body: dict[str, Any]) -> httpx.Response:
+    """The API key's create, waited for when accepted; a rejection is kept for the test to judge."""
     accepted = client.create(body)
     if accepted.status_code == 202:
-        settle(client, accepted, poll)
+        scenario.settle(accepted, client)
     return accepted
-
-
-def second_client(request: pytest.FixtureRequest) -> ApiClient | None:
-    try:
-        return request.getfixturevalue("api2")
-    except pytest.skip.Exception:
-        return None
-
-
-def discard(client: ApiClient, ids: list[str]) -> None:
-    """Send DELETEs without waiting (the session cleanup then has nothing left to wait for)."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(client.delete, ids))
 
 
 @pytest.fixture(scope="session")
-def world(request: pytest.FixtureRequest, api: ApiClient, target: Target, shared: RunShared,
-          client_settings: ClientSettings, marks: RunMarks, poll: PollSettings) -> Iterator[World]:
+def world(scenario: Scenario, api2_or_none: ApiClient | None) -> Iterator[World]:
     """One concurrent round: the primary's victim, two configurations of each account in a shared
     store, and a configuration created with the API key (each waited for with its own client)."""
-    api2 = second_client(request)
-    key = ApiClient(target.base_url, target.api_key, shared=shared, settings=client_settings) if target.api_key else None
-    shared_tag = tag("iso-shared")
+    api2, target = api2_or_none, scenario.target
+    key = scenario.client_for(target.api_key) if target.api_key else None
     with ThreadPoolExecutor(max_workers=6) as pool:
-        victim_f = pool.submit(create_settled, api, minimal_create_body(marks, "iso victim", tag("iso-victim")), poll)
-        firsts = [pool.submit(create_settled, api, minimal_create_body(marks, f"iso shared {n}", shared_tag), poll)
-                  for n in range(2)]
-        seconds = [pool.submit(create_settled, api2, minimal_create_body(marks, f"iso shared {n}", shared_tag), poll)
-                   for n in range(2, 4)] if api2 is not None else []
-        keyed = pool.submit(create_settled_if_accepted, key, minimal_create_body(marks, "iso apikey", tag("iso-apikey")),
-                            poll) if key is not None else None
-        accepted = victim_f.result()
-        first = [f.result().json()["related"]["configurationId"] for f in firsts]
-        second = [f.result().json()["related"]["configurationId"] for f in seconds]
+        victim_f = pool.submit(scenario.create, scenario.body("iso victim", "iso-victim"))
+        firsts = [pool.submit(scenario.create, scenario.body(f"iso shared {n}", "iso-shared")) for n in range(2)]
+        seconds = (
+            [
+                pool.submit(scenario.create, scenario.body(f"iso shared {n}", "iso-shared"), client=api2)
+                for n in range(2, 4)
+            ]
+            if api2 is not None
+            else []
+        )
+        keyed = (
+            pool.submit(created_if_accepted, scenario, key, scenario.body("iso apikey", "iso-apikey"))
+            if key is not None
+            else None
+        )
+        created = victim_f.result()
+        first = [f.result().id for f in firsts]
+        second = [f.result().id for f in seconds]
         by_api_key = keyed.result() if keyed is not None else None
     if key is not None:
         key.close()
-    cid = accepted.json()["related"]["configurationId"]
-    fetched = api.fetch(cid)
-    expect(fetched.status_code == 200, "OPS-VISIBLE", f"a completed create answers GET {fetched.status_code}")
-    victim = Victim(cid, accepted.headers["Operation-Id"], marks.memory_store_id(tag("iso-victim")), fetched.json())
-    shared = Shared(marks.memory_store_id(shared_tag), frozenset(first), frozenset(second)) if api2 else None
+    cid = created.id
+    fetched = scenario.fetch(cid)
+    victim = Victim(cid, operation_id(created.response), scenario.marks.memory_store_id("iso-victim"), fetched.json())
+    shared = Shared(scenario.marks.memory_store_id("iso-shared"), frozenset(first), frozenset(second)) if api2 else None
     yield World(victim, shared, by_api_key)
-    key_ids = ([by_api_key.json()["related"]["configurationId"]]
-               if by_api_key is not None and by_api_key.status_code == 202 else [])
-    discard(api, [cid, *first, *key_ids])
+    key_ids = [created_id(by_api_key)] if by_api_key is not None and by_api_key.status_code == 202 else []
+    scenario.discard([cid, *first, *key_ids])
     if api2 is not None:
-        discard(api2, second)
+        scenario.discard(second, api2)
 
 
 @pytest.fixture(scope="session")
@@ -175,13 +156,11 @@ def victim(world: World) -> Victim:
 def expect_victim_unchanged(api: ApiClient, victim: Victim, clause: str, after: str) -> None:
     response = api.fetch(victim.id)
     expect(response.status_code == 200, clause, f"after {after}, the owner's GET answers {response.status_code}")
-    expect(json_of(response) == victim.representation, clause,
-           f"after {after}, the configuration changed: {response.text[:300]}")
-
-
-def replace_body(store: str) -> dict[str, Any]:
-    return {"description": "must never be applied", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
-            "memoryStoreId": store, "channelSettings": {}}
+    expect(
+        json_of(response) == victim.representation,
+        clause,
+        f"after {after}, the configuration changed: {response.text[:300]}",
+    )
 
 
 # -- 401 -----------------------------------------------------------------------------------------
@@ -189,24 +168,35 @@ def replace_body(store: str) -> dict[str, Any]:
 Requests = list[tuple[str, str, str, dict[str, Any]]]
 
 
-def seven_requests(victim: Victim, marks: RunMarks, store_tag: str) -> Requests:
+def seven_requests(scenario: Scenario, victim: Victim, store_tag: str) -> Requests:
     """Each operation once, valid apart from the credentials."""
     item = f"{CONFIGURATIONS}/{victim.id}"
     return [
-        ("create", "POST", CONFIGURATIONS, {"json": minimal_create_body(marks, "iso unauth", store_tag)}),
+        ("create", "POST", CONFIGURATIONS, {"json": scenario.body("iso unauth", store_tag)}),
         ("list", "GET", CONFIGURATIONS, {"params": {"memoryStoreId": victim.store}}),
         ("fetch", "GET", item, {}),
-        ("replace", "PUT", item, {"json": replace_body(victim.store)}),
+        ("replace", "PUT", item, {"json": replace_body({**NEVER_APPLIED, "memoryStoreId": victim.store})}),
         ("patch", "PATCH", item, {"json": {"description": "must never be applied"}}),
         ("delete", "DELETE", item, {}),
         ("operation", "GET", f"{OPERATIONS}/{victim.operation_id}", {}),
     ]
 
 
-VARIANTS = ["none", "wrong-token", "token-with-a-suffix", "token-with-the-last-character-changed",
-            "unknown-account-sid", "unknown-api-key-sid", "basic-garbage", "bearer",
-            "basic-without-credentials", "username-only", "username-without-colon",
-            "second-account-sid-with-primary-token", "api-key-sid-with-wrong-secret"]
+VARIANTS = [
+    "none",
+    "wrong-token",
+    "token-with-a-suffix",
+    "token-with-the-last-character-changed",
+    "unknown-account-sid",
+    "unknown-api-key-sid",
+    "basic-garbage",
+    "bearer",
+    "basic-without-credentials",
+    "username-only",
+    "username-without-colon",
+    "second-account-sid-with-primary-token",
+    "api-key-sid-with-wrong-secret",
+]
 
 
 def last_changed(secret: str) -> str:
@@ -241,62 +231,77 @@ def credential_variant(target: Target, variant: str) -> tuple[Any, dict[str, str
 
 
 def expect_401(response: httpx.Response, what: str) -> None:
-    expect(response.status_code == 401, "AUTH-401", f"{what}: expected 401, got {response.status_code}: "
-                                                    f"{response.text[:200]}")
-    expect_error_body(response, 401)
-    code = json_of(response)["code"]
+    code = expect_error(response, 401, "AUTH-401", what)["code"]
     expect(code == 20003, "AUTH-401", f"{what}: error code {code}, not 20003")
     challenge = response.headers.get("WWW-Authenticate", "")
-    expect(re.match(r"(?i)basic(\s|$)", challenge), "AUTH-401",
-           f"{what}: WWW-Authenticate is {challenge!r}, not a Basic challenge")
+    expect(
+        re.match(r"(?i)basic(\s|$)", challenge),
+        "AUTH-401",
+        f"{what}: WWW-Authenticate is {challenge!r}, not a Basic challenge",
+    )
 
 
 @pytest.mark.auth
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_operation_answers_401_without_valid_credentials(
-    api: ApiClient, target: Target, marks: RunMarks, victim: Victim, variant: str
+    scenario: Scenario, victim: Victim, variant: str
 ) -> None:
+    api, target = scenario.api, scenario.target
     auth, headers = credential_variant(target, variant)
-    store_tag = tag(f"iso-unauth-{variant}")  # a store per variant: one variant's leak does not fail the next
-    for name, method, url, kwargs in seven_requests(victim, marks, store_tag):
+    store_tag = f"iso-unauth-{variant}"  # a store per variant: one variant's leak does not fail the next
+    for name, method, url, kwargs in seven_requests(scenario, victim, store_tag):
         response = api.request(method, url, auth=auth, headers=headers, **kwargs)
         expect_401(response, f"{method} {name} with {variant} credentials")
-    listed = api.list(memoryStoreId=marks.memory_store_id(store_tag))
-    expect(listed.status_code == 200 and json_of(listed).get("configurations") == [], "AUTH-401",
-           f"a POST answered 401 created a configuration: {listed.text[:300]}")
+    listed = api.list(memoryStoreId=scenario.marks.memory_store_id(store_tag))
+    expect(
+        listed.status_code == 200 and json_of(listed).get("configurations") == [],
+        "AUTH-401",
+        f"a POST answered 401 created a configuration: {listed.text[:300]}",
+    )
     expect_victim_unchanged(api, victim, "AUTH-401", f"PUT/PATCH/DELETE with {variant} credentials")
     expect_no_echo(target)
 
 
 @pytest.mark.auth
-def test_api_key_authenticates_as_its_account(
-    api: ApiClient, target: Target, shared: RunShared, client_settings: ClientSettings, marks: RunMarks,
-    world: World
-) -> None:
+def test_api_key_authenticates_as_its_account(scenario: Scenario, world: World) -> None:
     """The key reads the account's configuration; what the key created (in `world`) is the account's."""
+    api, target = scenario.api, scenario.target
     if target.api_key is None or world.by_api_key is None:
         pytest.skip("no API key: set TWILIO_API_KEY and TWILIO_API_SECRET to check API-key authentication")
     victim = world.victim
-    key = ApiClient(target.base_url, target.api_key, shared=shared, settings=client_settings)
+    key = scenario.client_for(target.api_key)
     try:
         fetched = key.fetch(victim.id)
         listed = key.list(memoryStoreId=victim.store)
     finally:
         key.close()
-    expect(fetched.status_code == 200 and json_of(fetched) == victim.representation, "AUTH-BASIC",
-           f"the account's API key cannot read the account's configuration: {fetched.status_code}")
+    expect(
+        fetched.status_code == 200 and json_of(fetched) == victim.representation,
+        "AUTH-BASIC",
+        f"the account's API key cannot read the account's configuration: {fetched.status_code}",
+    )
     ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
-    expect(listed.status_code == 200 and ids == [victim.id], "AUTH-BASIC",
-           f"the API key's list of the account's store shows {ids}, not [{victim.id}]")
+    expect(
+        listed.status_code == 200 and ids == [victim.id],
+        "AUTH-BASIC",
+        f"the API key's list of the account's store shows {ids}, not [{victim.id}]",
+    )
     accepted = world.by_api_key
-    expect(accepted.status_code == 202, "AUTH-BASIC",
-           f"a valid create sent with the account's API key answered {accepted.status_code}: {accepted.text[:200]}")
-    cid = accepted.json()["related"]["configurationId"]
-    expect(api.fetch(cid).status_code == 200, "AUTH-BASIC",
-           "the account cannot fetch a configuration its API key created")
-    expect(api.operation(accepted.headers["Operation-Id"]).status_code == 200, "AUTH-BASIC",
-           "the account cannot fetch the operation of its API key's create")
-    listed = api.list(memoryStoreId=marks.memory_store_id(tag("iso-apikey")))
+    expect(
+        accepted.status_code == 202,
+        "AUTH-BASIC",
+        f"a valid create sent with the account's API key answered {accepted.status_code}: {accepted.text[:200]}",
+    )
+    cid = created_id(accepted)
+    expect(
+        api.fetch(cid).status_code == 200, "AUTH-BASIC", "the account cannot fetch a configuration its API key created"
+    )
+    expect(
+        api.operation(operation_id(accepted)).status_code == 200,
+        "AUTH-BASIC",
+        "the account cannot fetch the operation of its API key's create",
+    )
+    listed = api.list(memoryStoreId=scenario.marks.memory_store_id("iso-apikey"))
     ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
     expect(ids == [cid], "AUTH-BASIC", f"the account's list shows {ids}, not its API key's configuration {cid}")
     expect_no_echo(target)
@@ -320,31 +325,31 @@ def listed_ids(client: ApiClient, clause: str, *, max_pages: int = 20, **params:
 
 
 @pytest.mark.isolation
-def test_second_account_gets_404_for_every_id_of_the_first(
-    api: ApiClient, api2: ApiClient, target: Target, marks: RunMarks, victim: Victim
-) -> None:
+def test_second_account_gets_404_for_every_id_of_the_first(scenario: Scenario, api2: ApiClient, victim: Victim) -> None:
     """With valid bodies 404 is the only correct answer: never 200, never 403."""
-    own_store = marks.memory_store_id(tag("iso-intruder"))
+    own_store = scenario.marks.memory_store_id("iso-intruder")
     attempts: list[tuple[str, Callable[[], httpx.Response]]] = [
         ("GET configuration", lambda: api2.fetch(victim.id)),
-        ("PUT configuration", lambda: api2.replace(victim.id, replace_body(own_store))),
+        (
+            "PUT configuration",
+            lambda: api2.replace(victim.id, replace_body({**NEVER_APPLIED, "memoryStoreId": own_store})),
+        ),
         ("PATCH configuration", lambda: api2.patch(victim.id, {"description": "must never be applied"})),
         ("DELETE configuration", lambda: api2.delete(victim.id)),
         ("GET operation", lambda: api2.operation(victim.operation_id)),
     ]
     for what, send in attempts:
-        response = send()
-        expect(response.status_code == 404, "AUTH-ISOLATION-404",
-               f"{what} of the first account's id by the second account answered {response.status_code}, not 404")
-        expect_error_body(response, 404)
-    expect_victim_unchanged(api, victim, "AUTH-ISOLATION-404", "the second account's PUT/PATCH/DELETE")
+        expect_error(send(), 404, "AUTH-ISOLATION-404", f"{what} of the first account's id by the second account")
+    expect_victim_unchanged(scenario.api, victim, "AUTH-ISOLATION-404", "the second account's PUT/PATCH/DELETE")
     filtered = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=victim.store)
-    expect(filtered == [], "AUTH-ISOLATION-LIST",
-           f"the second account's list of the first's store shows {filtered}")
+    expect(filtered == [], "AUTH-ISOLATION-LIST", f"the second account's list of the first's store shows {filtered}")
     everything = listed_ids(api2, "AUTH-ISOLATION-LIST")
-    expect(victim.id not in everything, "AUTH-ISOLATION-LIST",
-           "the second account's unfiltered list shows the first account's configuration")
-    expect_no_echo(target)
+    expect(
+        victim.id not in everything,
+        "AUTH-ISOLATION-LIST",
+        "the second account's unfiltered list shows the first account's configuration",
+    )
+    expect_no_echo(scenario.target)
 
 
 @pytest.mark.isolation
@@ -356,12 +361,21 @@ def test_lists_show_only_the_callers_configurations(
     assert shared is not None  # api2 exists, so the world created the second account's items
     seen_by_first = listed_ids(api, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
     seen_by_second = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
-    expect(sorted(seen_by_first) == sorted(shared.first), "AUTH-ISOLATION-LIST",
-           f"the first account's list of a shared store shows {seen_by_first}, its own are {sorted(shared.first)}")
-    expect(sorted(seen_by_second) == sorted(shared.second), "AUTH-ISOLATION-LIST",
-           f"the second account's list of a shared store shows {seen_by_second}, its own are {sorted(shared.second)}")
+    expect(
+        sorted(seen_by_first) == sorted(shared.first),
+        "AUTH-ISOLATION-LIST",
+        f"the first account's list of a shared store shows {seen_by_first}, its own are {sorted(shared.first)}",
+    )
+    expect(
+        sorted(seen_by_second) == sorted(shared.second),
+        "AUTH-ISOLATION-LIST",
+        f"the second account's list of a shared store shows {seen_by_second}, its own are {sorted(shared.second)}",
+    )
     for cid in sorted(shared.second):
         response = api.fetch(cid)
-        expect(response.status_code == 404, "AUTH-ISOLATION-404",
-               f"the first account fetched the second's configuration {cid}: {response.status_code}")
+        expect(
+            response.status_code == 404,
+            "AUTH-ISOLATION-404",
+            f"the first account fetched the second's configuration {cid}: {response.status_code}",
+        )
     expect_no_echo(target)

@@ -18,11 +18,8 @@ one list of the machine's own memoryStoreId must show exactly the live model con
 
 from __future__ import annotations
 
-import email.utils
-import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -41,16 +38,12 @@ from hypothesis.stateful import (
 )
 
 from orchestrator_contract import model
-from orchestrator_contract.client import ApiClient
-from orchestrator_contract.polling import PollSettings, settle
-from orchestrator_contract.profiles import Profile
 from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
-from orchestrator_contract.target import RunMarks
+from orchestrator_contract.toolkit import Scenario, created_id, date_of, discard, parse_timestamp
 from orchestrator_contract.violations import expect
 
 pytestmark = [pytest.mark.stateful, pytest.mark.versioning]
 
-TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 SERVICE_POOL = 2
 
 
@@ -82,45 +75,30 @@ class Tracked:
     updated_at: datetime | None = None
 
 
-def parse_timestamp(value: Any, what: str) -> datetime:
-    expect(isinstance(value, str) and TIMESTAMP.match(value), "RES-TIMESTAMP",
-           f"{what} is {value!r}, not YYYY-MM-DDTHH:MM:SSZ")
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-
-def response_date(response: httpx.Response) -> datetime:
-    raw = response.headers.get("Date")
-    expect(raw, "GEN-DATE", f"{response.request.method} {response.request.url.path} has no Date header")
-    return email.utils.parsedate_to_datetime(raw).astimezone(timezone.utc)
-
-
 class ConfigurationMachine(RuleBasedStateMachine):
     """One run: its own memoryStoreId, its own two serviceIds, its own live configurations."""
 
-    api: ClassVar[ApiClient]
-    api_marks: ClassVar[RunMarks]
-    poll: ClassVar[PollSettings]
+    scenario: ClassVar[Scenario]  # set by the test: Hypothesis builds the machine itself
 
     configs = Bundle("configs")
 
     def __init__(self) -> None:
         super().__init__()
-        self.store_tag = self.api_marks.unique("model")
+        self.store_tag, self.store = self.scenario.store("model")
         self.run_no = self.store_tag.rpartition("-")[2]
-        self.store = self.api_marks.memory_store_id(self.store_tag)
         self.service_ids = [self._service_id(i) for i in range(SERVICE_POOL)]
         self.live: dict[str, Tracked] = {}
         self.deleted: list[str] = []
         self.writes = 0
 
     def _service_id(self, index: int) -> str:
-        return self.api_marks.service_id(f"{self.store_tag}/{index}")
+        return self.scenario.marks.service_id(f"{self.store_tag}/{index}")
 
     # -- helpers ------------------------------------------------------------------------------
     def _mark(self, body: dict[str, Any], slot: int) -> dict[str, Any]:
         """Run marks (a fresh displayName per write, the machine's store) and a pool serviceId."""
         self.writes += 1
-        out = marked(body, self.api_marks, f"m{self.run_no} w{self.writes}", store_tag=self.store_tag)
+        out = marked(body, self.scenario.marks, f"m{self.run_no} w{self.writes}", store_tag=self.store_tag)
         if isinstance(out.get("conversationsV1Bridge"), dict):
             out["conversationsV1Bridge"] = {**out["conversationsV1Bridge"], "serviceId": self.service_ids[slot]}
         return out
@@ -130,30 +108,44 @@ class ConfigurationMachine(RuleBasedStateMachine):
         wanted = model.requested_service_id(body)
         if wanted is None:
             return None
-        return next((cid for cid, t in self.live.items() if cid != writer and model.service_id(t.fields) == wanted), None)
+        return next(
+            (cid for cid, t in self.live.items() if cid != writer and model.service_id(t.fields) == wanted), None
+        )
 
     def _expect_outcome(self, response: httpx.Response, holder: str | None, what: str) -> bool:
         """True when the write was accepted (202); a predicted conflict must be a proper 409."""
         if holder is not None:
-            expect(response.status_code == 409, "RES-CONFLICT",
-                   f"{what} asks for the serviceId held by {holder}: expected 409, got {response.status_code}")
-            expect(response.headers.get("X-Conflicting-Resource-Id") == holder, "RES-CONFLICT",
-                   f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}")
+            expect(
+                response.status_code == 409,
+                "RES-CONFLICT",
+                f"{what} asks for the serviceId held by {holder}: expected 409, got {response.status_code}",
+            )
+            expect(
+                response.headers.get("X-Conflicting-Resource-Id") == holder,
+                "RES-CONFLICT",
+                f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}",
+            )
             body = _json(response)
-            expect(isinstance(body, dict) and body.get("status") == 409 and {"code", "message", "more_info"} <= body.keys(),
-                   "ERR-BODY", f"409 body is not the error body: {response.text[:200]}")
+            expect(
+                isinstance(body, dict)
+                and body.get("status") == 409
+                and {"code", "message", "more_info"} <= body.keys(),
+                "ERR-BODY",
+                f"409 body is not the error body: {response.text[:200]}",
+            )
             return False
         clause = "RES-CONFLICT" if response.status_code == 409 else "GEN-STATUS"
-        expect(response.status_code == 202, clause,
-               f"{what} with a valid body and no conflicting serviceId: expected 202, got "
-               f"{response.status_code}: {response.text[:300]}")
+        expect(
+            response.status_code == 202,
+            clause,
+            f"{what} with a valid body and no conflicting serviceId: expected 202, got "
+            f"{response.status_code}: {response.text[:300]}",
+        )
         return True
 
     def _read(self, cid: str, clause: str) -> dict[str, Any]:
         """GET a live configuration and compare it with the model (written values, version, times)."""
-        response = self.api.fetch(cid)
-        expect(response.status_code == 200, "OPS-VISIBLE", f"GET {cid} (live in the model) answered {response.status_code}")
-        representation = _json(response)
+        representation = _json(self.scenario.fetch(cid))
         self._compare(representation, clause)
         return representation
 
@@ -163,20 +155,37 @@ class ConfigurationMachine(RuleBasedStateMachine):
         tracked = self.live[cid]
         extra = set(rep) - model.ALLOWED_REPRESENTATION_FIELDS
         missing = model.REQUIRED_REPRESENTATION_FIELDS - set(rep)
-        expect(not extra and not missing, "RES-SHAPE", f"{cid}: unexpected members {sorted(extra)}, missing {sorted(missing)}")
+        expect(
+            not extra and not missing,
+            "RES-SHAPE",
+            f"{cid}: unexpected members {sorted(extra)}, missing {sorted(missing)}",
+        )
         model.assert_matches(rep, tracked.fields, clause)
-        expect(type(rep["version"]) is int and rep["version"] == tracked.version, "VER-ARITH",
-               f"{cid}: version is {rep['version']!r}, the model says {tracked.version} (1 + applied PUT/PATCH)")
+        expect(
+            type(rep["version"]) is int and rep["version"] == tracked.version,
+            "VER-ARITH",
+            f"{cid}: version is {rep['version']!r}, the model says {tracked.version} (1 + applied PUT/PATCH)",
+        )
         created = parse_timestamp(rep["createdAt"], f"{cid} createdAt")
         updated = parse_timestamp(rep["updatedAt"], f"{cid} updatedAt")
         if tracked.created_at is not None:
-            expect(created == tracked.created_at, "VER-TIMES", f"{cid}: createdAt changed from {tracked.created_at} to {created}")
+            expect(
+                created == tracked.created_at,
+                "VER-TIMES",
+                f"{cid}: createdAt changed from {tracked.created_at} to {created}",
+            )
         expect(updated >= created, "VER-TIMES", f"{cid}: updatedAt {updated} is before createdAt {created}")
         if tracked.updated_at is not None:
-            expect(updated >= tracked.updated_at, "VER-TIMES",
-                   f"{cid}: updatedAt went backwards from {tracked.updated_at} to {updated}")
-        expect(updated >= tracked.accepted_at, "VER-TIMES",
-               f"{cid}: updatedAt {updated} is before the Date {tracked.accepted_at} of the 202 of its latest write")
+            expect(
+                updated >= tracked.updated_at,
+                "VER-TIMES",
+                f"{cid}: updatedAt went backwards from {tracked.updated_at} to {updated}",
+            )
+        expect(
+            updated >= tracked.accepted_at,
+            "VER-TIMES",
+            f"{cid}: updatedAt {updated} is before the Date {tracked.accepted_at} of the 202 of its latest write",
+        )
         tracked.created_at, tracked.updated_at = created, updated
 
     # -- rules --------------------------------------------------------------------------------
@@ -184,22 +193,25 @@ class ConfigurationMachine(RuleBasedStateMachine):
     def create(self, drawn: dict[str, Any], slot: int) -> Any:
         body = self._mark(drawn, slot)
         holder = self._holder(body, None)
-        response = self.api.create(body)
+        response = self.scenario.api.create(body)
         if not self._expect_outcome(response, holder, "create"):
             return multiple()
-        cid = related_id(response)
-        accepted = response_date(response).replace(microsecond=0)
-        settle(self.api, response, self.poll)
+        cid = created_id(response)
+        accepted = date_of(response)
+        self.scenario.settle(response)
         self.live[cid] = Tracked(model.expected_after_create(body), 1, accepted)
         rep = self._read(cid, "RES-ROUNDTRIP")
-        expect(parse_timestamp(rep["createdAt"], "createdAt") >= accepted, "VER-TIMES",
-               f"{cid}: createdAt {rep['createdAt']} is before the Date of the 202 that accepted the create")
+        expect(
+            parse_timestamp(rep["createdAt"], "createdAt") >= accepted,
+            "VER-TIMES",
+            f"{cid}: createdAt {rep['createdAt']} is before the Date of the 202 that accepted the create",
+        )
         return cid
 
     @rule(cid=configs, drawn=put_bodies, slot=slots)
     def replace(self, cid: str, drawn: dict[str, Any], slot: int) -> None:
         body = self._mark(drawn, slot)
-        response = self.api.replace(cid, body)
+        response = self.scenario.api.replace(cid, body)
         if self._expect_outcome(response, self._holder(body, cid), f"PUT {cid}"):
             self._applied(cid, response, model.expected_after_put(self.live[cid].fields, body))
             self._read(cid, "RES-PUT")
@@ -207,32 +219,34 @@ class ConfigurationMachine(RuleBasedStateMachine):
     @rule(cid=configs, drawn=patch_bodies, slot=slots)
     def patch(self, cid: str, drawn: dict[str, Any], slot: int) -> None:
         body = self._mark(drawn, slot)
-        response = self.api.patch(cid, body)
+        response = self.scenario.api.patch(cid, body)
         if self._expect_outcome(response, self._holder(body, cid), f"PATCH {cid}"):
             self._applied(cid, response, model.expected_after_patch(self.live[cid].fields, body))
             self._read(cid, "RES-PATCH")
 
     def _applied(self, cid: str, response: httpx.Response, fields: model.Fields) -> None:
-        accepted = response_date(response).replace(microsecond=0)
-        settle(self.api, response, self.poll)
+        accepted = date_of(response)
+        self.scenario.settle(response)
         tracked = self.live[cid]
         tracked.fields, tracked.version, tracked.accepted_at = fields, tracked.version + 1, accepted
 
     @rule(cid=consumes(configs))
     def delete(self, cid: str) -> None:
-        response = self.api.delete(cid)
+        response = self.scenario.api.delete(cid)
         expect(response.status_code == 202, "GEN-STATUS", f"DELETE {cid} (live) answered {response.status_code}")
-        settle(self.api, response, self.poll)
+        self.scenario.settle(response)
         del self.live[cid]
         self.deleted.append(cid)
-        gone = self.api.fetch(cid)
-        expect(gone.status_code == 404, "OPS-DELETE", f"GET {cid} after its DELETE completed answered {gone.status_code}")
+        gone = self.scenario.api.fetch(cid)
+        expect(
+            gone.status_code == 404, "OPS-DELETE", f"GET {cid} after its DELETE completed answered {gone.status_code}"
+        )
 
     @precondition(lambda self: bool(self.deleted))
     @rule(data=st.data())
     def deleted_stays_gone(self, data: st.DataObject) -> None:
         cid = data.draw(st.sampled_from(self.deleted), label="deleted id")
-        fetched, again = self.api.fetch(cid), self.api.delete(cid)
+        fetched, again = self.scenario.api.fetch(cid), self.scenario.api.delete(cid)
         expect(fetched.status_code == 404, "OPS-DELETE", f"GET of deleted {cid} answered {fetched.status_code}")
         expect(again.status_code == 404, "OPS-DELETE", f"a new DELETE of deleted {cid} answered {again.status_code}")
 
@@ -258,16 +272,23 @@ class ConfigurationMachine(RuleBasedStateMachine):
         items: list[dict[str, Any]] = []
         token: str | None = None
         for _ in range(len(self.live) + 2):
-            response = self.api.list(memoryStoreId=self.store, pageSize=page_size, pageToken=token)
-            expect(response.status_code == 200, "GEN-STATUS", f"list of the machine's store answered {response.status_code}")
+            response = self.scenario.api.list(memoryStoreId=self.store, pageSize=page_size, pageToken=token)
+            expect(
+                response.status_code == 200,
+                "GEN-STATUS",
+                f"list of the machine's store answered {response.status_code}",
+            )
             page = _json(response)
             items += page["configurations"]
             token = page.get("meta", {}).get("nextToken")
             if not token:
                 break
         ids = [item.get("id") for item in items]
-        expect(sorted(map(str, ids)) == sorted(self.live), "PAGE-ORDER",
-               f"the list of store {self.store} shows {ids}, the live configurations are {sorted(self.live)}")
+        expect(
+            sorted(map(str, ids)) == sorted(self.live),
+            "PAGE-ORDER",
+            f"the list of store {self.store} shows {ids}, the live configurations are {sorted(self.live)}",
+        )
         for item in items:
             self._compare(item, "RES-ROUNDTRIP")
         order = sorted(self.live, key=lambda cid: (self.live[cid].created_at, cid))
@@ -276,15 +297,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         """Delete what is left, without waiting: the store is this run's alone, and the session's
         cleanup removes anything a DELETE did not (it also runs after every shrink attempt)."""
-        with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(self.api.delete, list(self.live)))
-
-
-def related_id(response: httpx.Response) -> str:
-    body = _json(response)
-    cid = body.get("related", {}).get("configurationId") if isinstance(body, dict) else None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 without related.configurationId: {response.text[:200]}")
-    return cid
+        discard(self.scenario.api, list(self.live), workers=4)
 
 
 def _json(response: httpx.Response) -> Any:
@@ -298,18 +311,22 @@ PARTS = 3  # independent runs of the machine, side by side under xdist (each wit
 
 
 @pytest.mark.parametrize("part", range(1, PARTS + 1))
-def test_configuration_state_machine(api: ApiClient, marks: RunMarks, poll: PollSettings, profile: Profile,
-                                     part: int) -> None:
+def test_configuration_state_machine(scenario: Scenario, part: int) -> None:
     """`PARTS` runs share the profile's examples; each draws its own (a seed from the run's seed and
     the part), so under xdist they run side by side and none waits for the others' operations."""
-    ConfigurationMachine.api = api
-    ConfigurationMachine.api_marks = marks
-    ConfigurationMachine.poll = poll
-    machine = seed(profile.seed * PARTS + part)(type(f"ConfigurationMachinePart{part}", (ConfigurationMachine,), {}))
+    ConfigurationMachine.scenario = scenario
+    profile = scenario.profile
+    machine: type[ConfigurationMachine] = type(f"ConfigurationMachinePart{part}", (ConfigurationMachine,), {})
+    if profile.derandomize:  # the parts would draw alike; a random-seed profile seeds each test already
+        machine = seed(profile.seed * PARTS + part)(machine)
     # Hypothesis prints the failing step sequence either way; the profile decides whether it is
     # shrunk first (over HTTP every shrink attempt replays a whole sequence: minutes, not seconds).
     run_state_machine_as_test(
         machine,
-        settings=settings(profile.scenario_settings(), max_examples=max(1, profile.scenario_examples // PARTS),
-                          stateful_step_count=profile.scenario_steps, report_multiple_bugs=False),
+        settings=settings(
+            profile.scenario_settings(),
+            max_examples=max(1, profile.scenario_examples // PARTS),
+            stateful_step_count=profile.scenario_steps,
+            report_multiple_bugs=False,
+        ),
     )

@@ -17,10 +17,9 @@ server may complete at once.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,24 +30,18 @@ import httpx
 import pytest
 
 from orchestrator_contract.client import OPERATIONS, ApiClient, retry_after_seconds
-from orchestrator_contract.polling import PollSettings, operation_path, settle, wait_for_operation
-from orchestrator_contract.strategies import minimal_create_body
-from orchestrator_contract.target import RunMarks
+from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.expectations import json_or_none as json_of
+from orchestrator_contract.polling import PollSettings, operation_path, wait_for_operation
+from orchestrator_contract.toolkit import Scenario, created_id, new_key, parse_timestamp, replace_body
 from orchestrator_contract.violations import ContractViolation, expect
-from orchestrator_contract.expectations import expect_error_body, json_or_none as json_of
 
 pytestmark = pytest.mark.operations
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 STATUSES = frozenset({"PENDING", "COMPLETED", "FAILED"})
 TERMINAL = frozenset({"COMPLETED", "FAILED"})
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 EXTRA_POLLS = 3
 STEPS = ["create", "replace", "patch", "delete"]
-
-
-def tag(name: str) -> str:
-    return f"{name}{WORKER}"
 
 
 @dataclass
@@ -123,17 +116,25 @@ def observe(api: ApiClient, step: Step, poll: PollSettings, on_terminal: Callabl
     step.observations.extend(api.request("GET", path) for _ in range(EXTRA_POLLS))
 
 
-def run_step(api: ApiClient, poll: PollSettings, name: str, configuration_id: str | None,
-             sent: dict[str, Any] | None, send: Callable[[], httpx.Response]) -> Step:
+def run_step(
+    api: ApiClient,
+    poll: PollSettings,
+    name: str,
+    configuration_id: str | None,
+    sent: dict[str, Any] | None,
+    send: Callable[[], httpx.Response],
+) -> Step:
     before = api.fetch(configuration_id) if configuration_id else None
     accepted = send()
     if configuration_id is None:
         body = json_of(accepted)
         related = body.get("related") if isinstance(body, dict) else None
         configuration_id = related.get("configurationId") if isinstance(related, dict) else None
-        expect(accepted.status_code == 202 and isinstance(configuration_id, str) and configuration_id, "OPS-202",
-               f"a valid create answered {accepted.status_code} without related.configurationId: "
-               f"{accepted.text[:300]}")
+        expect(
+            accepted.status_code == 202 and isinstance(configuration_id, str) and configuration_id,
+            "OPS-202",
+            f"a valid create answered {accepted.status_code} without related.configurationId: {accepted.text[:300]}",
+        )
     step = Step(name, configuration_id, sent, before, accepted)
 
     def right_after() -> None:
@@ -143,12 +144,6 @@ def run_step(api: ApiClient, poll: PollSettings, name: str, configuration_id: st
     return step
 
 
-def discard(client: ApiClient, ids: list[str]) -> None:
-    """Send DELETEs without waiting (the session cleanup then has nothing left to wait for)."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(client.delete, ids))
-
-
 def expect_created_under(api: ApiClient, cid: str, body: dict[str, Any]) -> None:
     """A completed create whose related.configurationId answers 404: is the configuration there under
     another id? Its store is run-owned and its displayName unique to the body, so a listed configuration
@@ -156,47 +151,47 @@ def expect_created_under(api: ApiClient, cid: str, body: dict[str, Any]) -> None
     listed = json_of(api.list(memoryStoreId=body["memoryStoreId"], pageSize=1000)) or {}
     items = listed.get("configurations", []) if isinstance(listed, dict) else []
     others = [i.get("id") for i in items if isinstance(i, dict) and i.get("displayName") == body["displayName"]]
-    expect(not others, "OPS-CREATE-ID",
-           f"the create's related.configurationId {cid!r} answers 404, but its store lists the configuration it "
-           f"created (displayName {body['displayName']!r}) under {others}")
+    expect(
+        not others,
+        "OPS-CREATE-ID",
+        f"the create's related.configurationId {cid!r} answers 404, but its store lists the configuration it "
+        f"created (displayName {body['displayName']!r}) under {others}",
+    )
 
 
 @dataclass
 class OpsWorld:
     steps: dict[str, Step]  # the observed lifecycle: create, replace, patch, delete
-    held_id: str  # a completed configuration holding `service_id(marks, "ops-sync")`
+    held_id: str  # a completed configuration holding `marks.service_id("ops-sync")`
     key: str  # an Idempotency-Key used by `keyed`
     keyed: httpx.Response  # a create sent with `key` (not waited for)
 
 
-def service_id(marks: RunMarks, name: str) -> str:
-    return marks.service_id(name)
-
-
 @pytest.fixture(scope="session")
-def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWorld]:
+def world(scenario: Scenario) -> Iterator[OpsWorld]:
     """Two concurrent rounds, so the waits overlap.
 
     Round 1: the observed create; three settled configurations for the other writes; the
     configurations the synchronous-validation test needs. Round 2: PUT, PATCH and DELETE, one on
     each prepared configuration.
     """
-    store_tag = tag("ops-life")
-    store = marks.memory_store_id(store_tag)
-    created = minimal_create_body(marks, "ops life", store_tag)
-    replaced = {"displayName": marks.display_name("ops replaced"), "description": "replaced by the operations suite",
-                "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES", "memoryStoreId": store,
-                "channelSettings": {}}
+    api, poll = scenario.api, scenario.poll
+    store = scenario.marks.memory_store_id("ops-life")
+    created = scenario.body("ops life", "ops-life")
+    replaced = scenario.put_body(
+        "ops replaced",
+        "ops-life",
+        "replaced by the operations suite",
+        conversationGroupingType="GROUP_BY_PARTICIPANT_ADDRESSES",
+    )
     patched = {"description": "patched by the operations suite", "memoryExtractionEnabled": True}
-    sync_tag = tag("ops-sync")
-    held = dict(minimal_create_body(marks, "ops sync held", sync_tag),
-                conversationsV1Bridge={"serviceId": service_id(marks, "ops-sync")})
-    key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{marks.run_id}/{sync_tag}"))
+    held = scenario.body(
+        "ops sync held", "ops-sync", conversationsV1Bridge={"serviceId": scenario.marks.service_id("ops-sync")}
+    )
+    key = new_key()
 
     def prepared(body: dict[str, Any]) -> str:
-        accepted = api.create(body)
-        settle(api, accepted, poll)
-        cid = accepted.json()["related"]["configurationId"]
+        cid = scenario.create(body).id
         status = api.fetch(cid).status_code
         if status == 404:
             expect_created_under(api, cid, body)
@@ -205,13 +200,14 @@ def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWo
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         creating = pool.submit(run_step, api, poll, "create", None, created, lambda: api.create(created))
-        keyed = pool.submit(api.create, minimal_create_body(marks, "ops sync key", sync_tag), key=key)
-        targets = [minimal_create_body(marks, f"ops target {n}", store_tag) for n in range(3)]
+        keyed = pool.submit(api.create, scenario.body("ops sync key", "ops-sync"), key=key)
+        targets = [scenario.body(f"ops target {n}", "ops-life") for n in range(3)]
         put_id, patch_id, delete_id, held_id = pool.map(prepared, [*targets, held])
         steps = {"create": creating.result()}
         writes = {
-            "replace": pool.submit(run_step, api, poll, "replace", put_id, replaced,
-                                   lambda: api.replace(put_id, replaced)),
+            "replace": pool.submit(
+                run_step, api, poll, "replace", put_id, replaced, lambda: api.replace(put_id, replaced)
+            ),
             "patch": pool.submit(run_step, api, poll, "patch", patch_id, patched, lambda: api.patch(patch_id, patched)),
             "delete": pool.submit(run_step, api, poll, "delete", delete_id, None, lambda: api.delete(delete_id)),
         }
@@ -223,7 +219,7 @@ def world(api: ApiClient, marks: RunMarks, poll: PollSettings) -> Iterator[OpsWo
     yield state
     keyed_body = json_of(state.keyed)
     keyed_id = keyed_body.get("related", {}).get("configurationId") if isinstance(keyed_body, dict) else None
-    discard(api, [steps["create"].configuration_id, put_id, patch_id, held_id, *([keyed_id] if keyed_id else [])])
+    scenario.discard([steps["create"].configuration_id, put_id, patch_id, held_id, *([keyed_id] if keyed_id else [])])
 
 
 @pytest.fixture(scope="session")
@@ -236,25 +232,46 @@ def lifecycle(world: OpsWorld) -> dict[str, Step]:
 
 def check_accepted(response: httpx.Response, what: str) -> tuple[str, dict[str, Any]]:
     """The 202's body and headers agree; returns (operation id, body)."""
-    expect(response.status_code == 202, "OPS-202", f"{what}: expected 202, got {response.status_code}: "
-                                                   f"{response.text[:300]}")
+    expect(
+        response.status_code == 202,
+        "OPS-202",
+        f"{what}: expected 202, got {response.status_code}: {response.text[:300]}",
+    )
     body = json_of(response)
-    expect(isinstance(body, dict) and isinstance(body.get("statusUrl"), str) and isinstance(body.get("related"), dict)
-           and isinstance(body["related"].get("configurationId"), str) and body["related"]["configurationId"],
-           "OPS-202", f"{what}: 202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}")
+    expect(
+        isinstance(body, dict)
+        and isinstance(body.get("statusUrl"), str)
+        and isinstance(body.get("related"), dict)
+        and isinstance(body["related"].get("configurationId"), str)
+        and body["related"]["configurationId"],
+        "OPS-202",
+        f"{what}: 202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}",
+    )
     op_id = response.headers.get("Operation-Id", "")
     expect(op_id, "OPS-202", f"{what}: 202 without an Operation-Id header")
     status_url = body["statusUrl"]
-    expect(response.headers.get("Location") == status_url, "OPS-202",
-           f"{what}: Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}")
+    expect(
+        response.headers.get("Location") == status_url,
+        "OPS-202",
+        f"{what}: Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}",
+    )
     parts = urlsplit(status_url)
-    expect(parts.scheme in {"http", "https"} and parts.netloc, "OPS-202",
-           f"{what}: statusUrl {status_url!r} is not an absolute URL")
-    expect(unquote(parts.path).endswith(f"/v2/ControlPlane/Operations/{op_id}"), "OPS-202",
-           f"{what}: statusUrl {status_url!r} does not end with /v2/ControlPlane/Operations/{op_id} (the Operation-Id)")
+    expect(
+        parts.scheme in {"http", "https"} and parts.netloc,
+        "OPS-202",
+        f"{what}: statusUrl {status_url!r} is not an absolute URL",
+    )
+    expect(
+        unquote(parts.path).endswith(f"/v2/ControlPlane/Operations/{op_id}"),
+        "OPS-202",
+        f"{what}: statusUrl {status_url!r} does not end with /v2/ControlPlane/Operations/{op_id} (the Operation-Id)",
+    )
     retry_after = response.headers.get("Retry-After")
-    expect(retry_after is not None and re.fullmatch(r"[0-9]+", retry_after.strip()), "OPS-202",
-           f"{what}: Retry-After {retry_after!r} is not an integer number of seconds >= 0")
+    expect(
+        retry_after is not None and re.fullmatch(r"[0-9]+", retry_after.strip()),
+        "OPS-202",
+        f"{what}: Retry-After {retry_after!r} is not an integer number of seconds >= 0",
+    )
     return op_id, body
 
 
@@ -264,20 +281,35 @@ def test_accepted_body_and_headers_agree(lifecycle: dict[str, Step], api: ApiCli
     _, body = check_accepted(step.accepted, name)
     related = body["related"]["configurationId"]
     if name != "create":
-        expect(related == step.configuration_id, "OPS-202",
-               f"{name}: related.configurationId {related!r} is not the path id {step.configuration_id!r}")
+        expect(
+            related == step.configuration_id,
+            "OPS-202",
+            f"{name}: related.configurationId {related!r} is not the path id {step.configuration_id!r}",
+        )
         return
-    expect(step.final_status == "COMPLETED", "OPS-TERMINAL",
-           f"the create's operation ended {step.final_status or 'never (poll budget spent)'}")
-    expect(step.after is not None and step.after.status_code == 200, "OPS-CREATE-ID",
-           f"related.configurationId {related!r} of a completed create cannot be fetched: "
-           f"{step.after.status_code if step.after is not None else '-'}")
+    expect(
+        step.final_status == "COMPLETED",
+        "OPS-TERMINAL",
+        f"the create's operation ended {step.final_status or 'never (poll budget spent)'}",
+    )
+    expect(
+        step.after is not None and step.after.status_code == 200,
+        "OPS-CREATE-ID",
+        f"related.configurationId {related!r} of a completed create cannot be fetched: "
+        f"{step.after.status_code if step.after is not None else '-'}",
+    )
     got = json_of(step.after)
-    expect(isinstance(got, dict) and got.get("id") == related, "OPS-CREATE-ID",
-           f"GET of related.configurationId {related!r} returns id {got.get('id') if isinstance(got, dict) else got!r}")
+    expect(
+        isinstance(got, dict) and got.get("id") == related,
+        "OPS-CREATE-ID",
+        f"GET of related.configurationId {related!r} returns id {got.get('id') if isinstance(got, dict) else got!r}",
+    )
     assert step.sent is not None
-    expect(got.get("displayName") == step.sent["displayName"] and got.get("memoryStoreId") == step.sent["memoryStoreId"],
-           "OPS-CREATE-ID", f"related.configurationId {related!r} names a configuration other than the one created")
+    expect(
+        got.get("displayName") == step.sent["displayName"] and got.get("memoryStoreId") == step.sent["memoryStoreId"],
+        "OPS-CREATE-ID",
+        f"related.configurationId {related!r} names a configuration other than the one created",
+    )
 
 
 # -- the operation resource ----------------------------------------------------------------------
@@ -285,36 +317,62 @@ def test_accepted_body_and_headers_agree(lifecycle: dict[str, Step], api: ApiCli
 
 def check_operation(response: httpx.Response, op_id: str, accepted: dict[str, Any], what: str) -> str:
     """One GET of an operation: shape, status, timestamps, error; returns the status."""
-    expect(response.status_code == 200, "OPS-RESOURCE", f"{what}: GET operation {op_id} answered "
-                                                        f"{response.status_code}: {response.text[:300]}")
+    expect(
+        response.status_code == 200,
+        "OPS-RESOURCE",
+        f"{what}: GET operation {op_id} answered {response.status_code}: {response.text[:300]}",
+    )
     body = json_of(response)
     expect(isinstance(body, dict), "OPS-RESOURCE", f"{what}: operation body is not an object: {response.text[:300]}")
-    expect(body.get("operationId") == op_id, "OPS-RESOURCE",
-           f"{what}: operationId {body.get('operationId')!r} is not the Operation-Id {op_id!r}")
+    expect(
+        body.get("operationId") == op_id,
+        "OPS-RESOURCE",
+        f"{what}: operationId {body.get('operationId')!r} is not the Operation-Id {op_id!r}",
+    )
     status = body.get("status")
     expect(status in STATUSES, "OPS-RESOURCE", f"{what}: status {status!r} is not PENDING, COMPLETED or FAILED")
     created_at = body.get("createdAt")
     expect(isinstance(created_at, str), "OPS-RESOURCE", f"{what}: createdAt is {created_at!r}")
-    expect(TIMESTAMP.match(created_at), "RES-TIMESTAMP", f"{what}: createdAt {created_at!r} is not YYYY-MM-DDTHH:MM:SSZ")
-    expect(body.get("statusUrl") == accepted.get("statusUrl"), "OPS-RESOURCE",
-           f"{what}: statusUrl {body.get('statusUrl')!r} differs from the 202's {accepted.get('statusUrl')!r}")
-    expect(body.get("related") == accepted.get("related"), "OPS-RESOURCE",
-           f"{what}: related {body.get('related')!r} differs from the 202's {accepted.get('related')!r}")
+    parse_timestamp(created_at, f"{what}: createdAt")
+    expect(
+        body.get("statusUrl") == accepted.get("statusUrl"),
+        "OPS-RESOURCE",
+        f"{what}: statusUrl {body.get('statusUrl')!r} differs from the 202's {accepted.get('statusUrl')!r}",
+    )
+    expect(
+        body.get("related") == accepted.get("related"),
+        "OPS-RESOURCE",
+        f"{what}: related {body.get('related')!r} differs from the 202's {accepted.get('related')!r}",
+    )
     completed_at = body.get("completedAt")
     if status in TERMINAL:
-        expect(isinstance(completed_at, str), "OPS-COMPLETED-AT", f"{what}: a {status} operation has completedAt "
-                                                                  f"{completed_at!r}")
-        expect(TIMESTAMP.match(completed_at), "RES-TIMESTAMP",
-               f"{what}: completedAt {completed_at!r} is not YYYY-MM-DDTHH:MM:SSZ")
-        expect(completed_at >= created_at, "OPS-COMPLETED-AT",
-               f"{what}: completedAt {completed_at} is before createdAt {created_at}")
+        expect(
+            isinstance(completed_at, str),
+            "OPS-COMPLETED-AT",
+            f"{what}: a {status} operation has completedAt {completed_at!r}",
+        )
+        parse_timestamp(completed_at, f"{what}: completedAt")
+        expect(
+            completed_at >= created_at,
+            "OPS-COMPLETED-AT",
+            f"{what}: completedAt {completed_at} is before createdAt {created_at}",
+        )
     else:
-        expect(completed_at is None, "OPS-COMPLETED-AT", f"{what}: a {status} operation has completedAt {completed_at!r}")
+        expect(
+            completed_at is None, "OPS-COMPLETED-AT", f"{what}: a {status} operation has completedAt {completed_at!r}"
+        )
     error = body.get("error")
     if status == "FAILED":
-        ok = (isinstance(error, dict) and isinstance(error.get("type"), str) and isinstance(error.get("title"), str)
-              and type(error.get("status")) is int and isinstance(error.get("detail"), str))
-        expect(ok, "OPS-ERROR", f"{what}: error of a FAILED operation is not {{type, title, status, detail}}: {error!r}")
+        ok = (
+            isinstance(error, dict)
+            and isinstance(error.get("type"), str)
+            and isinstance(error.get("title"), str)
+            and type(error.get("status")) is int
+            and isinstance(error.get("detail"), str)
+        )
+        expect(
+            ok, "OPS-ERROR", f"{what}: error of a FAILED operation is not {{type, title, status, detail}}: {error!r}"
+        )
     else:
         expect(error is None, "OPS-ERROR", f"{what}: a {status} operation carries an error: {error!r}")
     return status
@@ -334,13 +392,22 @@ def test_terminal_status_never_changes(lifecycle: dict[str, Step], name: str) ->
     step = lifecycle[name]
     check_accepted(step.accepted, name)
     statuses = [status_of(r) for r in step.observations]
-    expect(step.terminal_index is not None, "OPS-TERMINAL",
-           f"{name}: operation {step.operation_id} never left PENDING in the poll budget; statuses {statuses[-5:]}")
+    expect(
+        step.terminal_index is not None,
+        "OPS-TERMINAL",
+        f"{name}: operation {step.operation_id} never left PENDING in the poll budget; statuses {statuses[-5:]}",
+    )
     assert step.terminal_index is not None
-    expect(all(s == "PENDING" for s in statuses[:step.terminal_index]), "OPS-TERMINAL",
-           f"{name}: before the terminal status the operation was {statuses[:step.terminal_index]}")
-    expect(len(set(statuses[step.terminal_index:])) == 1, "OPS-TERMINAL",
-           f"{name}: a terminal status changed: {statuses[step.terminal_index:]}")
+    expect(
+        all(s == "PENDING" for s in statuses[: step.terminal_index]),
+        "OPS-TERMINAL",
+        f"{name}: before the terminal status the operation was {statuses[: step.terminal_index]}",
+    )
+    expect(
+        len(set(statuses[step.terminal_index :])) == 1,
+        "OPS-TERMINAL",
+        f"{name}: a terminal status changed: {statuses[step.terminal_index :]}",
+    )
 
 
 # -- effects -------------------------------------------------------------------------------------
@@ -356,80 +423,99 @@ def test_completed_effect_is_visible_to_the_next_request(lifecycle: dict[str, St
     check_accepted(step.accepted, name)
     if step.final_status == "FAILED":
         unchanged = (step.before is None and step.after is not None and step.after.status_code == 404) or (
-            representation(step.before) is not None and representation(step.before) == representation(step.after))
+            representation(step.before) is not None and representation(step.before) == representation(step.after)
+        )
         expect(unchanged, "OPS-FAILED-NOOP", f"{name}: the operation FAILED but the configuration changed")
-    expect(step.final_status == "COMPLETED", "OPS-TERMINAL",
-           f"{name}: a valid, unconditional {name} ended {step.final_status or 'never (poll budget spent)'}")
+    expect(
+        step.final_status == "COMPLETED",
+        "OPS-TERMINAL",
+        f"{name}: a valid, unconditional {name} ended {step.final_status or 'never (poll budget spent)'}",
+    )
     assert step.after is not None
     if name == "delete":
-        expect(step.after.status_code == 404, "OPS-DELETE",
-               f"GET after a completed DELETE answered {step.after.status_code}, not 404")
+        expect(
+            step.after.status_code == 404,
+            "OPS-DELETE",
+            f"GET after a completed DELETE answered {step.after.status_code}, not 404",
+        )
         redelete = step.later["redelete"]
-        expect(redelete.status_code == 404, "OPS-DELETE",
-               f"a new DELETE after a completed DELETE answered {redelete.status_code}, not 404")
-        expect_error_body(redelete, 404)
+        expect_error(redelete, 404, "OPS-DELETE", "a new DELETE after a completed DELETE")
         listed = json_of(step.later["list"]) or {}
         ids = [i.get("id") for i in listed.get("configurations", []) if isinstance(i, dict)]
-        expect(step.configuration_id not in ids, "OPS-VISIBLE", "a configuration whose DELETE completed is still listed")
+        expect(
+            step.configuration_id not in ids, "OPS-VISIBLE", "a configuration whose DELETE completed is still listed"
+        )
         return
-    expect(step.after.status_code == 200, "OPS-VISIBLE",
-           f"GET right after a completed {name} answered {step.after.status_code}")
+    expect(
+        step.after.status_code == 200,
+        "OPS-VISIBLE",
+        f"GET right after a completed {name} answered {step.after.status_code}",
+    )
     got = json_of(step.after)
     assert step.sent is not None
     wrong = {k: (v, got.get(k)) for k, v in step.sent.items() if got.get(k) != v}
-    expect(not wrong, "OPS-VISIBLE", f"right after the {name} completed, GET shows other values "
-                                     f"(written, read): {wrong}")
+    expect(
+        not wrong, "OPS-VISIBLE", f"right after the {name} completed, GET shows other values (written, read): {wrong}"
+    )
 
 
 def test_writes_to_a_deleted_configuration_are_404(lifecycle: dict[str, Step], api: ApiClient) -> None:
     """A completed DELETE is visible to later writes too: PUT and PATCH find nothing."""
     step = lifecycle["delete"]
     expect(step.final_status == "COMPLETED", "OPS-TERMINAL", f"the DELETE ended {step.final_status}")
-    cid, store = step.configuration_id, lifecycle["replace"].sent["memoryStoreId"]  # type: ignore[index]
-    body = {"description": "after delete", "conversationGroupingType": "GROUP_BY_PROFILE", "memoryStoreId": store,
-            "channelSettings": {}}
+    cid, replaced = step.configuration_id, lifecycle["replace"].sent
+    assert replaced is not None
+    body = replace_body(replaced, description="after delete", conversationGroupingType="GROUP_BY_PROFILE")
     for method, response in (("PUT", api.replace(cid, body)), ("PATCH", api.patch(cid, {"description": "x"}))):
-        expect(response.status_code == 404, "OPS-VISIBLE",
-               f"{method} of a configuration whose DELETE completed answered {response.status_code}, not 404")
-        expect_error_body(response, 404)
+        expect_error(response, 404, "OPS-VISIBLE", f"{method} of a configuration whose DELETE completed")
 
 
 # -- synchronous validation ----------------------------------------------------------------------
 
 
-def test_invalid_writes_are_answered_at_once(
-    api: ApiClient, marks: RunMarks, poll: PollSettings, world: OpsWorld
-) -> None:
+def test_invalid_writes_are_answered_at_once(scenario: Scenario, world: OpsWorld) -> None:
     """400, 409, 412 and 422 come as the answer to the request, never as a 202 and a FAILED operation.
 
     A 202 is followed to its end to name the right clause: FAILED breaks OPS-SYNC (the rejection
     came late); COMPLETED breaks the rule that should have rejected the request.
     """
-    sync_tag = tag("ops-sync")
-    expect(world.keyed.status_code == 202, "OPS-202",
-           f"a valid create with a fresh Idempotency-Key answered {world.keyed.status_code}")
-    missing_description = {k: v for k, v in minimal_create_body(marks, "ops sync bad", sync_tag).items()
-                           if k != "description"}
-    duplicate = dict(minimal_create_body(marks, "ops sync dup", sync_tag),
-                     conversationsV1Bridge={"serviceId": service_id(marks, "ops-sync")})
+    api = scenario.api
+    expect(
+        world.keyed.status_code == 202,
+        "OPS-202",
+        f"a valid create with a fresh Idempotency-Key answered {world.keyed.status_code}",
+    )
+    missing_description = {k: v for k, v in scenario.body("ops sync bad", "ops-sync").items() if k != "description"}
+    duplicate = scenario.body(
+        "ops sync dup", "ops-sync", conversationsV1Bridge={"serviceId": scenario.marks.service_id("ops-sync")}
+    )
     cases: list[tuple[int, str, str, Callable[[], httpx.Response]]] = [
         (400, "ERR-400", "POST without description", lambda: api.create(missing_description)),
         (409, "RES-CONFLICT", "POST with a serviceId another configuration holds", lambda: api.create(duplicate)),
-        (412, "VER-IF-MATCH", 'PATCH with If-Match: "999999" (the version is 1)',
-         lambda: api.patch(world.held_id, {"description": "x"}, if_match='"999999"')),
-        (422, "IDEM-MISMATCH", "POST reusing an Idempotency-Key with another body",
-         lambda: api.create(minimal_create_body(marks, "ops sync other", sync_tag), key=world.key)),
+        (
+            412,
+            "VER-IF-MATCH",
+            'PATCH with If-Match: "999999" (the version is 1)',
+            lambda: api.patch(world.held_id, {"description": "x"}, if_match='"999999"'),
+        ),
+        (
+            422,
+            "IDEM-MISMATCH",
+            "POST reusing an Idempotency-Key with another body",
+            lambda: api.create(scenario.body("ops sync other", "ops-sync"), key=world.key),
+        ),
     ]
     for status, rule, what, send in cases:
         response = send()
         if response.status_code == 202:
-            final = wait_for_operation(api, response, poll)
-            expect(final["status"] != "FAILED", "OPS-SYNC",
-                   f"{what}: answered 202 and then FAILED ({final.get('error')}), not {status} at once")
+            final = scenario.wait(response)
+            expect(
+                final["status"] != "FAILED",
+                "OPS-SYNC",
+                f"{what}: answered 202 and then FAILED ({final.get('error')}), not {status} at once",
+            )
             raise ContractViolation(rule, f"{what}: answered 202 and the operation COMPLETED; expected {status}")
-        expect(response.status_code == status, rule,
-               f"{what}: expected {status}, got {response.status_code}: {response.text[:200]}")
-        expect_error_body(response, status)
+        expect_error(response, status, rule, what)
 
 
 # -- unknown and foreign operation ids -----------------------------------------------------------
@@ -451,35 +537,29 @@ def unknown_operation_ids(real: str, configuration_id: str) -> dict[str, str]:
 def test_unknown_operation_id_is_404(lifecycle: dict[str, Step], api: ApiClient, shape: str) -> None:
     step = lifecycle["create"]
     op_id = unknown_operation_ids(step.operation_id, step.configuration_id)[shape]
-    response = api.operation(op_id)
-    expect(response.status_code == 404, "OPS-404", f"GET operation {op_id!r} ({shape}) answered "
-                                                   f"{response.status_code}, not 404")
-    expect_error_body(response, 404)
+    expect_error(api.operation(op_id), 404, "OPS-404", f"GET operation {op_id!r} ({shape})")
 
 
 @pytest.mark.isolation
 def test_another_accounts_operation_id_is_404(lifecycle: dict[str, Step], api2: ApiClient) -> None:
     for name in ("create", "delete"):
         op_id = lifecycle[name].operation_id
-        response = api2.operation(op_id)
-        expect(response.status_code == 404, "OPS-404",
-               f"the second account fetched the first's {name} operation {op_id}: {response.status_code}")
-        expect_error_body(response, 404)
+        expect_error(
+            api2.operation(op_id), 404, "OPS-404", f"the second account's GET of the first's {name} operation {op_id}"
+        )
 
 
 # -- Retry-After ---------------------------------------------------------------------------------
 
 
-def test_polling_with_a_capped_retry_after_reaches_completion(
-    api: ApiClient, marks: RunMarks, poll: PollSettings
-) -> None:
+def test_polling_with_a_capped_retry_after_reaches_completion(scenario: Scenario) -> None:
     """A client may cap Retry-After (here at 0.2 s) and poll sooner: it still sees COMPLETED and the effect."""
-    accepted = api.create(minimal_create_body(marks, "ops retry", tag("ops-retry")))
+    accepted = scenario.api.create(scenario.body("ops retry", "ops-retry"))
     check_accepted(accepted, "create")
-    capped = PollSettings(budget_s=poll.budget_s, first_delay_s=poll.first_delay_s, max_delay_s=poll.max_delay_s,
-                          retry_after_cap_s=min(0.2, poll.retry_after_cap_s))
-    final = wait_for_operation(api, accepted, capped)
+    poll = scenario.poll
+    capped = dataclasses.replace(poll, retry_after_cap_s=min(0.2, poll.retry_after_cap_s))
+    final = wait_for_operation(scenario.api, accepted, capped)
     expect(final["status"] == "COMPLETED", "OPS-TERMINAL", f"a valid create ended {final['status']}")
-    cid = accepted.json()["related"]["configurationId"]
-    expect(api.fetch(cid).status_code == 200, "OPS-VISIBLE", "a completed create cannot be fetched")
-    discard(api, [cid])
+    cid = created_id(accepted)
+    scenario.fetch(cid)
+    scenario.discard([cid])

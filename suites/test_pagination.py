@@ -4,11 +4,12 @@ Clauses: PAGE-SIZE, PAGE-BODY, PAGE-ORDER, PAGE-TOKEN, PAGE-TOKEN-INVALID, PAGE-
 PAGE-PREVIOUS, PAGE-FILTER, GEN-UNKNOWN-QUERY; ERR-BODY for the 400s; OPS-VISIBLE when a
 dataset's completed creates cannot be fetched.
 
-Every dataset lives under a `memoryStoreId` of its own and is built from `minimal_create_body`
-variants, not drawn from `create_bodies`: a dataset shared by tests cannot be drawn inside `@given`,
-drawing outside it (`find`, `.example()`) is not deterministic, and what pagination depends on
-(ids, `createdAt`, `memoryStoreId`) is the same for any valid body. Drawn bodies are round-tripped
-by the semantics suites. The Hypothesis-drawn part here is the walk: page sizes, page by page.
+Every dataset lives under a `memoryStoreId` of its own and is built from minimal create bodies
+(`Scenario.body`), not drawn from `create_bodies`: a dataset shared by tests cannot be drawn
+inside `@given`, drawing outside it (`find`, `.example()`) is not deterministic, and what
+pagination depends on (ids, `createdAt`, `memoryStoreId`) is the same for any valid body. Drawn
+bodies are round-tripped by the semantics suites. The Hypothesis-drawn part here is the walk:
+page sizes, page by page.
 
 "A page holds `pageSize` items unless it is the last" is enforced as part of PAGE-SIZE (with
 `meta.pageSize` = items in this page and `nextToken` present exactly when more items follow, a
@@ -19,12 +20,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import httpx
@@ -32,24 +32,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator_contract.client import CONFIGURATIONS, ApiClient, retry_after_seconds
-from orchestrator_contract.polling import PollSettings, accepted_operation, operation_path
-from orchestrator_contract.strategies import minimal_create_body
-from orchestrator_contract.target import RunMarks
+from orchestrator_contract.client import CONFIGURATIONS, ApiClient
+from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.toolkit import Scenario, create_all, created_id, in_parallel
 from orchestrator_contract.violations import ContractViolation, expect
-from orchestrator_contract.expectations import expect_error_body
 
 pytestmark = pytest.mark.pagination
 
-WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 STORE_PREFIX = "mem_store_"
-
-
-def tag(name: str) -> str:
-    """A store/display tag unique to this module and xdist worker (module fixtures run per worker)."""
-    return f"{name}{WORKER}"
 
 
 # -- datasets ------------------------------------------------------------------------------------
@@ -61,58 +53,6 @@ class Dataset:
     ids: frozenset[str]
 
 
-Job = tuple[ApiClient, dict[str, Any]]
-
-
-def created_id(response: httpx.Response) -> str:
-    try:
-        cid = response.json()["related"]["configurationId"]
-    except (ValueError, KeyError, TypeError):
-        cid = None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 body lacks related.configurationId: {response.text[:300]}")
-    return cid
-
-
-def settle_all(accepted: Sequence[tuple[ApiClient, httpx.Response]], poll: PollSettings, workers: int = 8) -> None:
-    """Wait for many operations together, as `settle` waits for one: every one must COMPLETE.
-
-    One wait for the largest Retry-After (capped as `settle` caps it), then rounds of polls of the
-    operations still PENDING, backing off between rounds, until none is left or the budget is spent.
-    """
-    pending: dict[str, tuple[ApiClient, str]] = {}
-    for client, response in accepted:
-        op_id, status_url = accepted_operation(response)
-        pending[op_id] = (client, operation_path(status_url))
-    time.sleep(max((retry_after_seconds(r, poll.retry_after_cap_s) for _, r in accepted), default=0.0))
-    deadline = time.monotonic() + poll.budget_s
-    delay = poll.first_delay_s
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        while pending:
-            answers = list(pool.map(lambda target: target[0].request("GET", target[1]), pending.values()))
-            for op_id, answer in zip(list(pending), answers):
-                expect(answer.status_code == 200, "OPS-RESOURCE", f"GET operation {op_id} answered {answer.status_code}")
-                body = answer.json()
-                if body.get("status") == "PENDING":
-                    continue
-                expect(body.get("status") == "COMPLETED", "OPS-TERMINAL",
-                       f"operation {op_id} ended {body.get('status')}: {body.get('error')}")
-                del pending[op_id]
-            expect(not pending or time.monotonic() < deadline, "OPS-TERMINAL",
-                   f"{len(pending)} operations still PENDING after the poll budget of {poll.budget_s:.0f} s")
-            if pending:
-                time.sleep(min(delay, poll.max_delay_s))
-                delay *= 2
-
-
-def create_settled(jobs: Sequence[Job], poll: PollSettings, workers: int) -> list[str]:
-    """Send every create concurrently and wait for all of them (the waits overlap)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        responses = list(pool.map(lambda job: job[0].create(job[1]), jobs))
-    ids = [created_id(r) for r in responses]
-    settle_all([(client, r) for (client, _), r in zip(jobs, responses)], poll)
-    return ids
-
-
 def expect_visible(client: ApiClient, store: str, ids: Iterable[str]) -> None:
     """Completed creates are visible: one list per store, and a GET of any item the list lacks.
 
@@ -122,29 +62,19 @@ def expect_visible(client: ApiClient, store: str, ids: Iterable[str]) -> None:
     for cid in sorted(set(ids) - set(page.ids)):
         status = client.fetch(cid).status_code
         expect(status == 200, "OPS-VISIBLE", f"configuration {cid}, whose create COMPLETED, answers GET {status}")
-        raise ContractViolation("PAGE-KEYSET", f"{cid} (fetchable, memoryStoreId {store}) is missing from its store's list")
+        raise ContractViolation(
+            "PAGE-KEYSET", f"{cid} (fetchable, memoryStoreId {store}) is missing from its store's list"
+        )
 
 
-def delete_settled(api: ApiClient, ids: Iterable[str], poll: PollSettings, workers: int) -> None:
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        responses = list(pool.map(api.delete, ids))
-    settle_all([(api, r) for r in responses], poll)
+def delete_settled(scenario: Scenario, ids: Iterable[str]) -> None:
+    """DELETE concurrently, then wait for all of them together."""
+    deletes = [lambda cid=cid: scenario.api.delete(cid) for cid in ids]
+    scenario.settle_all(in_parallel(deletes, scenario.profile.concurrency))
 
 
-def discard(client: ApiClient, ids: Iterable[str], workers: int) -> None:
-    """Send DELETEs without waiting for them (the session cleanup then finds nothing left to wait for)."""
-    def one(cid: str) -> None:
-        try:
-            client.delete(cid)
-        except httpx.HTTPError:
-            pass
-
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        list(pool.map(one, ids))
-
-
-def bodies_for(marks: RunMarks, store_tag: str, count: int, name: str) -> list[dict[str, Any]]:
-    return [minimal_create_body(marks, f"{name} {i}", store_tag) for i in range(count)]
+def bodies_for(scenario: Scenario, store_tag: str, count: int, name: str) -> list[dict[str, Any]]:
+    return [scenario.body(f"{name} {i}", store_tag) for i in range(count)]
 
 
 @dataclass
@@ -159,43 +89,35 @@ class World:
 SIZES = {"decoy": 3, "default": DEFAULT_PAGE_SIZE + 1, "lockstep": 9, "churn": 10}
 
 
-def second_client(request: pytest.FixtureRequest) -> ApiClient | None:
-    try:
-        return request.getfixturevalue("api2")
-    except pytest.skip.Exception:
-        return None
-
-
 @pytest.fixture(scope="session")
-def world(request: pytest.FixtureRequest, api: ApiClient, marks: RunMarks, poll: PollSettings,
-          profile: Any) -> Iterator[World]:
+def world(scenario: Scenario, api2_or_none: ApiClient | None) -> Iterator[World]:
     """The datasets, created together so one round of waiting serves them all.
 
     "main" (`profile.dataset_size` items) is walked; "decoy" is created alongside, so the two
     interleave in createdAt and a walk that loses its filter shows decoys; "default" has 51 items
     (the default page size is 50); "lockstep" and "churn" are changed by their tests.
     """
-    sizes = {"main": profile.dataset_size, **SIZES}
-    jobs: list[Job] = []
+    api, api2 = scenario.api, api2_or_none
+    sizes = {"main": scenario.profile.dataset_size, **SIZES}
+    jobs: list[tuple[ApiClient, dict[str, Any]]] = []
     for name, count in sizes.items():
-        jobs += [(api, body) for body in bodies_for(marks, tag(f"pg-{name}"), count, name)]
-    api2 = second_client(request)
+        jobs += [(api, body) for body in bodies_for(scenario, f"pg-{name}", count, name)]
     if api2 is not None:
-        jobs += [(api2, body) for body in bodies_for(marks, tag("pg-foreign"), 2, "foreign")]
-    ids = create_settled(jobs, poll, profile.concurrency)
+        jobs += [(api2, body) for body in bodies_for(scenario, "pg-foreign", 2, "foreign")]
+    ids = create_all(jobs, scenario.poll, workers=scenario.profile.concurrency)
     sets: dict[str, Dataset] = {}
     offset = 0
     for name, count in sizes.items():
-        sets[name] = Dataset(marks.memory_store_id(tag(f"pg-{name}")), frozenset(ids[offset:offset + count]))
+        sets[name] = Dataset(scenario.marks.memory_store_id(f"pg-{name}"), frozenset(ids[offset : offset + count]))
         offset += count
-    foreign = Dataset(marks.memory_store_id(tag("pg-foreign")), frozenset(ids[offset:])) if api2 else None
+    foreign = Dataset(scenario.marks.memory_store_id("pg-foreign"), frozenset(ids[offset:])) if api2 else None
     for data in sets.values():
         expect_visible(api, data.store, data.ids)
     state = World(sets, foreign)
     yield state
-    discard(api, set(ids[:offset]) | state.extra, 8)
+    scenario.discard(set(ids[:offset]) | state.extra)
     if api2 is not None and foreign is not None:
-        discard(api2, foreign.ids, 8)
+        scenario.discard(foreign.ids, api2)
 
 
 @pytest.fixture(scope="session")
@@ -218,33 +140,41 @@ class Page:
         return [item["id"] for item in self.items]
 
 
-def expect_400(response: httpx.Response, clause: str, what: str) -> None:
-    expect(response.status_code == 400, clause, f"{what}: expected 400, got {response.status_code}: "
-                                                f"{response.text[:300]}")
-    expect_error_body(response, 400)
-
-
 def parse_page(response: httpx.Response, params: dict[str, Any], clause: str) -> Page:
     """Check one 200 list answer's shape (PAGE-BODY) and the page-size ceiling (PAGE-SIZE)."""
-    expect(response.status_code == 200, clause, f"GET list {params} answered {response.status_code}: "
-                                                f"{response.text[:300]}")
+    expect(
+        response.status_code == 200, clause, f"GET list {params} answered {response.status_code}: {response.text[:300]}"
+    )
     try:
         body = response.json()
     except ValueError:
         body = None
-    expect(isinstance(body, dict) and isinstance(body.get("configurations"), list)
-           and isinstance(body.get("meta"), dict), "PAGE-BODY",
-           f"list body is not {{configurations: [...], meta: {{...}}}}: {response.text[:300]}")
+    expect(
+        isinstance(body, dict) and isinstance(body.get("configurations"), list) and isinstance(body.get("meta"), dict),
+        "PAGE-BODY",
+        f"list body is not {{configurations: [...], meta: {{...}}}}: {response.text[:300]}",
+    )
     items, meta = body["configurations"], body["meta"]
-    expect(all(isinstance(i, dict) and isinstance(i.get("id"), str) and isinstance(i.get("createdAt"), str)
-               for i in items), "PAGE-BODY", "a list item lacks a string id or createdAt")
+    expect(
+        all(
+            isinstance(i, dict) and isinstance(i.get("id"), str) and isinstance(i.get("createdAt"), str) for i in items
+        ),
+        "PAGE-BODY",
+        "a list item lacks a string id or createdAt",
+    )
     expect(meta.get("key") == "configurations", "PAGE-BODY", f"meta.key is {meta.get('key')!r}, not 'configurations'")
-    expect(type(meta.get("pageSize")) is int and meta["pageSize"] == len(items), "PAGE-BODY",
-           f"meta.pageSize is {meta.get('pageSize')!r} but the page holds {len(items)} items")
+    expect(
+        type(meta.get("pageSize")) is int and meta["pageSize"] == len(items),
+        "PAGE-BODY",
+        f"meta.pageSize is {meta.get('pageSize')!r} but the page holds {len(items)} items",
+    )
     for name in ("nextToken", "previousToken"):
         if name in meta:
-            expect(isinstance(meta[name], str) and meta[name] != "", "PAGE-BODY",
-                   f"meta.{name} is {meta[name]!r}: when there is none it must be absent, not null or empty")
+            expect(
+                isinstance(meta[name], str) and meta[name] != "",
+                "PAGE-BODY",
+                f"meta.{name} is {meta[name]!r}: when there is none it must be absent, not null or empty",
+            )
     requested = int(params.get("pageSize", DEFAULT_PAGE_SIZE))
     expect(len(items) <= requested, "PAGE-SIZE", f"asked for pages of {requested}, got {len(items)} items")
     return Page(dict(params), requested, items, meta)
@@ -254,8 +184,9 @@ def get_page(api: ApiClient, params: dict[str, Any], clause: str) -> Page:
     return parse_page(api.list(**params), params, clause)
 
 
-def walk(api: ApiClient, store: str | None, sizes: Iterable[int | None], *, max_pages: int,
-         token: str | None = None) -> list[Page]:
+def walk(
+    api: ApiClient, store: str | None, sizes: Iterable[int | None], *, max_pages: int, token: str | None = None
+) -> list[Page]:
     """Follow `nextToken` the SDK's way: repeat pageSize and memoryStoreId, add pageToken.
 
     `sizes` gives the pageSize of each request (None: not sent); the last one repeats. With
@@ -280,8 +211,11 @@ def walk(api: ApiClient, store: str | None, sizes: Iterable[int | None], *, max_
         token = pages[-1].meta.get("nextToken")
         if not token:
             return pages
-        expect(len(pages) < max_pages, "PAGE-BODY",
-               f"still a nextToken after {len(pages)} pages: more pages than the data can fill")
+        expect(
+            len(pages) < max_pages,
+            "PAGE-BODY",
+            f"still a nextToken after {len(pages)} pages: more pages than the data can fill",
+        )
 
 
 def sort_key(item: dict[str, Any]) -> tuple[str, str]:
@@ -289,10 +223,13 @@ def sort_key(item: dict[str, Any]) -> tuple[str, str]:
 
 
 def expect_ascending(items: Sequence[dict[str, Any]], what: str) -> None:
-    for before, after in zip(items, items[1:]):
-        expect(sort_key(before) < sort_key(after), "PAGE-ORDER",
-               f"{what}: {sort_key(before)} comes before {sort_key(after)}; the order is ascending "
-               f"(createdAt, id) and an item appears once")
+    for before, after in pairwise(items):
+        expect(
+            sort_key(before) < sort_key(after),
+            "PAGE-ORDER",
+            f"{what}: {sort_key(before)} comes before {sort_key(after)}; the order is ascending "
+            f"(createdAt, id) and an item appears once",
+        )
 
 
 def expect_no_duplicates(ids: Sequence[str], what: str) -> None:
@@ -305,8 +242,11 @@ def expect_no_duplicates(ids: Sequence[str], what: str) -> None:
 
 def expect_page_filtered(page: Page, store: str, number: int) -> None:
     foreign = [(i["id"], i.get("memoryStoreId")) for i in page.items if i.get("memoryStoreId") != store]
-    expect(not foreign, "PAGE-FILTER", f"page {number} of a walk filtered by {store} holds other "
-                                       f"stores' items: {foreign[:5]}")
+    expect(
+        not foreign,
+        "PAGE-FILTER",
+        f"page {number} of a walk filtered by {store} holds other stores' items: {foreign[:5]}",
+    )
 
 
 def expect_filtered(pages: Sequence[Page], store: str) -> None:
@@ -317,22 +257,34 @@ def expect_filtered(pages: Sequence[Page], store: str) -> None:
 def check_static_walk(pages: Sequence[Page], expected: frozenset[str], store: str) -> None:
     """A walk over data that did not change: every item once, in order, full pages, right tokens."""
     expect_filtered(pages, store)
-    expect(len(pages) == 1 or pages[-1].items, "PAGE-BODY",
-           f"page {len(pages) - 1} has a nextToken, but no items follow it (page {len(pages)} is empty)")
+    expect(
+        len(pages) == 1 or pages[-1].items,
+        "PAGE-BODY",
+        f"page {len(pages) - 1} has a nextToken, but no items follow it (page {len(pages)} is empty)",
+    )
     for number, page in enumerate(pages[:-1], 1):
-        expect(len(page.items) == page.requested, "PAGE-SIZE",
-               f"page {number} holds {len(page.items)} items, pageSize was {page.requested}, and more follow")
+        expect(
+            len(page.items) == page.requested,
+            "PAGE-SIZE",
+            f"page {number} holds {len(page.items)} items, pageSize was {page.requested}, and more follow",
+        )
     ids = [cid for page in pages for cid in page.ids]
     expect_no_duplicates(ids, "static walk")
     expect_ascending([item for page in pages for item in page.items], "static walk")
     missing, extra = expected - set(ids), set(ids) - expected
     expect(not extra, "PAGE-KEYSET", f"the walk returned items that are not in the store: {sorted(extra)[:5]}")
-    expect(not missing, "PAGE-KEYSET", f"the walk ({len(pages)} pages) missed {len(missing)} of "
-                                       f"{len(expected)} items: {sorted(missing)[:5]}")
+    expect(
+        not missing,
+        "PAGE-KEYSET",
+        f"the walk ({len(pages)} pages) missed {len(missing)} of {len(expected)} items: {sorted(missing)[:5]}",
+    )
     for number, page in enumerate(pages, 1):
-        expect(("previousToken" in page.meta) == (number > 1), "PAGE-BODY",
-               f"page {number}: previousToken {'absent' if number > 1 else 'present'}; it is present "
-               f"exactly when the page is not the first")
+        expect(
+            ("previousToken" in page.meta) == (number > 1),
+            "PAGE-BODY",
+            f"page {number}: previousToken {'absent' if number > 1 else 'present'}; it is present "
+            f"exactly when the page is not the first",
+        )
 
 
 # -- walks over the static dataset ---------------------------------------------------------------
@@ -358,16 +310,16 @@ def test_page_size_may_change_from_page_to_page(
     api: ApiClient, dataset: Dataset, profile: Any, data: st.DataObject
 ) -> None:
     """A token is bound to the account and the filter, not to pageSize."""
-    sizes = data.draw(st.lists(st.integers(1, profile.dataset_size + 2), min_size=len(dataset.ids),
-                               max_size=len(dataset.ids)), label="pageSizes")
+    sizes = data.draw(
+        st.lists(st.integers(1, profile.dataset_size + 2), min_size=len(dataset.ids), max_size=len(dataset.ids)),
+        label="pageSizes",
+    )
     pages = walk(api, dataset.store, sizes, max_pages=len(dataset.ids) + 3)
     check_static_walk(pages, dataset.ids, dataset.store)
 
 
 @given(data=st.data())
-def test_previous_token_returns_the_previous_page(
-    api: ApiClient, dataset: Dataset, data: st.DataObject
-) -> None:
+def test_previous_token_returns_the_previous_page(api: ApiClient, dataset: Dataset, data: st.DataObject) -> None:
     """Walk forward, then back along previousToken: page k-1 again, and the first page has none."""
     size = data.draw(st.integers(1, max(1, len(dataset.ids) // 2)), label="pageSize")
     forward = walk(api, dataset.store, [size], max_pages=len(dataset.ids) + 3)
@@ -376,25 +328,41 @@ def test_previous_token_returns_the_previous_page(
     for k in range(len(forward) - 1, 0, -1):
         params = {"pageSize": size, "memoryStoreId": dataset.store, "pageToken": page.meta["previousToken"]}
         page = get_page(api, params, "PAGE-TOKEN")
-        expect(page.ids == forward[k - 1].ids, "PAGE-PREVIOUS",
-               f"previousToken of page {k + 1} gave {page.ids}, page {k} was {forward[k - 1].ids}")
-        expect("nextToken" in page.meta, "PAGE-BODY", f"page {k}, reached backwards, has no nextToken "
-                                                      f"although page {k + 1} follows it")
-        expect(("previousToken" in page.meta) == (k > 1), "PAGE-BODY",
-               f"page {k}, reached backwards: previousToken present exactly when it is not the first page")
+        expect(
+            page.ids == forward[k - 1].ids,
+            "PAGE-PREVIOUS",
+            f"previousToken of page {k + 1} gave {page.ids}, page {k} was {forward[k - 1].ids}",
+        )
+        expect(
+            "nextToken" in page.meta,
+            "PAGE-BODY",
+            f"page {k}, reached backwards, has no nextToken although page {k + 1} follows it",
+        )
+        expect(
+            ("previousToken" in page.meta) == (k > 1),
+            "PAGE-BODY",
+            f"page {k}, reached backwards: previousToken present exactly when it is not the first page",
+        )
     if len(forward) > 1:
         params = {"pageSize": size, "memoryStoreId": dataset.store, "pageToken": page.meta["nextToken"]}
         again = get_page(api, params, "PAGE-TOKEN")
-        expect(again.ids == forward[1].ids, "PAGE-KEYSET",
-               f"nextToken of the first page reached backwards gave {again.ids}, not page 2 {forward[1].ids}")
+        expect(
+            again.ids == forward[1].ids,
+            "PAGE-KEYSET",
+            f"nextToken of the first page reached backwards gave {again.ids}, not page 2 {forward[1].ids}",
+        )
 
 
 def test_without_page_size_pages_hold_the_default_50(api: ApiClient, dataset: Dataset) -> None:
     """The walked dataset without pageSize: ceil(N / 50) pages (one page when N <= 50, as in CI)."""
     pages = walk(api, dataset.store, [None], max_pages=len(dataset.ids) + 3)
     expected = max(1, -(-len(dataset.ids) // DEFAULT_PAGE_SIZE))
-    expect(len(pages) == expected, "PAGE-SIZE", f"{len(dataset.ids)} items without pageSize took {len(pages)} "
-                                                f"pages, not {expected} (the default page size is 50)")
+    expect(
+        len(pages) == expected,
+        "PAGE-SIZE",
+        f"{len(dataset.ids)} items without pageSize took {len(pages)} "
+        f"pages, not {expected} (the default page size is 50)",
+    )
     check_static_walk(pages, dataset.ids, dataset.store)
 
 
@@ -402,8 +370,11 @@ def test_default_page_size_is_50(api: ApiClient, world: World) -> None:
     """51 items without pageSize: a page of exactly 50 with a nextToken, then a page of 1."""
     data = world.sets["default"]
     first = get_page(api, {"memoryStoreId": data.store}, "PAGE-FILTER")
-    expect(len(first.items) == DEFAULT_PAGE_SIZE, "PAGE-SIZE",
-           f"without pageSize a page of {len(data.ids)} items holds {len(first.items)}; the default is 50")
+    expect(
+        len(first.items) == DEFAULT_PAGE_SIZE,
+        "PAGE-SIZE",
+        f"without pageSize a page of {len(data.ids)} items holds {len(first.items)}; the default is 50",
+    )
     pages = walk(api, data.store, [None], max_pages=len(data.ids) + 3)
     check_static_walk(pages, data.ids, data.store)
 
@@ -411,7 +382,7 @@ def test_default_page_size_is_50(api: ApiClient, world: World) -> None:
 @pytest.mark.parametrize("value", ["0", "1001", "-1", "abc", "1.5", "", "1e2", "1_0", "99999999999999999999"])
 def test_page_size_out_of_range_or_not_an_integer_is_400(api: ApiClient, dataset: Dataset, value: str) -> None:
     response = api.request("GET", CONFIGURATIONS, params={"pageSize": value, "memoryStoreId": dataset.store})
-    expect_400(response, "PAGE-SIZE", f"pageSize={value!r}")
+    expect_error(response, 400, "PAGE-SIZE", f"pageSize={value!r}")
 
 
 def test_unknown_query_parameters_are_ignored(api: ApiClient, world: World) -> None:
@@ -422,16 +393,28 @@ def test_unknown_query_parameters_are_ignored(api: ApiClient, world: World) -> N
     """
     store = world.sets["main"].store
     plain = get_page(api, {"memoryStoreId": store}, "PAGE-FILTER")
-    noisy = {"memoryStoreId": store, "Foo": "bar", "PageSize": "3", "Page": "2", "PageToken": "!!!",
-             "MemoryStoreId": world.sets["decoy"].store}
+    noisy = {
+        "memoryStoreId": store,
+        "Foo": "bar",
+        "PageSize": "3",
+        "Page": "2",
+        "PageToken": "!!!",
+        "MemoryStoreId": world.sets["decoy"].store,
+    }
     response = api.request("GET", CONFIGURATIONS, params=noisy)
-    expect(response.status_code == 200, "GEN-UNKNOWN-QUERY",
-           f"unknown query parameters were not ignored: {response.status_code} {response.text[:300]}")
+    expect(
+        response.status_code == 200,
+        "GEN-UNKNOWN-QUERY",
+        f"unknown query parameters were not ignored: {response.status_code} {response.text[:300]}",
+    )
     page = parse_page(response, {"memoryStoreId": store}, "GEN-UNKNOWN-QUERY")
-    expect(page.ids == plain.ids and ("nextToken" in page.meta) == ("nextToken" in plain.meta), "GEN-UNKNOWN-QUERY",
-           f"with unknown parameters the page holds {len(page.ids)} items (nextToken "
-           f"{'present' if 'nextToken' in page.meta else 'absent'}); without them {len(plain.ids)} "
-           f"(nextToken {'present' if 'nextToken' in plain.meta else 'absent'})")
+    expect(
+        page.ids == plain.ids and ("nextToken" in page.meta) == ("nextToken" in plain.meta),
+        "GEN-UNKNOWN-QUERY",
+        f"with unknown parameters the page holds {len(page.ids)} items (nextToken "
+        f"{'present' if 'nextToken' in page.meta else 'absent'}); without them {len(plain.ids)} "
+        f"(nextToken {'present' if 'nextToken' in plain.meta else 'absent'})",
+    )
 
 
 # -- walks while the data changes ----------------------------------------------------------------
@@ -444,43 +427,41 @@ def check_changing_walk(pages: Sequence[Page], stable: set[str] | frozenset[str]
     expect_no_duplicates(ids, what)
     expect_ascending(items, what)
     missing = stable - set(ids)
-    expect(not missing, "PAGE-KEYSET", f"{what}: items that existed throughout were not returned: "
-                                       f"{sorted(missing)[:5]}")
+    expect(
+        not missing, "PAGE-KEYSET", f"{what}: items that existed throughout were not returned: {sorted(missing)[:5]}"
+    )
 
 
-def test_walk_is_keyset_when_items_change_between_pages(
-    api: ApiClient, world: World, marks: RunMarks, poll: PollSettings, profile: Any
-) -> None:
+def test_walk_is_keyset_when_items_change_between_pages(scenario: Scenario, world: World) -> None:
     """After page 1: delete its items and the last item ahead, create one; all settled, then walk on.
 
     Deterministic (each change completes before the next page): an offset-based token skips
     items that existed throughout the walk; a token that needs its last item to exist fails.
     """
-    data, size = world.sets["lockstep"], 3
+    api, data, size = scenario.api, world.sets["lockstep"], 3
     order = get_page(api, {"pageSize": MAX_PAGE_SIZE, "memoryStoreId": data.store}, "PAGE-FILTER").ids
     first = get_page(api, {"pageSize": size, "memoryStoreId": data.store}, "PAGE-FILTER")
-    expect("nextToken" in first.meta, "PAGE-BODY", f"page 1 of {len(data.ids)} items (pageSize {size}) has no nextToken")
+    expect(
+        "nextToken" in first.meta, "PAGE-BODY", f"page 1 of {len(data.ids)} items (pageSize {size}) has no nextToken"
+    )
     ahead = [cid for cid in order if cid not in set(first.ids)]
     doomed = set(first.ids) | set(ahead[-1:])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        removal = pool.submit(delete_settled, api, doomed, poll, profile.concurrency)
-        new = pool.submit(create_settled, [(api, b) for b in bodies_for(marks, tag("pg-lockstep"), 1, "new")],
-                          poll, 1)
+        removal = pool.submit(delete_settled, scenario, doomed)
+        new = pool.submit(scenario.create_many, bodies_for(scenario, "pg-lockstep", 1, "new"))
         world.extra.update(new.result())
         removal.result()
     rest = walk(api, data.store, [size], max_pages=len(data.ids) + 3, token=first.meta["nextToken"])
     check_changing_walk([first, *rest], data.ids - doomed, data.store, "walk with changes after page 1")
 
 
-def test_walks_during_concurrent_creates_and_deletes(
-    api: ApiClient, world: World, marks: RunMarks, poll: PollSettings, profile: Any
-) -> None:
+def test_walks_during_concurrent_creates_and_deletes(scenario: Scenario, world: World) -> None:
     """Walks (pageSize 1), one after another, while another thread creates and deletes in the store.
 
     Whatever the interleaving, each walk returns no item twice, in ascending order, and every item
     that existed throughout. The walk after everything settled returns exactly what exists.
     """
-    data = world.sets["churn"]
+    api, data = scenario.api, world.sets["churn"]
     victims = set(sorted(data.ids)[::2])
     created: list[str] = []
     barrier = threading.Barrier(2)
@@ -488,15 +469,13 @@ def test_walks_during_concurrent_creates_and_deletes(
 
     def churn() -> None:
         barrier.wait()
-        bodies = bodies_for(marks, tag("pg-churn"), 4, "churn")
-        with ThreadPoolExecutor(max_workers=max(1, profile.concurrency)) as pool:
-            deletes = [pool.submit(api.delete, cid) for cid in sorted(victims)]
-            creates = [pool.submit(api.create, body) for body in bodies]
-            responses = [f.result() for f in deletes + creates]
-        created.extend(created_id(f.result()) for f in creates)
+        deletes = [lambda cid=cid: api.delete(cid) for cid in sorted(victims)]
+        creates = [lambda body=body: api.create(body) for body in bodies_for(scenario, "pg-churn", 4, "churn")]
+        responses = in_parallel(deletes + creates, scenario.profile.concurrency)
+        created.extend(created_id(r) for r in responses[len(deletes) :])
         world.extra.update(created)
         try:
-            settle_all([(api, r) for r in responses], poll)
+            scenario.settle_all(responses)
         finally:
             settled.set()
 
@@ -535,7 +514,7 @@ def flip(token: str, index: int) -> str:
         new = chr(ord(c) + 1) if c not in "zZ" else chr(ord(c) - 1)
     else:
         new = "A"
-    return token[:index] + new + token[index + 1:]
+    return token[:index] + new + token[index + 1 :]
 
 
 def _b64_json(segment: str) -> Any:
@@ -548,6 +527,7 @@ def _b64_json(segment: str) -> Any:
 
 def _changed(value: Any) -> Any:
     """The value with its first integer incremented (or, failing that, its first string altered)."""
+
     def walk_values(v: Any, want: type) -> tuple[Any, bool]:
         if isinstance(v, want) and not isinstance(v, bool):
             return (v + 1 if want is int else v[:-1] + ("b" if v.endswith("a") else "a")), True
@@ -597,7 +577,7 @@ MALFORMED_TOKENS = {
 @pytest.mark.parametrize("name", sorted(MALFORMED_TOKENS))
 def test_malformed_token_is_400(api: ApiClient, dataset: Dataset, name: str) -> None:
     response = api.list(pageSize=2, memoryStoreId=dataset.store, pageToken=MALFORMED_TOKENS[name])
-    expect_400(response, "PAGE-TOKEN-INVALID", f"{name} pageToken {MALFORMED_TOKENS[name]!r}")
+    expect_error(response, 400, "PAGE-TOKEN-INVALID", f"{name} pageToken {MALFORMED_TOKENS[name]!r}")
 
 
 @pytest.mark.parametrize("how", ["flip-middle", "append", "drop-last", "rewrite-payload"])
@@ -610,20 +590,35 @@ def test_tampered_token_is_400(api: ApiClient, dataset: Dataset, real_token: str
     }[how]
     expect(tampered != real_token, "PAGE-TOKEN-INVALID", f"suite error: tampering ({how}) left the token as it was")
     response = api.list(pageSize=2, memoryStoreId=dataset.store, pageToken=tampered)
-    expect_400(response, "PAGE-TOKEN-INVALID", f"token tampered ({how})")
+    expect_error(response, 400, "PAGE-TOKEN-INVALID", f"token tampered ({how})")
 
 
 def test_token_used_with_another_filter_is_400(api: ApiClient, world: World, real_token: str) -> None:
     main, decoy = world.sets["main"], world.sets["decoy"]
-    expect_400(api.list(pageSize=2, memoryStoreId=decoy.store, pageToken=real_token), "PAGE-TOKEN-INVALID",
-               f"token of a walk filtered by {main.store} used with memoryStoreId={decoy.store}")
-    expect_400(api.list(pageSize=2, pageToken=real_token), "PAGE-TOKEN-INVALID",
-               f"token of a walk filtered by {main.store} used without memoryStoreId")
+    expect_error(
+        api.list(pageSize=2, memoryStoreId=decoy.store, pageToken=real_token),
+        400,
+        "PAGE-TOKEN-INVALID",
+        f"token of a walk filtered by {main.store} used with memoryStoreId={decoy.store}",
+    )
+    expect_error(
+        api.list(pageSize=2, pageToken=real_token),
+        400,
+        "PAGE-TOKEN-INVALID",
+        f"token of a walk filtered by {main.store} used without memoryStoreId",
+    )
     unfiltered = get_page(api, {"pageSize": 1}, "PAGE-SIZE")
-    expect("nextToken" in unfiltered.meta, "PAGE-BODY",
-           "first unfiltered page of 1 has no nextToken although the account holds this module's datasets")
-    expect_400(api.list(pageSize=1, memoryStoreId=main.store, pageToken=unfiltered.meta["nextToken"]),
-               "PAGE-TOKEN-INVALID", "token of an unfiltered walk used with a memoryStoreId")
+    expect(
+        "nextToken" in unfiltered.meta,
+        "PAGE-BODY",
+        "first unfiltered page of 1 has no nextToken although the account holds this module's datasets",
+    )
+    expect_error(
+        api.list(pageSize=1, memoryStoreId=main.store, pageToken=unfiltered.meta["nextToken"]),
+        400,
+        "PAGE-TOKEN-INVALID",
+        "token of an unfiltered walk used with a memoryStoreId",
+    )
 
 
 @pytest.mark.isolation
@@ -633,14 +628,14 @@ def test_token_of_another_account_is_400(api: ApiClient, api2: ApiClient, world:
     page = get_page(api2, {"pageSize": 1, "memoryStoreId": foreign.store}, "PAGE-FILTER")
     expect("nextToken" in page.meta, "PAGE-BODY", "page 1 of 2 items (pageSize 1) has no nextToken")
     response = api.list(pageSize=1, memoryStoreId=foreign.store, pageToken=page.meta["nextToken"])
-    expect_400(response, "PAGE-TOKEN-INVALID", "the second account's token used by the first account")
+    expect_error(response, 400, "PAGE-TOKEN-INVALID", "the second account's token used by the first account")
 
 
 # -- the memoryStoreId filter --------------------------------------------------------------------
 
 
 def invalid_store_ids(valid: str) -> dict[str, str]:
-    suffix = valid[len(STORE_PREFIX):]  # [0-7] then 25 of [0-9a-z]
+    suffix = valid[len(STORE_PREFIX) :]  # [0-7] then 25 of [0-9a-z]
     return {
         "first-char-8": f"{STORE_PREFIX}8{suffix[1:]}",
         "uppercase": valid.upper(),
@@ -656,19 +651,24 @@ def invalid_store_ids(valid: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", sorted(invalid_store_ids(f"{STORE_PREFIX}0{'a' * 25}")))
-def test_invalid_memory_store_id_is_400(api: ApiClient, marks: RunMarks, name: str) -> None:
-    value = invalid_store_ids(marks.memory_store_id(tag("pg-empty")))[name]
-    expect_400(api.request("GET", CONFIGURATIONS, params={"memoryStoreId": value}), "PAGE-FILTER",
-               f"memoryStoreId {value!r} ({name}) does not match ^mem_(store|service)_[0-7][0-9a-z]{{25}}$")
+def test_invalid_memory_store_id_is_400(scenario: Scenario, name: str) -> None:
+    value = invalid_store_ids(scenario.marks.memory_store_id("pg-empty"))[name]
+    expect_error(
+        scenario.api.request("GET", CONFIGURATIONS, params={"memoryStoreId": value}),
+        400,
+        "PAGE-FILTER",
+        f"memoryStoreId {value!r} ({name}) does not match ^mem_(store|service)_[0-7][0-9a-z]{{25}}$",
+    )
 
 
 @pytest.mark.parametrize("kind", ["store", "service"])
-def test_valid_memory_store_id_without_configurations_is_an_empty_page(
-    api: ApiClient, marks: RunMarks, kind: str
-) -> None:
-    store = marks.memory_store_id(tag("pg-empty"))
+def test_valid_memory_store_id_without_configurations_is_an_empty_page(scenario: Scenario, kind: str) -> None:
+    store = scenario.marks.memory_store_id("pg-empty")
     if kind == "service":
-        store = "mem_service_" + store[len(STORE_PREFIX):]
-    page = get_page(api, {"memoryStoreId": store}, "PAGE-FILTER")
-    expect(page.items == [] and "nextToken" not in page.meta and "previousToken" not in page.meta, "PAGE-FILTER",
-           f"memoryStoreId {store} holds nothing, yet the page is {page.ids} with meta {page.meta}")
+        store = "mem_service_" + store[len(STORE_PREFIX) :]
+    page = get_page(scenario.api, {"memoryStoreId": store}, "PAGE-FILTER")
+    expect(
+        page.items == [] and "nextToken" not in page.meta and "previousToken" not in page.meta,
+        "PAGE-FILTER",
+        f"memoryStoreId {store} holds nothing, yet the page is {page.ids} with meta {page.meta}",
+    )

@@ -8,44 +8,43 @@ reference server with a rate limit, so the throttled branch is exercised there.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import httpx
 import pytest
 
-from orchestrator_contract.client import CONFIGURATIONS, ApiClient
-from orchestrator_contract.profiles import Profile
-from orchestrator_contract.target import RunMarks
+from orchestrator_contract.client import CONFIGURATIONS
+from orchestrator_contract.toolkit import Scenario, race
 from orchestrator_contract.violations import expect
 
 BURST_PER_WORKER = 6
 
 
 @pytest.mark.validation
-def test_a_burst_of_reads_is_throttled_with_retry_after(api: ApiClient, marks: RunMarks, profile: Profile) -> None:
-    store = marks.memory_store_id("throttling")
-    workers = profile.concurrency
-    barrier = threading.Barrier(workers)
+def test_a_burst_of_reads_is_throttled_with_retry_after(scenario: Scenario) -> None:
+    api = scenario.api
+    store = scenario.marks.memory_store_id("throttling")
     auth = (api.credential.username, api.credential.secret)
 
-    def burst() -> list[httpx.Response]:
-        barrier.wait()
+    def burst(_: int) -> list[httpx.Response]:
         # Plain httpx, not the suite's client: that one retries 429s, this test wants to see them.
         with httpx.Client(base_url=api.base_url, auth=auth, timeout=api.settings.timeout_s) as raw:
-            return [raw.get(CONFIGURATIONS, params={"memoryStoreId": store, "pageSize": 1})
-                    for _ in range(BURST_PER_WORKER)]
+            return [
+                raw.get(CONFIGURATIONS, params={"memoryStoreId": store, "pageSize": 1}) for _ in range(BURST_PER_WORKER)
+            ]
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        responses = [r for batch in pool.map(lambda _: burst(), range(workers)) for r in batch]
+    responses = [r for batch in race(scenario.profile.concurrency, burst) for r in batch]
     for response in responses:
-        expect(response.status_code in {200, 429}, "GEN-STATUS",
-               f"a read of an empty store answered {response.status_code}: {response.text[:200]}")
+        expect(
+            response.status_code in {200, 429},
+            "GEN-STATUS",
+            f"a read of an empty store answered {response.status_code}: {response.text[:200]}",
+        )
         if response.status_code == 429:
             retry_after = response.headers.get("Retry-After", "")
             expect(retry_after.strip().isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}")
             body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else None
-            expect(isinstance(body, dict) and body.get("status") == 429, "ERR-BODY", f"429 body {response.text[:200]!r}")
+            expect(
+                isinstance(body, dict) and body.get("status") == 429, "ERR-BODY", f"429 body {response.text[:200]!r}"
+            )
     # The suite's own client, retrying after Retry-After, still gets through.
     final = api.list(memoryStoreId=store, pageSize=1)
     expect(final.status_code == 200, "ERR-429", f"after honouring Retry-After the read answered {final.status_code}")

@@ -17,8 +17,9 @@ CLI = [sys.executable, "-m", "orchestrator_contract"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
 
 
 def free_port() -> int:
@@ -30,8 +31,14 @@ def free_port() -> int:
 def test_unreachable_target_exits_2_with_one_line_quickly(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
     started = time.monotonic()
-    result = cli("run", "--base-url", f"http://127.0.0.1:{port}", "--report-dir", str(tmp_path),
-                 env={"TWILIO_ACCOUNT_SID": PRIMARY_ACCOUNT.username, "TWILIO_AUTH_TOKEN": "x"})
+    result = cli(
+        "run",
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--report-dir",
+        str(tmp_path),
+        env={"TWILIO_ACCOUNT_SID": PRIMARY_ACCOUNT.username, "TWILIO_AUTH_TOKEN": "x"},
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 2, result.stderr
     assert elapsed < 10
@@ -41,7 +48,7 @@ def test_unreachable_target_exits_2_with_one_line_quickly(tmp_path: Path) -> Non
 
 
 def test_missing_credentials_for_a_url_is_a_usage_error(tmp_path: Path) -> None:
-    env = {k: "" for k in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")}
+    env = dict.fromkeys(("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"), "")
     result = cli("run", "--base-url", "http://127.0.0.1:9", "--report-dir", str(tmp_path), env=env)
     assert result.returncode == 2
     assert "TWILIO_ACCOUNT_SID" in result.stderr
@@ -69,14 +76,21 @@ def test_faults_are_listed_with_their_clause() -> None:
 
 def test_serve_answers_with_the_documented_development_account(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--db", str(tmp_path / "db.sqlite3")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--db", str(tmp_path / "db.sqlite3")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/v2/ControlPlane/Configurations",
-                                     auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret), timeout=2)
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/v2/ControlPlane/Configurations",
+                    auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret),
+                    timeout=2,
+                )
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "serve did not start listening within 20 s"
@@ -93,8 +107,12 @@ def test_serve_answers_with_the_documented_development_account(tmp_path: Path) -
 def test_serve_with_explicit_accounts_rejects_the_defaults(tmp_path: Path) -> None:
     port = free_port()
     account = "AC" + "ab" * 16
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--account", f"{account}:s3cret"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--account", f"{account}:s3cret"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 20
         url = f"http://127.0.0.1:{port}/v2/ControlPlane/Configurations"

@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from orchestrator_contract import journal
-from orchestrator_contract.client import (ApiClient, RunShared, SuiteError, UnsendableRequest, json_bytes,
-                                          wire_headers)
+from orchestrator_contract.client import ApiClient, RunShared, SuiteError, UnsendableRequest, json_bytes, wire_headers
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT
 from orchestrator_contract.violations import ContractViolation
 
@@ -28,7 +27,7 @@ def test_header_values_http_cannot_carry_are_set_aside(value: str) -> None:
 
 
 def test_lone_surrogates_go_escaped() -> None:
-    assert json_bytes({"d": "\u00e9\U0001F600"}) == '{"d": "\u00e9\U0001F600"}'.encode()
+    assert json_bytes({"d": "\u00e9\U0001f600"}) == '{"d": "\u00e9\U0001f600"}'.encode()
     assert json.loads(json_bytes({"d": "a\ud800b"})) == {"d": "a\ud800b"}
     assert b"\\ud800" in json_bytes({"d": "a\ud800b"})
 
@@ -55,8 +54,12 @@ def test_a_connection_the_server_drops_is_a_violation_and_an_unbuildable_request
 
 
 def test_429_is_retried_after_retry_after_and_held_back_for_every_request() -> None:
-    answers = iter([httpx.Response(429, headers={"Retry-After": "0"}, json={"status": 429}),
-                    httpx.Response(200, json={"ok": True})])
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "0"}, json={"status": 429}),
+            httpx.Response(200, json={"ok": True}),
+        ]
+    )
     shared = RunShared()
     client = _client(httpx.MockTransport(lambda request: next(answers)), shared)
     assert client.fetch("cfg_1").status_code == 200

@@ -36,7 +36,7 @@ def test_create_fills_the_top_level_defaults_and_has_no_bridge() -> None:
 
 
 def test_create_with_sdk_nulls_equals_create_without_them() -> None:
-    sdk = {**MINIMAL, **{k: None for k in (*DEFAULTS, "conversationsV1Bridge")}}
+    sdk = {**MINIMAL, **dict.fromkeys((*DEFAULTS, "conversationsV1Bridge"))}
     assert expected_after_create(sdk) == expected_after_create(MINIMAL)
 
 
@@ -44,8 +44,10 @@ def test_nested_nulls_are_absent_and_null_channels_left_out() -> None:
     body = {
         **MINIMAL,
         "channelSettings": {
-            "SMS": {"statusTimeouts": {"inactive": 10, "closed": None},
-                    "captureRules": [{"from": "+1", "to": "*", "metadata": None}]},
+            "SMS": {
+                "statusTimeouts": {"inactive": 10, "closed": None},
+                "captureRules": [{"from": "+1", "to": "*", "metadata": None}],
+            },
             "VOICE": None,
             "CHAT": {"statusTimeouts": None, "captureRules": None},
         },
@@ -56,8 +58,10 @@ def test_nested_nulls_are_absent_and_null_channels_left_out() -> None:
         "SMS": {"statusTimeouts": {"inactive": 10}, "captureRules": [{"from": "+1", "to": "*"}]},
         "CHAT": {},
     }
-    assert got["statusCallbacks"] == [{"url": "https://x.test", "method": "POST"},
-                                      {"url": "https://y.test", "method": "GET"}]
+    assert got["statusCallbacks"] == [
+        {"url": "https://x.test", "method": "POST"},
+        {"url": "https://y.test", "method": "GET"},
+    ]
 
 
 def test_written_metadata_is_kept_even_when_empty() -> None:
@@ -71,22 +75,42 @@ def test_create_keeps_the_bridge() -> None:
 
 
 def test_put_resets_optional_fields_and_removes_the_bridge() -> None:
-    current = expected_after_create({
-        **MINIMAL, "channelSettings": {"SMS": {}}, "statusCallbacks": [{"url": "https://x.test"}],
-        "intelligenceConfigurationIds": ["a"], "memoryExtractionEnabled": True, "conversationsV1Bridge": BRIDGE,
-    })
-    body = {"description": "e", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
-            "memoryStoreId": "m2", "channelSettings": {"VOICE": None}}
+    current = expected_after_create(
+        {
+            **MINIMAL,
+            "channelSettings": {"SMS": {}},
+            "statusCallbacks": [{"url": "https://x.test"}],
+            "intelligenceConfigurationIds": ["a"],
+            "memoryExtractionEnabled": True,
+            "conversationsV1Bridge": BRIDGE,
+        }
+    )
+    body = {
+        "description": "e",
+        "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
+        "memoryStoreId": "m2",
+        "channelSettings": {"VOICE": None},
+    }
     got = expected_after_put(current, body)
-    assert got == {"displayName": "cfg one", "description": "e",
-                   "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES", "memoryStoreId": "m2", **DEFAULTS}
+    assert got == {
+        "displayName": "cfg one",
+        "description": "e",
+        "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
+        "memoryStoreId": "m2",
+        **DEFAULTS,
+    }
 
 
 @pytest.mark.parametrize("name", [None, "renamed"])
 def test_put_display_name_absent_or_null_keeps_it(name: str | None) -> None:
     current = expected_after_create(MINIMAL)
-    body = {"displayName": name, "description": "d", "conversationGroupingType": "GROUP_BY_PROFILE",
-            "memoryStoreId": "m", "channelSettings": {}}
+    body = {
+        "displayName": name,
+        "description": "d",
+        "conversationGroupingType": "GROUP_BY_PROFILE",
+        "memoryStoreId": "m",
+        "channelSettings": {},
+    }
     assert expected_after_put(current, body)["displayName"] == (name or "cfg one")
     body.pop("displayName")
     assert expected_after_put(current, body)["displayName"] == "cfg one"
@@ -95,32 +119,48 @@ def test_put_display_name_absent_or_null_keeps_it(name: str | None) -> None:
 def test_patch_absent_and_null_keep_everything() -> None:
     current = expected_after_create({**MINIMAL, "conversationsV1Bridge": BRIDGE, "memoryExtractionEnabled": True})
     assert expected_after_patch(current, {}) == current
-    nulls = {k: None for k in current}
+    nulls = dict.fromkeys(current)
     assert expected_after_patch(current, nulls) == current
 
 
 def test_patch_merges_channels() -> None:
-    current = expected_after_create({**MINIMAL, "channelSettings": {
-        "SMS": {"statusTimeouts": {"inactive": 1, "closed": 2}},
-        "VOICE": {"captureRules": [{"from": "*", "to": "*"}]},
-        "CHAT": {"statusTimeouts": {"inactive": 3}},
-    }})
-    got = expected_after_patch(current, {"channelSettings": {
-        "SMS": {"captureRules": [{"from": "a", "to": "b", "metadata": None}], "statusTimeouts": None},
-        "VOICE": None,
-        "RCS": {},
-    }})
+    current = expected_after_create(
+        {
+            **MINIMAL,
+            "channelSettings": {
+                "SMS": {"statusTimeouts": {"inactive": 1, "closed": 2}},
+                "VOICE": {"captureRules": [{"from": "*", "to": "*"}]},
+                "CHAT": {"statusTimeouts": {"inactive": 3}},
+            },
+        }
+    )
+    got = expected_after_patch(
+        current,
+        {
+            "channelSettings": {
+                "SMS": {"captureRules": [{"from": "a", "to": "b", "metadata": None}], "statusTimeouts": None},
+                "VOICE": None,
+                "RCS": {},
+            }
+        },
+    )
     assert got["channelSettings"] == {
         "SMS": {"captureRules": [{"from": "a", "to": "b"}]},  # replaced completely, not merged
-        "CHAT": {"statusTimeouts": {"inactive": 3}},           # omitted: untouched
+        "CHAT": {"statusTimeouts": {"inactive": 3}},  # omitted: untouched
         "RCS": {},
     }
 
 
 def test_patch_replaces_lists_and_sets_bridge() -> None:
     current = expected_after_create({**MINIMAL, "statusCallbacks": [{"url": "https://a.test"}]})
-    got = expected_after_patch(current, {"statusCallbacks": [{"url": "https://b.test", "method": "GET"}],
-                                         "intelligenceConfigurationIds": [], "conversationsV1Bridge": BRIDGE})
+    got = expected_after_patch(
+        current,
+        {
+            "statusCallbacks": [{"url": "https://b.test", "method": "GET"}],
+            "intelligenceConfigurationIds": [],
+            "conversationsV1Bridge": BRIDGE,
+        },
+    )
     assert got["statusCallbacks"] == [{"url": "https://b.test", "method": "GET"}]
     assert got["intelligenceConfigurationIds"] == [] and got["conversationsV1Bridge"] == BRIDGE
 
@@ -150,7 +190,9 @@ def test_first_difference_is_type_strict_and_names_the_path() -> None:
 
 
 def test_assert_matches_names_clause_and_first_differing_path() -> None:
-    expected = expected_after_create({**MINIMAL, "channelSettings": {"SMS": {"captureRules": [{"from": "a", "to": "b"}]}}})
+    expected = expected_after_create(
+        {**MINIMAL, "channelSettings": {"SMS": {"captureRules": [{"from": "a", "to": "b"}]}}}
+    )
     actual = {"id": "cfg1", "createdAt": "x", "version": 1, "extra": 1, **expected}
     assert_matches(actual, expected)  # read-only and unknown members are other clauses' business
     invented = {**actual, "channelSettings": {"SMS": {"captureRules": [{"from": "a", "to": "b", "metadata": {}}]}}}

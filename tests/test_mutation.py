@@ -12,8 +12,19 @@ from pathlib import Path
 import pytest
 
 from orchestrator_contract.mutation import (
-    CLEAN, Row, StResult, SuiteResult, is_st_misfire, judge_st, merge_st, readme_table, rejudge, st_signatures,
-    summarize, verdict, write_reports,
+    CLEAN,
+    Row,
+    StResult,
+    SuiteResult,
+    is_st_misfire,
+    judge_st,
+    merge_st,
+    readme_table,
+    rejudge,
+    st_signatures,
+    summarize,
+    verdict,
+    write_reports,
 )
 from orchestrator_contract.server import FAULTS
 
@@ -28,15 +39,31 @@ def _st(*signatures: str) -> StResult:
 
 def _rows(clean_status: str = "survived") -> list[Row]:
     return [
-        Row(CLEAN, "", SuiteResult(clean_status, 0 if clean_status == "survived" else 1, 60.0),
-            _st("ST202 POST /x", "ST301 Stateful tests")),
-        Row("caught-named", "VER-ETAG", SuiteResult("caught", 1, 61.0, ["t::a", "t::b"], ["VER-ETAG"], 3.5),
-            _st("ST202 POST /x", "ST001 GET /x")),
-        Row("caught-other", "AUTH-CHALLENGE", SuiteResult("caught", 1, 62.0, ["t::c"], ["AUTH-401"], 7.0),
-            _st("ST301 Stateful tests")),
+        Row(
+            CLEAN,
+            "",
+            SuiteResult(clean_status, 0 if clean_status == "survived" else 1, 60.0),
+            _st("ST202 POST /x", "ST301 Stateful tests"),
+        ),
+        Row(
+            "caught-named",
+            "VER-ETAG",
+            SuiteResult("caught", 1, 61.0, ["t::a", "t::b"], ["VER-ETAG"], 3.5),
+            _st("ST202 POST /x", "ST001 GET /x"),
+        ),
+        Row(
+            "caught-other",
+            "AUTH-CHALLENGE",
+            SuiteResult("caught", 1, 62.0, ["t::c"], ["AUTH-401"], 7.0),
+            _st("ST301 Stateful tests"),
+        ),
         Row("survivor", "OPS-STATUS", SuiteResult("survived", 0, 59.0), _st()),
-        Row("st-broken", "OPS-STATUS", SuiteResult("error", 2, 5.0),
-            StResult("error", None, 0.0, 5, detail="st exited 4")),
+        Row(
+            "st-broken",
+            "OPS-STATUS",
+            SuiteResult("error", 2, 5.0),
+            StResult("error", None, 0.0, 5, detail="st exited 4"),
+        ),
     ]
 
 
@@ -49,8 +76,14 @@ def test_kill_rates_false_positives_and_verdict(tmp_path: Path) -> None:
     assert by_name["caught-named"].st.first_kill_s == 2.0
     assert not by_name["caught-other"].st.killed and not by_name["survivor"].st.killed
     totals = summarize(rows)
-    assert totals["suite"] == {"killed": 2, "total": 4, "rate": 0.5, "expected_clause_named": 1,
-                               "clean": "survived", "false_positives": []}
+    assert totals["suite"] == {
+        "killed": 2,
+        "total": 4,
+        "rate": 0.5,
+        "expected_clause_named": 1,
+        "clean": "survived",
+        "false_positives": [],
+    }
     assert totals["st"]["killed"] == 1 and totals["st"]["total"] == 3 and totals["st"]["not_run"] == ["st-broken"]
     assert totals["st"]["false_positives"] == ["ST202 POST /x", "ST301 Stateful tests"]
     assert verdict(rows) == 1  # a survivor and an errored run
@@ -72,17 +105,25 @@ def test_clean_st_runs_merge_into_one_false_positive_set() -> None:
     assert merged.signatures == {"ST202 POST /x": 2.5, "ST301 Stateful tests": 9.0, "ST002 GET /y": 6.0}
     assert "seed 9: st exited 4" in merged.detail
     # a fault's st failure is a kill only when no clean run reported it
-    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 60.0), merged),
-            Row("f", "VER-ETAG", SuiteResult("caught", 1, 60.0, ["t::a"], ["VER-ETAG"], 1.0),
-                _st("ST002 GET /y", "ST001 GET /x"))]
+    rows = [
+        Row(CLEAN, "", SuiteResult("survived", 0, 60.0), merged),
+        Row(
+            "f",
+            "VER-ETAG",
+            SuiteResult("caught", 1, 60.0, ["t::a"], ["VER-ETAG"], 1.0),
+            _st("ST002 GET /y", "ST001 GET /x"),
+        ),
+    ]
     judge_st(rows)
     assert rows[1].st.new == ["ST001 GET /x"]
     assert merge_st([broken]).status == "error"
 
 
 def test_a_gate_without_baseline_says_so_and_nothing_about_st_runs(tmp_path: Path) -> None:
-    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 60.0)),
-            Row("f", "VER-ETAG", SuiteResult("caught", 1, 9.0, ["t::a"], ["VER-ETAG"], 3.0))]
+    rows = [
+        Row(CLEAN, "", SuiteResult("survived", 0, 60.0)),
+        Row("f", "VER-ETAG", SuiteResult("caught", 1, 9.0, ["t::a"], ["VER-ETAG"], 3.0)),
+    ]
     write_reports(rows, tmp_path, profile="ci", wall_s=70.0, fail_fast=True)
     table = (tmp_path / "mutation.md").read_text(encoding="utf-8")
     assert "- st: not run (--no-baseline)" in table and "clean server, st" not in table
@@ -102,25 +143,36 @@ def test_st_signatures_from_ndjson(tmp_path: Path) -> None:
             check["failure_info"] = {"failure": {"code": code, "operation": operation}}
         return {"ScenarioFinished": {"timestamp": stamp, "recorder": {"checks": {"id1": [check]}}}}
 
-    events = [{"Initialize": {"timestamp": 100.0}}, scenario(101.0, "ST202", "POST /x"),
-              scenario(104.5, "ST202", "POST /x"), scenario(103.0, "ST001", "GET /x"),
-              scenario(105.0, "ST999", "GET /y", status="success")]
+    events = [
+        {"Initialize": {"timestamp": 100.0}},
+        scenario(101.0, "ST202", "POST /x"),
+        scenario(104.5, "ST202", "POST /x"),
+        scenario(103.0, "ST001", "GET /x"),
+        scenario(105.0, "ST999", "GET /y", status="success"),
+    ]
     path = tmp_path / "st.ndjson"
     path.write_text("\n".join(json.dumps(e) for e in events) + "\nnot json\n", encoding="utf-8")
     assert st_signatures(path) == {"ST202 POST /x": 1.0, "ST001 GET /x": 3.0}
 
 
 def _st201(*components: str) -> dict:
-    return {"code": "ST201", "operation": "GET /x", "message": "Invalid data should have been rejected\n"
-            "Expected: 400\nInvalid component:\n" + "\n".join(f"  - {c}" for c in components)}
+    return {
+        "code": "ST201",
+        "operation": "GET /x",
+        "message": "Invalid data should have been rejected\n"
+        "Expected: 400\nInvalid component:\n" + "\n".join(f"  - {c}" for c in components),
+    }
 
 
 def test_st_misfires_are_only_contract_allowed_or_self_contradicting_st201s() -> None:
     assert is_st_misfire(_st201("query: violates `additionalProperties`"))
-    assert is_st_misfire(_st201("query: violates `additionalProperties`", "header: violates `required` (was Authorization)"))
+    assert is_st_misfire(
+        _st201("query: violates `additionalProperties`", "header: violates `required` (was Authorization)")
+    )
     # one real violation among them keeps the failure
-    assert not is_st_misfire(_st201("header: violates `required` (was Authorization)",
-                                    "body: violates `type` at /properties/displayName"))
+    assert not is_st_misfire(
+        _st201("header: violates `required` (was Authorization)", "body: violates `type` at /properties/displayName")
+    )
     single = {"code": "ST201", "message": "Invalid data\nInvalid component: in body - violates `pattern` at /x"}
     assert not is_st_misfire(single)
     assert not is_st_misfire({**_st201("query: violates `additionalProperties`"), "code": "ST202"})
@@ -129,8 +181,10 @@ def test_st_misfires_are_only_contract_allowed_or_self_contradicting_st201s() ->
 def _ndjson(path: Path, *failures: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     checks = [{"name": "c", "status": "failure", "failure_info": {"failure": f}} for f in failures]
-    events = [{"Initialize": {"timestamp": 0.0}},
-              {"ScenarioFinished": {"timestamp": 5.0, "recorder": {"checks": {"id": checks}}}}]
+    events = [
+        {"Initialize": {"timestamp": 0.0}},
+        {"ScenarioFinished": {"timestamp": 5.0, "recorder": {"checks": {"id": checks}}}},
+    ]
     path.write_text("\n".join(json.dumps(e) for e in events), encoding="utf-8")
 
 
@@ -138,11 +192,21 @@ def test_rejudge_rereads_st_output_with_the_current_rules(tmp_path: Path) -> Non
     real = {"code": "ST108", "operation": "GET /x", "message": "schema"}
     noise = _st201("query: violates `additionalProperties`")
     clean_st = StResult("ran", 1, 20.0, 10, {}, seeds=[1, 2])
-    rows = [Row(CLEAN, "", SuiteResult("survived", 0, 10.0), clean_st),
-            Row("noisy", "VER-ETAG", SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
-                StResult("ran", 1, 10.0, 10, {"ST201 GET /x": 5.0}, new=["ST201 GET /x"], killed=True)),
-            Row("real", "VER-ETAG", SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
-                StResult("ran", 1, 10.0, 10, {}))]
+    rows = [
+        Row(CLEAN, "", SuiteResult("survived", 0, 10.0), clean_st),
+        Row(
+            "noisy",
+            "VER-ETAG",
+            SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
+            StResult("ran", 1, 10.0, 10, {"ST201 GET /x": 5.0}, new=["ST201 GET /x"], killed=True),
+        ),
+        Row(
+            "real",
+            "VER-ETAG",
+            SuiteResult("caught", 1, 10.0, ["t::a"], ["VER-ETAG"], 1.0),
+            StResult("ran", 1, 10.0, 10, {}),
+        ),
+    ]
     write_reports(rows, tmp_path, profile="ci", wall_s=30.0)
     _ndjson(tmp_path / "mutation" / "clean" / "st-1" / "st.ndjson")
     _ndjson(tmp_path / "mutation" / "clean" / "st-2" / "st.ndjson")
@@ -162,8 +226,10 @@ def test_the_published_matrix_is_current_and_the_readme_shows_it() -> None:
     data = json.loads(PUBLISHED.read_text(encoding="utf-8"))
     faults = {r["fault"] for r in data["rows"]} - {CLEAN}
     assert faults == set(FAULTS), (
-        f"reports/mutation.json is stale (missing: {sorted(set(FAULTS) - faults)}, gone: {sorted(faults - set(FAULTS))}); "
-        "rerun `orchestrator-contract mutate` (tox -e mutate)")
+        f"reports/mutation.json is stale (missing: {sorted(set(FAULTS) - faults)}, "
+        f"gone: {sorted(faults - set(FAULTS))}); "
+        "rerun `orchestrator-contract mutate` (tox -e mutate)"
+    )
     assert data["fail_fast"] is False and data["profile"] == "ci"
     assert data["suite"]["clean"] == "survived" and data["suite"]["killed"] == data["suite"]["total"] == len(FAULTS)
     assert data["st"]["total"] == len(FAULTS) and not data["st"]["not_run"]
@@ -184,10 +250,27 @@ def test_mutate_small_matrix(tmp_path: Path) -> None:
     suite skips what is left, so the clean run still passes)."""
     report = tmp_path / "tmp"
     done = subprocess.run(
-        [sys.executable, "-m", "orchestrator_contract", "mutate", "--faults", "missing-etag",
-         "--jobs", "2", "--clean-runs", "2", "--max-time-per-run", "30",
-         "--report-dir", str(report)],
-        capture_output=True, text=True, timeout=1200, env=dict(os.environ), cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "orchestrator_contract",
+            "mutate",
+            "--faults",
+            "missing-etag",
+            "--jobs",
+            "2",
+            "--clean-runs",
+            "2",
+            "--max-time-per-run",
+            "8",
+            "--report-dir",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=dict(os.environ),
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     data = json.loads((report / "mutation.json").read_text(encoding="utf-8"))

@@ -29,19 +29,25 @@ JOBS = max(1, int(os.environ.get("MUTATION_GATE_JOBS", str(os.cpu_count() or 2))
 
 @pytest.mark.slow
 def test_clean_server_passes_and_every_fault_is_caught() -> None:
-    _, rows = run_matrix(sorted(FAULTS), report_dir=REPORT_DIR, profile="ci", jobs=JOBS, baseline=False,
-                         fail_fast=True)
+    _, rows = run_matrix(sorted(FAULTS), report_dir=REPORT_DIR, profile="ci", jobs=JOBS, baseline=False, fail_fast=True)
     problems: list[str] = []
     for row in rows:
         where = REPORT_DIR / "mutation" / ("clean" if row.fault == CLEAN else row.fault)
         if row.fault == CLEAN and row.suite.status != "survived":
             failing = ", ".join(row.suite.tests) or f"exit code {row.suite.exit_code}"
-            problems.append(f"false positive: the clean server fails {failing} "
-                            f"(rerun: orchestrator-contract run; report: {where / 'report.html'})")
+            problems.append(
+                f"false positive: the clean server fails {failing} "
+                f"(rerun: orchestrator-contract run; report: {where / 'report.html'})"
+            )
         elif row.fault != CLEAN and not (row.caught and row.expected_named):
-            named = f"caught, but no failure names {row.clause} (named: {', '.join(row.suite.clauses)})" \
-                if row.caught else row.suite.status
-            problems.append(f"{row.fault} [{row.clause}] {named} (exit code {row.suite.exit_code}; "
-                            f"rerun: orchestrator-contract run --server-fault {row.fault}; log: {where / 'run.log'})")
+            named = (
+                f"caught, but no failure names {row.clause} (named: {', '.join(row.suite.clauses)})"
+                if row.caught
+                else row.suite.status
+            )
+            problems.append(
+                f"{row.fault} [{row.clause}] {named} (exit code {row.suite.exit_code}; "
+                f"rerun: orchestrator-contract run --server-fault {row.fault}; log: {where / 'run.log'})"
+            )
     assert len(rows) == len(FAULTS) + 1
     assert not problems, "mutation gate:\n  " + "\n  ".join(problems)

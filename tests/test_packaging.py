@@ -41,6 +41,8 @@ def test_every_imported_distribution_is_a_runtime_dependency() -> None:
                 undeclared.setdefault(module, set()).add(path.relative_to(REPO).as_posix())
             elif not distributions & declared:
                 undeclared.setdefault(f"{module} ({', '.join(sorted(distributions))})", set()).add(
-                    path.relative_to(REPO).as_posix())
+                    path.relative_to(REPO).as_posix()
+                )
     assert not undeclared, "imported at run time but not in [project] dependencies: " + "; ".join(
-        f"{module} by {', '.join(sorted(paths))}" for module, paths in sorted(undeclared.items()))
+        f"{module} by {', '.join(sorted(paths))}" for module, paths in sorted(undeclared.items())
+    )

@@ -36,8 +36,10 @@ def _timed_wait(client: ApiClient, settings: PollSettings = BUDGET) -> tuple[flo
 
 
 def test_after_one_stuck_operation_later_waits_give_up_early() -> None:
-    with start_background(ServerConfig(faults=frozenset({"operation-never-completes"}))) as stuck_server, \
-            start_background(ServerConfig()) as clean_server:
+    with (
+        start_background(ServerConfig(faults=frozenset({"operation-never-completes"}))) as stuck_server,
+        start_background(ServerConfig()) as clean_server,
+    ):
         stuck = ApiClient(stuck_server.base_url, PRIMARY_ACCOUNT, shared=RunShared())
         clean = ApiClient(clean_server.base_url, PRIMARY_ACCOUNT, shared=RunShared())
         first_s, first = _timed_wait(stuck)

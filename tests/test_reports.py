@@ -9,21 +9,20 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
 from xml.sax.saxutils import escape
 
 import httpx
 import pytest
 
+from cli_harness import REPO, run_cli
 from orchestrator_contract import journal
 from orchestrator_contract.clauses import CLAUSES
+from orchestrator_contract.context import ENV_REPORT_DIR, without_context
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.html_report import Context, clause_statuses, write_html_report
 from orchestrator_contract.pytest_plugin import har_text
 from orchestrator_contract.reporting import artifact_stem, junit_key, read_run, write_summary
 from orchestrator_contract.resources import suites_dir
-
-from cli_harness import REPO, run_cli
 
 CREDENTIALS = (PRIMARY_ACCOUNT, SECOND_ACCOUNT, PRIMARY_API_KEY)
 SECRETS = [c.secret for c in CREDENTIALS]
@@ -38,7 +37,6 @@ reproduce (secrets redacted):
 # GET /v2/ControlPlane/Configurations -> 200
 curl -i -X GET 'http://127.0.0.1:9/v2/ControlPlane/Configurations?pageSize=1&x=2' -u "$SID:$TOKEN"
 # response body: {{"note": "the server said {PRIMARY_ACCOUNT.secret}"}}"""
-
 
 
 def xml_attribute(text: str) -> str:
@@ -62,11 +60,19 @@ JUNIT = f"""<?xml version="1.0" encoding="utf-8"?>
 
 def _record(test: str, clause: str, violation: str) -> dict[str, object]:
     stem = artifact_stem(test)
-    return {"test": test, "clause": clause, "violation": f"violation: {violation}", "seed": 7, "profile": "ci",
-            "curl": ["curl -i -X GET http://127.0.0.1:9/v2/ControlPlane/Configurations"],
-            "reproduction": "# GET /v2/ControlPlane/Configurations -> 200\ncurl -i -X GET http://127.0.0.1:9/x",
-            "cassette": f"cassettes/{stem}.har", "exchanges": 1, "message": violation,
-            "rerun": f"pytest 'suites/{test}' --profile ci --seed 7"}
+    return {
+        "test": test,
+        "clause": clause,
+        "violation": f"violation: {violation}",
+        "seed": 7,
+        "profile": "ci",
+        "curl": ["curl -i -X GET http://127.0.0.1:9/v2/ControlPlane/Configurations"],
+        "reproduction": "# GET /v2/ControlPlane/Configurations -> 200\ncurl -i -X GET http://127.0.0.1:9/x",
+        "cassette": f"cassettes/{stem}.har",
+        "exchanges": 1,
+        "message": violation,
+        "rerun": f"pytest 'suites/{test}' --profile ci --seed 7",
+    }
 
 
 def _hand_made_report_dir(tmp_path: Path, *, junit: str | None = JUNIT) -> Path:
@@ -75,8 +81,10 @@ def _hand_made_report_dir(tmp_path: Path, *, junit: str | None = JUNIT) -> Path:
         (tmp_path / "junit.xml").write_text(junit, encoding="utf-8")
     (tmp_path / "failures").mkdir()
     (tmp_path / "cassettes").mkdir()
-    for test, clause, violation in ((FAILED_ID, "RES-SHAPE", "GET: unexpected member"),
-                                    (ORPHAN_ID, "RES-PATCH", "PATCH dropped a field")):
+    for test, clause, violation in (
+        (FAILED_ID, "RES-SHAPE", "GET: unexpected member"),
+        (ORPHAN_ID, "RES-PATCH", "PATCH dropped a field"),
+    ):
         record = _record(test, clause, violation)
         stem = artifact_stem(test)
         (tmp_path / "failures" / f"{stem}.json").write_text(json.dumps(record), encoding="utf-8")
@@ -119,8 +127,14 @@ def test_clause_status_fail_pass_and_not_run(tmp_path: Path) -> None:
         "OPS-404": [],
     }
     statuses = {cid: status for cid, (status, _) in clause_statuses(result, trace).items()}
-    assert statuses == {"RES-SHAPE": "FAIL", "GEN-DATE": "PASS", "VER-ETAG": "PASS", "AUTH-BASIC": "NOT RUN",
-                        "RES-PATCH": "FAIL", "OPS-404": "NOT RUN"}
+    assert statuses == {
+        "RES-SHAPE": "FAIL",
+        "GEN-DATE": "PASS",
+        "VER-ETAG": "PASS",
+        "AUTH-BASIC": "NOT RUN",
+        "RES-PATCH": "FAIL",
+        "OPS-404": "NOT RUN",
+    }
 
 
 def test_reports_survive_a_missing_or_truncated_junit(tmp_path: Path) -> None:
@@ -149,12 +163,19 @@ def test_artifact_names_are_unique_and_match_junit() -> None:
 def test_har_masks_authorization_and_redacts_every_secret() -> None:
     unregistered = "a-secret-only-the-header-knows"
     header = base64.b64encode(f"ACwrongpair:{unregistered}".encode()).decode()
-    request = httpx.Request("POST", "http://127.0.0.1:9/v2/ControlPlane/Configurations?pageSize=2",
-                            headers={"Authorization": f"Basic {header}", "Content-Type": "application/json"},
-                            content=json.dumps({"description": PRIMARY_API_KEY.secret}).encode())
+    request = httpx.Request(
+        "POST",
+        "http://127.0.0.1:9/v2/ControlPlane/Configurations?pageSize=2",
+        headers={"Authorization": f"Basic {header}", "Content-Type": "application/json"},
+        content=json.dumps({"description": PRIMARY_API_KEY.secret}).encode(),
+    )
     echo = f"Authentication failed for ACwrongpair with secret '{unregistered}' ({AUTH_VALUES[0]})"
-    response = httpx.Response(401, headers={"Date": "Wed, 25 Nov 2026 10:00:00 GMT"},
-                              content=json.dumps({"message": echo}).encode(), request=request)
+    response = httpx.Response(
+        401,
+        headers={"Date": "Wed, 25 Nov 2026 10:00:00 GMT"},
+        content=json.dumps({"message": echo}).encode(),
+        request=request,
+    )
     failed = journal.Exchange(httpx.Request("GET", "http://127.0.0.1:9/x"), error="ConnectError: refused")
 
     text = har_text([journal.Exchange(request, response), failed])
@@ -207,9 +228,22 @@ def test_plugin_records_each_failure_and_scrubs_pytest_reports(tmp_path: Path) -
     (reports / "failures").mkdir(parents=True)
     (reports / "failures" / "stale.json").write_text("{}")  # an earlier run's record goes
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={reports / 'junit.xml'}",
-         str(suite)], cwd=suite, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "ORCHESTRATOR_CONTRACT_REPORT_DIR": str(reports)})
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={reports / 'junit.xml'}",
+            str(suite),
+        ],
+        cwd=suite,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**without_context(os.environ), ENV_REPORT_DIR: str(reports)},
+    )
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-2000:]
 
     records = [json.loads(p.read_text()) for p in sorted((reports / "failures").glob("*.json"))]
@@ -232,8 +266,18 @@ def _files(directory: Path) -> list[Path]:
 @pytest.mark.slow
 def test_a_failing_run_writes_every_report_and_no_secret(tmp_path: Path) -> None:
     """Two workers (xdist), faults that fail several tests, one of which echoes credentials."""
-    run = run_cli(tmp_path, "--workers", "2", "--server-fault", "leak-internal-field",
-                  "--server-fault", "error-echoes-credentials", "--", "-m", "conformance or operations or auth")
+    run = run_cli(
+        tmp_path,
+        "--workers",
+        "2",
+        "--server-fault",
+        "leak-internal-field",
+        "--server-fault",
+        "error-echoes-credentials",
+        "--",
+        "-m",
+        "conformance or operations or auth",
+    )
 
     assert run.returncode == 1, run.explain()
     for name in ("report.html", "junit.xml", "summary.md"):

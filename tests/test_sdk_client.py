@@ -51,9 +51,14 @@ def test_the_sdk_drives_every_operation(embedded_server: str) -> None:
     # Create with only the required fields, five times, for paging.
     created = []
     for i in range(5):
-        request = models.CreateConfigurationRequest({
-            "displayName": f"sdk {i}", "description": "made by the SDK",
-            "conversationGroupingType": "GROUP_BY_PROFILE", "memoryStoreId": STORE})
+        request = models.CreateConfigurationRequest(
+            {
+                "displayName": f"sdk {i}",
+                "description": "made by the SDK",
+                "conversationGroupingType": "GROUP_BY_PROFILE",
+                "memoryStoreId": STORE,
+            }
+        )
         accepted = configurations.create(idempotency_key=str(uuid.uuid4()), create_configuration_request=request)
         _completed(client, accepted.status_url)
         created.append(accepted.related["configurationId"])
@@ -75,15 +80,23 @@ def test_the_sdk_drives_every_operation(embedded_server: str) -> None:
     assert fetched.version == 1 and fetched.channel_settings == {} and fetched.status_callbacks == []
 
     # Update (PUT) and patch.
-    update = models.UpdateConfigurationRequest({
-        "description": "replaced by the SDK", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
-        "memoryStoreId": STORE, "channelSettings": {}})
+    update = models.UpdateConfigurationRequest(
+        {
+            "description": "replaced by the SDK",
+            "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
+            "memoryStoreId": STORE,
+            "channelSettings": {},
+        }
+    )
     _completed(client, configurations(created[0]).update(update_configuration_request=update).status_url)
     patch = models.PatchConfigurationRequest({"description": "patched by the SDK"})
     _completed(client, configurations(created[0]).patch(patch_configuration_request=patch).status_url)
     after = configurations(created[0]).fetch()
     assert (after.description, after.conversation_grouping_type, after.version) == (
-        "patched by the SDK", "GROUP_BY_PARTICIPANT_ADDRESSES", 3)
+        "patched by the SDK",
+        "GROUP_BY_PARTICIPANT_ADDRESSES",
+        3,
+    )
     assert after.display_name == "sdk 0"  # PUT without displayName keeps it
 
     # Delete, then the configuration is gone.
@@ -99,15 +112,24 @@ def test_a_to_dict_body_with_nulls_goes_through_the_sdk_http_client(embedded_ser
     """Other clients put the request models' nulls on the wire: the server must take them."""
     client = _client(embedded_server)
     models = type(client.conversations.v2.configurations)
-    body = models.CreateConfigurationRequest({
-        "displayName": "sdk nulls", "description": "to_dict() unmodified",
-        "conversationGroupingType": "GROUP_BY_PROFILE", "memoryStoreId": STORE}).to_dict()
+    body = models.CreateConfigurationRequest(
+        {
+            "displayName": "sdk nulls",
+            "description": "to_dict() unmodified",
+            "conversationGroupingType": "GROUP_BY_PROFILE",
+            "memoryStoreId": STORE,
+        }
+    ).to_dict()
     assert body["channelSettings"] is None and body["statusCallbacks"] is None  # the SDK really holds nulls
     url = f"{embedded_server}/v2/ControlPlane/Configurations"
     # With a JSON Content-Type the SDK's HTTP client serialises `data` as JSON, nulls included.
-    response = client.http_client.request("POST", url, data=body,
-                                          headers={"Content-Type": "application/json"},
-                                          auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret))
+    response = client.http_client.request(
+        "POST",
+        url,
+        data=body,
+        headers={"Content-Type": "application/json"},
+        auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret),
+    )
     assert response.status_code == 202, response.text
     accepted = json.loads(response.text)
     _completed(client, accepted["statusUrl"])

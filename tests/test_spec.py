@@ -120,8 +120,8 @@ def _is_uri_reference(value: object) -> bool:
 def resolve(pointer: str) -> Any:
     """The node at a `#/...` JSON pointer of the spec."""
     node: Any = SPEC
-    for token in pointer.lstrip("#").split("/")[1:]:
-        token = token.replace("~1", "/").replace("~0", "~")
+    for escaped in pointer.lstrip("#").split("/")[1:]:
+        token = escaped.replace("~1", "/").replace("~0", "~")
         node = node[int(token)] if isinstance(node, list) else node[token]
     return node
 
@@ -329,7 +329,11 @@ def test_request_and_response_object_schemas_are_closed() -> None:
     for schema in REQUEST_SCHEMAS.values():
         properties = set(SPEC["components"]["schemas"][schema]["properties"])
         assert not properties & {"id", "createdAt", "updatedAt", "version"}
-        assert not properties & {"traitExtractionStrategyIds", "observationExtractionStrategyIds", "redactionConfigurationId"}
+        assert not properties & {
+            "traitExtractionStrategyIds",
+            "observationExtractionStrategyIds",
+            "redactionConfigurationId",
+        }
 
 
 def test_every_clause_is_traceable_to_the_spec() -> None:
@@ -338,7 +342,9 @@ def test_every_clause_is_traceable_to_the_spec() -> None:
     assert len(clause_ids) > 40
     missing = [cid for cid in clause_ids if f"clause {cid}" not in text and f", {cid}" not in text]
     assert missing == []
-    unknown = sorted(set(re.findall(r"\b((?:GEN|AUTH|ERR|RES|OPS|IDEM|VER|PAGE)-[A-Z0-9-]*[A-Z0-9])\b", text)) - set(clause_ids))
+    unknown = sorted(
+        set(re.findall(r"\b((?:GEN|AUTH|ERR|RES|OPS|IDEM|VER|PAGE)-[A-Z0-9-]*[A-Z0-9])\b", text)) - set(clause_ids)
+    )
     assert unknown == [], "the spec cites clause ids that clauses.py does not define"
 
 
@@ -358,9 +364,7 @@ def test_every_clause_is_traceable_to_the_spec() -> None:
 )
 def test_decisions_are_marked_in_the_spec(clause_id: str, words: str) -> None:
     """Where CONTRACT.md marks a (decision), a description citing the clause says so too."""
-    assert any(
-        clause_id in s and "decision" in s and words.lower() in s.lower() for s in all_strings(SPEC)
-    ), clause_id
+    assert any(clause_id in s and "decision" in s and words.lower() in s.lower() for s in all_strings(SPEC)), clause_id
     bound = SPEC["components"]["schemas"]["StatusTimeoutsInput"]["properties"]["inactive"]
     assert "decision: the upper bound" in bound["description"] and bound["maximum"] == 2147483647
 
@@ -371,8 +375,8 @@ def test_decisions_are_marked_in_the_spec(clause_id: str, words: str) -> None:
 def _example_values(holder: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     if "example" in holder:
         yield "example", holder["example"]
-    for name, example in (holder.get("examples") or {}).items():
-        example = deref(example)
+    for name, reference in (holder.get("examples") or {}).items():
+        example = deref(reference)
         assert "value" in example and "externalValue" not in example, name
         yield name, example["value"]
 
@@ -447,7 +451,9 @@ def test_examples_cover_every_operation_and_schema() -> None:
         example["value"]["status"]
         for example in (
             deref(e)
-            for e in SPEC["paths"][OPERATION]["get"]["responses"]["200"]["content"]["application/json"]["examples"].values()
+            for e in SPEC["paths"][OPERATION]["get"]["responses"]["200"]["content"]["application/json"][
+                "examples"
+            ].values()
         )
     }
     assert statuses == {"PENDING", "COMPLETED", "FAILED"}
@@ -642,8 +648,18 @@ CASES: list[tuple[str, str, Any, bool]] = [
     ),
     ("body not an object", "ConfigurationCreate", [CREATE], False),
     # status timeouts: integers 1..2147483647
-    ("inactive 0", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 0}})), False),
-    ("inactive 1", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 1}})), True),
+    (
+        "inactive 0",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 0}})),
+        False,
+    ),
+    (
+        "inactive 1",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 1}})),
+        True,
+    ),
     (
         "closed 2147483647",
         "ConfigurationCreate",
@@ -656,39 +672,154 @@ CASES: list[tuple[str, str, Any, bool]] = [
         _with(CREATE, channelSettings=_channel({"statusTimeouts": {"closed": 2147483648}})),
         False,
     ),
-    ("inactive 1.5", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 1.5}})), False),
-    ("inactive string", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": "5"}})), False),
-    ("inactive true", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": True}})), False),
+    (
+        "inactive 1.5",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": 1.5}})),
+        False,
+    ),
+    (
+        "inactive string",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": "5"}})),
+        False,
+    ),
+    (
+        "inactive true",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": True}})),
+        False,
+    ),
     # capture rules
-    ("capture rule from empty", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "", "to": "*"}]})), False),
-    ("capture rule without to", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*"}]})), False),
-    ("metadata value not a string", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*", "to": "*", "metadata": {"a": 1}}]})), False),
+    (
+        "capture rule from empty",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "", "to": "*"}]})),
+        False,
+    ),
+    (
+        "capture rule without to",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*"}]})),
+        False,
+    ),
+    (
+        "metadata value not a string",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*", "to": "*", "metadata": {"a": 1}}]})),
+        False,
+    ),
     # status callbacks: at most 2, absolute URI, POST or GET
-    ("3 status callbacks", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "https://example.com"}] * 3), False),
+    (
+        "3 status callbacks",
+        "ConfigurationCreate",
+        _with(CREATE, statusCallbacks=[{"url": "https://example.com"}] * 3),
+        False,
+    ),
     ("relative callback url", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "/hooks/status"}]), False),
-    ("callback url with a space", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "https://example.com/a b"}]), False),
-    ("callback method PUT", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": "PUT"}]), False),
-    ("callback method GET", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": "GET"}]), True),
+    (
+        "callback url with a space",
+        "ConfigurationCreate",
+        _with(CREATE, statusCallbacks=[{"url": "https://example.com/a b"}]),
+        False,
+    ),
+    (
+        "callback method PUT",
+        "ConfigurationCreate",
+        _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": "PUT"}]),
+        False,
+    ),
+    (
+        "callback method GET",
+        "ConfigurationCreate",
+        _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": "GET"}]),
+        True,
+    ),
     # intelligence ids: at most 5
     ("5 intelligence ids", "ConfigurationCreate", _with(CREATE, intelligenceConfigurationIds=list("abcde")), True),
     ("6 intelligence ids", "ConfigurationCreate", _with(CREATE, intelligenceConfigurationIds=list("abcdef")), False),
     ("memoryExtractionEnabled string", "ConfigurationCreate", _with(CREATE, memoryExtractionEnabled="true"), False),
     # bridge
-    ("serviceId upper-case hex", "ConfigurationCreate", _with(CREATE, conversationsV1Bridge={"serviceId": "IS" + "A" * 32}), False),
-    ("serviceId 31 hex digits", "ConfigurationCreate", _with(CREATE, conversationsV1Bridge={"serviceId": "IS" + "0" * 31}), False),
+    (
+        "serviceId upper-case hex",
+        "ConfigurationCreate",
+        _with(CREATE, conversationsV1Bridge={"serviceId": "IS" + "A" * 32}),
+        False,
+    ),
+    (
+        "serviceId 31 hex digits",
+        "ConfigurationCreate",
+        _with(CREATE, conversationsV1Bridge={"serviceId": "IS" + "0" * 31}),
+        False,
+    ),
     # null semantics on create (clause RES-NULL)
-    ("null optional members on create", "ConfigurationCreate", _with(CREATE, channelSettings=None, statusCallbacks=None, intelligenceConfigurationIds=None, memoryExtractionEnabled=None, conversationsV1Bridge=None), True),
-    ("channel key mapped to null", "ConfigurationCreate", _with(CREATE, channelSettings={"VOICE": None, "SMS": {}}), True),
-    ("null nested optional members", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": {"inactive": None, "closed": None}, "captureRules": [{"from": "*", "to": "*", "metadata": None}]})), True),
-    ("null statusTimeouts and captureRules", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"statusTimeouts": None, "captureRules": None})), True),
-    ("null callback method", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": None}]), True),
+    (
+        "null optional members on create",
+        "ConfigurationCreate",
+        _with(
+            CREATE,
+            channelSettings=None,
+            statusCallbacks=None,
+            intelligenceConfigurationIds=None,
+            memoryExtractionEnabled=None,
+            conversationsV1Bridge=None,
+        ),
+        True,
+    ),
+    (
+        "channel key mapped to null",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings={"VOICE": None, "SMS": {}}),
+        True,
+    ),
+    (
+        "null nested optional members",
+        "ConfigurationCreate",
+        _with(
+            CREATE,
+            channelSettings=_channel(
+                {
+                    "statusTimeouts": {"inactive": None, "closed": None},
+                    "captureRules": [{"from": "*", "to": "*", "metadata": None}],
+                }
+            ),
+        ),
+        True,
+    ),
+    (
+        "null statusTimeouts and captureRules",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"statusTimeouts": None, "captureRules": None})),
+        True,
+    ),
+    (
+        "null callback method",
+        "ConfigurationCreate",
+        _with(CREATE, statusCallbacks=[{"url": "https://example.com", "method": None}]),
+        True,
+    ),
     ("null callback url", "ConfigurationCreate", _with(CREATE, statusCallbacks=[{"url": None}]), False),
     ("null status callback element", "ConfigurationCreate", _with(CREATE, statusCallbacks=[None]), False),
     ("null intelligence id element", "ConfigurationCreate", _with(CREATE, intelligenceConfigurationIds=[None]), False),
-    ("null capture rule element", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [None]})), False),
-    ("null capture rule from", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [{"from": None, "to": "*"}]})), False),
+    (
+        "null capture rule element",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [None]})),
+        False,
+    ),
+    (
+        "null capture rule from",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [{"from": None, "to": "*"}]})),
+        False,
+    ),
     ("null serviceId", "ConfigurationCreate", _with(CREATE, conversationsV1Bridge={"serviceId": None}), False),
-    ("null metadata value", "ConfigurationCreate", _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*", "to": "*", "metadata": {"a": None}}]})), False),
+    (
+        "null metadata value",
+        "ConfigurationCreate",
+        _with(CREATE, channelSettings=_channel({"captureRules": [{"from": "*", "to": "*", "metadata": {"a": None}}]})),
+        False,
+    ),
     # PUT (clause RES-PUT)
     ("PUT minimal", "ConfigurationReplace", REPLACE, True),
     ("PUT without channelSettings", "ConfigurationReplace", _with(REPLACE, channelSettings=_ABSENT), False),
@@ -702,52 +833,161 @@ CASES: list[tuple[str, str, Any, bool]] = [
     # PATCH (clauses RES-PATCH, RES-EMPTY-PATCH)
     ("PATCH empty", "ConfigurationPatch", {}, True),
     ("PATCH description null", "ConfigurationPatch", {"description": None}, True),
-    ("PATCH every field null", "ConfigurationPatch", {k: None for k in SPEC["components"]["schemas"]["ConfigurationPatch"]["properties"]}, True),
+    (
+        "PATCH every field null",
+        "ConfigurationPatch",
+        dict.fromkeys(SPEC["components"]["schemas"]["ConfigurationPatch"]["properties"]),
+        True,
+    ),
     ("PATCH channel key null", "ConfigurationPatch", {"channelSettings": {"VOICE": None}}, True),
     ("PATCH displayName 33 chars", "ConfigurationPatch", {"displayName": "a" * 33}, False),
     ("PATCH description 513 chars", "ConfigurationPatch", {"description": "d" * 513}, False),
     ("PATCH grouping type unknown", "ConfigurationPatch", {"conversationGroupingType": "X"}, False),
     ("PATCH unknown field", "ConfigurationPatch", {"colour": "blue"}, False),
     ("PATCH read-only createdAt", "ConfigurationPatch", {"createdAt": "2023-10-14T10:30:00Z"}, False),
-    ("PATCH inactive 0", "ConfigurationPatch", {"channelSettings": {"SMS": {"statusTimeouts": {"inactive": 0}}}}, False),
+    (
+        "PATCH inactive 0",
+        "ConfigurationPatch",
+        {"channelSettings": {"SMS": {"statusTimeouts": {"inactive": 0}}}},
+        False,
+    ),
     ("PATCH 3 callbacks", "ConfigurationPatch", {"statusCallbacks": [{"url": "https://example.com"}] * 3}, False),
     # the representation (clauses RES-SHAPE, RES-TIMESTAMP)
     ("representation: seed sample", "Configuration", CONFIGURATION_BODY, True),
     ("representation without bridge", "Configuration", _with(CONFIGURATION_BODY, conversationsV1Bridge=_ABSENT), True),
-    ("representation with beta fields", "Configuration", _with(CONFIGURATION_BODY, traitExtractionStrategyIds=["t"], observationExtractionStrategyIds=[], redactionConfigurationId="r"), True),
-    ("representation with 2 trait ids", "Configuration", _with(CONFIGURATION_BODY, traitExtractionStrategyIds=["a", "b"]), False),
-    ("representation with a leaked field", "Configuration", _with(CONFIGURATION_BODY, accountSid="AC" + "0" * 32), False),
-    ("representation without statusCallbacks", "Configuration", _with(CONFIGURATION_BODY, statusCallbacks=_ABSENT), False),
-    ("representation callback without method", "Configuration", _with(CONFIGURATION_BODY, statusCallbacks=[{"url": "https://example.com"}]), False),
+    (
+        "representation with beta fields",
+        "Configuration",
+        _with(
+            CONFIGURATION_BODY,
+            traitExtractionStrategyIds=["t"],
+            observationExtractionStrategyIds=[],
+            redactionConfigurationId="r",
+        ),
+        True,
+    ),
+    (
+        "representation with 2 trait ids",
+        "Configuration",
+        _with(CONFIGURATION_BODY, traitExtractionStrategyIds=["a", "b"]),
+        False,
+    ),
+    (
+        "representation with a leaked field",
+        "Configuration",
+        _with(CONFIGURATION_BODY, accountSid="AC" + "0" * 32),
+        False,
+    ),
+    (
+        "representation without statusCallbacks",
+        "Configuration",
+        _with(CONFIGURATION_BODY, statusCallbacks=_ABSENT),
+        False,
+    ),
+    (
+        "representation callback without method",
+        "Configuration",
+        _with(CONFIGURATION_BODY, statusCallbacks=[{"url": "https://example.com"}]),
+        False,
+    ),
     ("representation with null bridge", "Configuration", _with(CONFIGURATION_BODY, conversationsV1Bridge=None), False),
-    ("representation with null channel", "Configuration", _with(CONFIGURATION_BODY, channelSettings={"SMS": None}), False),
-    ("timestamp with fraction", "Configuration", _with(CONFIGURATION_BODY, createdAt="2023-10-14T10:30:00.123Z"), False),
+    (
+        "representation with null channel",
+        "Configuration",
+        _with(CONFIGURATION_BODY, channelSettings={"SMS": None}),
+        False,
+    ),
+    (
+        "timestamp with fraction",
+        "Configuration",
+        _with(CONFIGURATION_BODY, createdAt="2023-10-14T10:30:00.123Z"),
+        False,
+    ),
     ("timestamp with offset", "Configuration", _with(CONFIGURATION_BODY, updatedAt="2023-10-14T10:30:00+00:00"), False),
     ("timestamp impossible date", "Configuration", _with(CONFIGURATION_BODY, updatedAt="2023-02-30T10:30:00Z"), False),
     ("version 0", "Configuration", _with(CONFIGURATION_BODY, version=0), False),
     # list page (clause PAGE-BODY)
-    ("page with null nextToken", "ConfigurationPage", {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "nextToken": None}}, False),
-    ("page with empty previousToken", "ConfigurationPage", {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "previousToken": ""}}, False),
-    ("page meta with extra field", "ConfigurationPage", {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "page": 1}}, False),
+    (
+        "page with null nextToken",
+        "ConfigurationPage",
+        {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "nextToken": None}},
+        False,
+    ),
+    (
+        "page with empty previousToken",
+        "ConfigurationPage",
+        {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "previousToken": ""}},
+        False,
+    ),
+    (
+        "page meta with extra field",
+        "ConfigurationPage",
+        {"configurations": [], "meta": {"key": "configurations", "pageSize": 0, "page": 1}},
+        False,
+    ),
     # 202 body (clause OPS-202)
-    ("accepted with relative statusUrl", "OperationAccepted", {"statusUrl": "/v2/ControlPlane/Operations/op1", "related": {"configurationId": "c"}}, False),
-    ("accepted statusUrl not an operation", "OperationAccepted", {"statusUrl": "https://example.com/op1", "related": {"configurationId": "c"}}, False),
-    ("accepted with extra field", "OperationAccepted", {"statusUrl": "https://conversations.twilio.com/v2/ControlPlane/Operations/op1", "related": {"configurationId": "c"}, "operationId": "op1"}, False),
+    (
+        "accepted with relative statusUrl",
+        "OperationAccepted",
+        {"statusUrl": "/v2/ControlPlane/Operations/op1", "related": {"configurationId": "c"}},
+        False,
+    ),
+    (
+        "accepted statusUrl not an operation",
+        "OperationAccepted",
+        {"statusUrl": "https://example.com/op1", "related": {"configurationId": "c"}},
+        False,
+    ),
+    (
+        "accepted with extra field",
+        "OperationAccepted",
+        {
+            "statusUrl": "https://conversations.twilio.com/v2/ControlPlane/Operations/op1",
+            "related": {"configurationId": "c"},
+            "operationId": "op1",
+        },
+        False,
+    ),
     # operation (clauses OPS-RESOURCE, OPS-COMPLETED-AT, OPS-ERROR)
     ("operation completed", "Operation", OPERATION_BODY, True),
     ("operation pending", "Operation", _with(OPERATION_BODY, status="PENDING", completedAt=_ABSENT), True),
     ("operation failed", "Operation", _with(OPERATION_BODY, status="FAILED", error=PROBLEM), True),
     ("pending with completedAt", "Operation", _with(OPERATION_BODY, status="PENDING"), False),
     ("completed without completedAt", "Operation", _with(OPERATION_BODY, completedAt=_ABSENT), False),
-    ("failed without completedAt", "Operation", _with(OPERATION_BODY, status="FAILED", error=PROBLEM, completedAt=_ABSENT), False),
+    (
+        "failed without completedAt",
+        "Operation",
+        _with(OPERATION_BODY, status="FAILED", error=PROBLEM, completedAt=_ABSENT),
+        False,
+    ),
     ("failed without error", "Operation", _with(OPERATION_BODY, status="FAILED"), False),
     ("completed with error", "Operation", _with(OPERATION_BODY, error=PROBLEM), False),
-    ("pending with error", "Operation", _with(OPERATION_BODY, status="PENDING", completedAt=_ABSENT, error=PROBLEM), False),
+    (
+        "pending with error",
+        "Operation",
+        _with(OPERATION_BODY, status="PENDING", completedAt=_ABSENT, error=PROBLEM),
+        False,
+    ),
     ("unknown status", "Operation", _with(OPERATION_BODY, status="RUNNING", completedAt=_ABSENT), False),
-    ("problem without detail", "Operation", _with(OPERATION_BODY, status="FAILED", error=_with(PROBLEM, detail=_ABSENT)), False),
+    (
+        "problem without detail",
+        "Operation",
+        _with(OPERATION_BODY, status="FAILED", error=_with(PROBLEM, detail=_ABSENT)),
+        False,
+    ),
     # error body (clause ERR-BODY)
-    ("error body", "Error", {"code": 20404, "message": "Not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}, True),
-    ("error body with extra field", "Error", {"code": 20404, "message": "m", "more_info": "i", "status": 404, "detail": "d"}, False),
+    (
+        "error body",
+        "Error",
+        {"code": 20404, "message": "Not found", "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404},
+        True,
+    ),
+    (
+        "error body with extra field",
+        "Error",
+        {"code": 20404, "message": "m", "more_info": "i", "status": 404, "detail": "d"},
+        False,
+    ),
     ("error body without more_info", "Error", {"code": 20404, "message": "m", "status": 404}, False),
     ("error body with string code", "Error", {"code": "20404", "message": "m", "more_info": "i", "status": 404}, False),
 ]
@@ -868,7 +1108,9 @@ def test_schemathesis_draws_valid_positive_cases(st_schema: Any, operation_id: s
         headers = case.headers or {}
         if "Idempotency-Key" in headers:
             assert re.fullmatch(IDEMPOTENCY_KEY_PATTERN[1:-1], headers["Idempotency-Key"])
-        assert ("If-Match" in headers) <= (operation_id in {"updateConfiguration", "patchConfiguration", "deleteConfiguration"})
+        assert ("If-Match" in headers) <= (
+            operation_id in {"updateConfiguration", "patchConfiguration", "deleteConfiguration"}
+        )
         for name, value in (case.query or {}).items():
             pointer = {
                 "pageSize": "#/components/parameters/PageSize/schema",
@@ -915,13 +1157,17 @@ def test_schemathesis_coverage_cases_are_labelled_correctly(st_schema: Any, oper
         data = case.meta.phase.data
         if case.meta.generation.mode == GenerationMode.POSITIVE:
             positive += 1
-            for location, container in (("header", case.headers), ("query", case.query), ("path", case.path_parameters)):
-                for name, value in (container or {}).items():
+            for location, container in (
+                ("header", case.headers),
+                ("query", case.query),
+                ("path", case.path_parameters),
+            ):
+                for name, sent in (container or {}).items():
                     pointer = PARAMETER_POINTERS.get((location, name))
                     if pointer is None:
                         continue
-                    if location == "query" and name == "pageSize" and isinstance(value, str) and value.isdigit():
-                        value = int(value)
+                    numeric = location == "query" and name == "pageSize" and isinstance(sent, str) and sent.isdigit()
+                    value = int(sent) if numeric else sent
                     if not is_valid(pointer, value, python=False):
                         problems.append(f"positive {data.scenario.value}: {location} {name}={value!r}")
             if body_schema and not isinstance(case.body, NotSet) and not is_valid(body_schema, case.body, python=False):
@@ -975,6 +1221,4 @@ def test_schemathesis_response_validation_of_configurations(st_schema: Any) -> N
         fetch.validate_response(_response(200, _with(CONFIGURATION_BODY, internalShard=3), path))
     with pytest.raises((AssertionError, FailureGroup)):
         fetch.validate_response(_response(404, {"code": 20404, "message": "m", "more_info": "i"}, path))
-    fetch.validate_response(
-        _response(404, {"code": 20404, "message": "m", "more_info": "i", "status": 404}, path)
-    )
+    fetch.validate_response(_response(404, {"code": 20404, "message": "m", "more_info": "i", "status": 404}, path))

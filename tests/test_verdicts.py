@@ -6,6 +6,8 @@ on a loopback port.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -15,9 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
-
 from cli_harness import REPO, dev_credentials_env, run_cli
+from orchestrator_contract.context import ENV_REPORT_DIR, without_context
+from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
+from orchestrator_contract.observed import COVERAGE_FILE
 
 PRE_EXISTING = 1000
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
@@ -38,6 +41,7 @@ def _seed_body(i: int) -> dict[str, object]:
 def _seed(base_url: str, credential: Credential, count: int) -> None:
     """Create `count` configurations that the run must neither change nor count on."""
     with httpx.Client(base_url=base_url, auth=(credential.username, credential.secret), timeout=30) as client:
+
         def create(i: int) -> str:
             response = client.post(CONFIGURATIONS, json=_seed_body(i))
             assert response.status_code == 202, response.text
@@ -71,13 +75,14 @@ def _snapshot(base_url: str, credential: Credential) -> dict[str, bytes]:
 
 @pytest.mark.slow
 def test_ci_profile_passes_a_correct_server_and_leaves_its_data_alone(embedded_server: str, tmp_path: Path) -> None:
-    """Exit 0 on the reference server holding 1000 foreign configurations, which stay byte-identical."""
+    """Exit 0 on the reference server holding 1000 foreign configurations, which stay byte-identical,
+    with the profile's default workers (several processes working on one account at once)."""
     _seed(embedded_server, PRIMARY_ACCOUNT, PRE_EXISTING)
     _seed(embedded_server, SECOND_ACCOUNT, 25)
     before = {c.username: _snapshot(embedded_server, c) for c in (PRIMARY_ACCOUNT, SECOND_ACCOUNT)}
     assert len(before[PRIMARY_ACCOUNT.username]) == PRE_EXISTING
 
-    run = run_cli(tmp_path, "--base-url", embedded_server, env=dev_credentials_env())
+    run = run_cli(tmp_path, "--base-url", embedded_server, "--workers", "auto", env=dev_credentials_env())
 
     assert run.returncode == 0, run.explain()
     assert "PASS" in run.summary
@@ -104,8 +109,9 @@ FAULT_CASES: list[tuple[str, list[str], str]] = [
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("fault", "selection", "clause"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES])
-def test_a_broken_server_fails_with_the_clause_named(fault: str, selection: list[str], clause: str,
-                                                     tmp_path: Path) -> None:
+def test_a_broken_server_fails_with_the_clause_named(
+    fault: str, selection: list[str], clause: str, tmp_path: Path
+) -> None:
     run = run_cli(tmp_path, "--server-fault", fault, "--", *selection)
     assert run.returncode == 1, run.explain()
     assert f"`{clause}`" in run.summary, run.summary + run.explain()
@@ -117,17 +123,45 @@ def test_a_broken_server_fails_with_the_clause_named(fault: str, selection: list
 
 @pytest.mark.slow
 def test_throttled_runs_still_pass(tmp_path: Path) -> None:
-    """A rate-limited server (429 + Retry-After) gets the same verdict: the client waits and retries."""
+    """A rate-limited server (429 + Retry-After) gets the same verdict: the client waits and retries.
+    The selection writes, polls and lists, and the run really was throttled on several operations."""
     suites = REPO / "suites"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(suites), "-c", str(suites / "pytest.ini"), "--rootdir", str(suites),
-         "-q", "--server-rate-limit", "8", "-k", "throttled or walk_with_drawn_page_size"],
-        capture_output=True, text=True, timeout=600, cwd=REPO)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suites),
+            "-c",
+            str(suites / "pytest.ini"),
+            "--rootdir",
+            str(suites),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--server-rate-limit",
+            "8",
+            "-k",
+            "throttled or test_post_ignores_if_match or requests_without_a_key",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=REPO,
+        env={**without_context(os.environ), ENV_REPORT_DIR: str(tmp_path)},
+    )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    coverage = json.loads((tmp_path / COVERAGE_FILE).read_text(encoding="utf-8"))
+    throttled = {
+        operation
+        for operation, seen in coverage["operations"].items()
+        for row in seen["statuses"]
+        if row["status"] == "429" and row["observed"]
+    }
+    assert len(throttled) >= 2, f"the rate limit was not reached (429 seen on {sorted(throttled)})"
 
 
 def _records(report_dir: Path) -> list[dict[str, object]]:
-    import json
 
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((report_dir / "failures").glob("*.json"))]
 
@@ -172,8 +206,29 @@ def test_the_printed_rerun_command_reproduces_the_failure(tmp_path: Path) -> Non
     again_dir = tmp_path / "again"
     again_dir.mkdir()
     installed = Path(sys.executable).with_name("orchestrator-contract")
-    done = subprocess.run([str(installed), *command[1:]], cwd=again_dir, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run([str(installed), *command[1:]], cwd=again_dir, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     summary = (again_dir / "reports" / "summary.md").read_text(encoding="utf-8")
     assert f"`{record['clause']}`" in summary and "1 failed" in summary, summary
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_stop_at_clause_ends_the_run_at_that_violation_with_exit_1(workers: str, tmp_path: Path) -> None:
+    """--stop-at-clause (what the mutation gate uses) stops at the first violation of the clause and
+    exits 1, as a found violation must, in-process and under xdist (whose controller would say 2)."""
+    run = run_cli(
+        tmp_path,
+        "--workers",
+        workers,
+        "--server-fault",
+        "missing-etag",
+        "--",
+        "-m",
+        "conditional",
+        "--stop-at-clause=VER-ETAG",
+    )
+    assert run.returncode == 1, run.explain()
+    assert "`VER-ETAG`" in run.summary, run.summary
+    assert "(--stop-at-clause)" in run.stdout, run.explain()
+    assert _junit_cases(tmp_path) >= 1

@@ -17,7 +17,9 @@ from urllib.parse import unquote
 
 import httpx
 import schemathesis
-from schemathesis import CheckContext, Case, Response
+from schemathesis import Case, CheckContext, Response
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ignored_auth,
@@ -29,8 +31,6 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
     unsupported_method,
 )
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.parameters import ParameterLocation
 
 from .client import OPERATIONS, ApiClient
 from .deferred import DeferredChecks
@@ -56,7 +56,7 @@ BUILTIN_CLAUSES: dict[str, str] = {
 @dataclass
 class _Runtime:
     client: ApiClient | None = None
-    poll: PollSettings = PollSettings()
+    poll: PollSettings = field(default_factory=PollSettings)
     deferred: DeferredChecks | None = None  # set: the async-aware checks run there, judged at test end
     auth_confirmed: set[str] = field(default_factory=set)  # operations whose auth enforcement was probed
 
@@ -102,64 +102,88 @@ def _json(response: Response) -> Any:
 
 
 @schemathesis.check
-def date_header(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def date_header(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """GEN-DATE: every response carries a valid `Date` header."""
     value = _header(response, "Date")
     expect(value is not None, "GEN-DATE", f"{case.method} {case.formatted_path} answered without a Date header")
     try:
-        email.utils.parsedate_to_datetime(value)
+        email.utils.parsedate_to_datetime(value or "")
     except (TypeError, ValueError):
         expect(False, "GEN-DATE", f"Date header {value!r} is not an HTTP date")
     return True
 
 
 @schemathesis.check
-def error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """ERR-BODY: every 4xx/5xx is JSON `{code, message, more_info, status}` with status = HTTP status."""
     if response.status_code < 400:
         return None
     content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
-    expect(content_type == "application/json", "ERR-BODY",
-           f"{response.status_code} answered with Content-Type {content_type or 'none'!r}")
+    expect(
+        content_type == "application/json",
+        "ERR-BODY",
+        f"{response.status_code} answered with Content-Type {content_type or 'none'!r}",
+    )
     body = _json(response)
-    expect(isinstance(body, dict) and body.get("status") == response.status_code, "ERR-BODY",
-           f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}")
+    expect(
+        isinstance(body, dict) and body.get("status") == response.status_code,
+        "ERR-BODY",
+        f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}",
+    )
     if response.status_code == 429:
         retry_after = (_header(response, "Retry-After") or "").strip()
         expect(retry_after.isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}, not an integer")
     if response.status_code == 401:
-        expect((_header(response, "WWW-Authenticate") or "").lower().startswith("basic"), "AUTH-401",
-               "401 without a `WWW-Authenticate: Basic` header")
+        expect(
+            (_header(response, "WWW-Authenticate") or "").lower().startswith("basic"),
+            "AUTH-401",
+            "401 without a `WWW-Authenticate: Basic` header",
+        )
     return True
 
 
 @schemathesis.check
-def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """OPS-202: `Location` equals `statusUrl`, which names the `Operation-Id`; `Retry-After` >= 0."""
     if response.status_code != 202:
         return None
     body = _json(response)
     expect(isinstance(body, dict), "OPS-202", "202 body is not a JSON object")
     status_url, op_id = body.get("statusUrl"), _header(response, "Operation-Id")
-    expect(_header(response, "Location") == status_url, "OPS-202",
-           f"Location {_header(response, 'Location')!r} differs from statusUrl {status_url!r}")
-    expect(isinstance(status_url, str) and httpx.URL(status_url).is_absolute_url, "OPS-202",
-           f"statusUrl {status_url!r} is not an absolute URL")
-    expect(op_id and httpx.URL(status_url).path.endswith(f"{OPERATIONS}/{op_id}"), "OPS-202",
-           f"statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id}")
+    expect(
+        _header(response, "Location") == status_url,
+        "OPS-202",
+        f"Location {_header(response, 'Location')!r} differs from statusUrl {status_url!r}",
+    )
+    expect(
+        isinstance(status_url, str) and httpx.URL(status_url).is_absolute_url,
+        "OPS-202",
+        f"statusUrl {status_url!r} is not an absolute URL",
+    )
+    expect(
+        op_id and httpx.URL(status_url).path.endswith(f"{OPERATIONS}/{op_id}"),
+        "OPS-202",
+        f"statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id}",
+    )
     retry_after = _header(response, "Retry-After") or ""
     expect(retry_after.isdigit(), "OPS-202", f"Retry-After {retry_after!r} is not an integer >= 0")
     related = body.get("related")
-    expect(isinstance(related, dict) and isinstance(related.get("configurationId"), str), "OPS-202",
-           f"related.configurationId missing in {body!r}")
+    expect(
+        isinstance(related, dict) and isinstance(related.get("configurationId"), str),
+        "OPS-202",
+        f"related.configurationId missing in {body!r}",
+    )
     if case.method.upper() in {"PUT", "PATCH", "DELETE"} and "id" in (case.path_parameters or {}):
         path_id = unquote(str(case.path_parameters["id"]))  # Schemathesis keeps it percent-encoded
-        expect(related["configurationId"] == path_id, "OPS-202",
-               f"related.configurationId {related['configurationId']!r} is not the path id {path_id!r}")
+        expect(
+            related["configurationId"] == path_id,
+            "OPS-202",
+            f"related.configurationId {related['configurationId']!r} is not the path id {path_id!r}",
+        )
     return True
 
 
-def _completed(response: Response, case: Case, methods: set[str]) -> tuple[ApiClient, dict[str, Any]] | None:
+def _completed(response: Response, case: Case[Any], methods: set[str]) -> tuple[ApiClient, dict[str, Any]] | None:
     """(client, final operation) when `case` is an accepted write of `methods` whose operation
     COMPLETED; None when there is nothing to check (another method, not a 202, or FAILED)."""
     client = _runtime.client
@@ -169,12 +193,12 @@ def _completed(response: Response, case: Case, methods: set[str]) -> tuple[ApiCl
     return (client, final) if final["status"] == "COMPLETED" else None
 
 
-def _wants(response: Response, case: Case, methods: set[str]) -> bool:
+def _wants(response: Response, case: Case[Any], methods: set[str]) -> bool:
     return _runtime.client is not None and response.status_code == 202 and case.method.upper() in methods
 
 
 @schemathesis.check
-def async_resource_availability(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def async_resource_availability(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """OPS-VISIBLE: once the operation of an accepted create/PUT/PATCH COMPLETED, the resource is there."""
     if not _wants(response, case, {"POST", "PUT", "PATCH"}):
         return None
@@ -186,16 +210,19 @@ def async_resource_availability(ctx: CheckContext, response: Response, case: Cas
         client, final = completed
         cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
         fetched = client.fetch(cid)
-        expect(fetched.status_code == 200, "OPS-VISIBLE",
-               f"operation {final.get('operationId')} of {case.method} {case.formatted_path} COMPLETED but GET {cid} "
-               f"answered {fetched.status_code}")
+        expect(
+            fetched.status_code == 200,
+            "OPS-VISIBLE",
+            f"operation {final.get('operationId')} of {case.method} {case.formatted_path} COMPLETED but GET {cid} "
+            f"answered {fetched.status_code}",
+        )
 
     _run_or_defer(check)
     return True
 
 
 @schemathesis.check
-def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def async_use_after_free(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """OPS-DELETE: once an accepted DELETE COMPLETED, GET and a new DELETE answer 404."""
     if not _wants(response, case, {"DELETE"}):
         return None
@@ -207,8 +234,9 @@ def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> b
         client, _ = completed
         cid = _json(response)["related"]["configurationId"]
         fetched = client.fetch(cid)
-        expect(fetched.status_code == 404, "OPS-DELETE",
-               f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}")
+        expect(
+            fetched.status_code == 404, "OPS-DELETE", f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}"
+        )
         again = client.delete(cid)
         expect(again.status_code == 404, "OPS-DELETE", f"a second DELETE {cid} answered {again.status_code}")
 
@@ -217,7 +245,7 @@ def async_use_after_free(ctx: CheckContext, response: Response, case: Case) -> b
 
 
 @schemathesis.check
-def ignored_auth_once(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def ignored_auth_once(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """AUTH-401: Schemathesis's `ignored_auth` (a 2xx answer re-sent without, then with wrong,
     credentials must be refused), confirmed once per operation per run, as Schemathesis's own runner
     does: enforcement belongs to the operation, and every 2xx would otherwise cost two more requests
@@ -226,8 +254,9 @@ def ignored_auth_once(ctx: CheckContext, response: Response, case: Case) -> bool
     if label in _runtime.auth_confirmed:
         return None
     result = ignored_auth(ctx, response, case)
-    if 200 <= response.status_code < 300 and not (case.meta is not None
-                                                  and case.meta.is_negative_at(ParameterLocation.PATH)):
+    if 200 <= response.status_code < 300 and not (
+        case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
+    ):
         _runtime.auth_confirmed.add(label)
     return result
 

@@ -59,7 +59,9 @@ _TEXT: dict[str, str] = {
     "RES-ROUNDTRIP": "After a completed write, GET returns exactly the written values with defaults filled in.",
     # Asynchronous operations
     "OPS-SYNC": "Writes validate synchronously: 400/404/409/412/422 are answered at once, not as FAILED operations.",
-    "OPS-202": "202 body `{statusUrl, related.configurationId}`; `Operation-Id`, `Location` = statusUrl, `Retry-After` >= 0.",
+    "OPS-202": (
+        "202 body `{statusUrl, related.configurationId}`; `Operation-Id`, `Location` = statusUrl, `Retry-After` >= 0."
+    ),
     "OPS-CREATE-ID": "For a create, `related.configurationId` is the id the new configuration has.",
     "OPS-RESOURCE": "The operation resource: operationId, status, createdAt, completedAt, statusUrl, related, error.",
     "OPS-TERMINAL": "PENDING moves to COMPLETED or FAILED; a terminal status never changes.",
@@ -81,14 +83,16 @@ _TEXT: dict[str, str] = {
     "VER-ARITH": "`version` is 1 after create; every applied PUT or PATCH adds exactly 1.",
     "VER-NOCHANGE": "GETs, replays and rejected or failed requests change nothing.",
     "VER-TIMES": "`createdAt` never changes; `updatedAt` >= createdAt, never backwards, set within the write's window.",
-    "VER-ETAG": "GET on a configuration answers `ETag: \"<version>\"`.",
+    "VER-ETAG": 'GET on a configuration answers `ETag: "<version>"`.',
     "VER-IF-MATCH": "If-Match (list or `*`, strong comparison) that does not match: 412, nothing done.",
     "VER-POST-IF-MATCH": "POST ignores If-Match.",
     "VER-STALE-APPLY": "Stale between the 202 and its application: the operation FAILS with error.status 412.",
     "VER-CONCURRENT": "N concurrent conditional updates with the same If-Match apply exactly once.",
     # Pagination and filtering
     "PAGE-SIZE": "`pageSize` integer 1-1000, default 50; out of range or not an integer: 400.",
-    "PAGE-BODY": "Body `{configurations, meta{key, pageSize, nextToken?, previousToken?}}`; tokens present exactly when due.",
+    "PAGE-BODY": (
+        "Body `{configurations, meta{key, pageSize, nextToken?, previousToken?}}`; tokens present exactly when due."
+    ),
     "PAGE-ORDER": "Order: ascending by createdAt, then id.",
     "PAGE-TOKEN": "A token is bound to the account and the filter, not to pageSize.",
     "PAGE-TOKEN-INVALID": "Malformed, tampered, foreign-account or wrong-filter token: 400.",
@@ -97,9 +101,7 @@ _TEXT: dict[str, str] = {
     "PAGE-FILTER": "`memoryStoreId` must match its pattern (else 400) and is an exact filter on every page.",
 }
 
-CLAUSES: dict[str, Clause] = {
-    cid: Clause(cid, _SECTIONS[cid.split("-", 1)[0]], text) for cid, text in _TEXT.items()
-}
+CLAUSES: dict[str, Clause] = {cid: Clause(cid, _SECTIONS[cid.split("-", 1)[0]], text) for cid, text in _TEXT.items()}
 
 
 def describe(cid: str) -> str:

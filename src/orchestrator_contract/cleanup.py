@@ -7,6 +7,7 @@ cannot delete is reported by the suites, not here; what could not be removed is 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -54,10 +55,8 @@ def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings)
     """Delete every configuration of this run for the client's account; return those left behind."""
     candidates = client.shared.ids(client.credential.username)
     for store in marks.issued_stores():
-        try:
+        with contextlib.suppress(httpx.HTTPError, ContractViolation, SuiteError, ValueError):
             candidates |= _run_store_items(client, store)
-        except (httpx.HTTPError, ContractViolation, SuiteError, ValueError):
-            pass
     if not candidates:
         return []
     ids = sorted(candidates)
@@ -76,6 +75,9 @@ def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings)
         removed = list(pool.map(gone, zip(ids, accepted, strict=True)))
     left = [cid for cid, ok in zip(ids, removed, strict=True) if not ok]
     if left:
-        print(f"orchestrator-contract: could not remove {len(left)} configuration(s) this run created: "
-              f"{', '.join(left[:10])}", file=sys.stderr)
+        print(
+            f"orchestrator-contract: could not remove {len(left)} configuration(s) this run created: "
+            f"{', '.join(left[:10])}",
+            file=sys.stderr,
+        )
     return left

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from . import journal, redaction
+from . import journal, observed, redaction
 from .defaults import Credential
 from .violations import ContractViolation, SuiteError, expect
 
@@ -34,6 +34,7 @@ CONFIGURATIONS = "/v2/ControlPlane/Configurations"
 OPERATIONS = "/v2/ControlPlane/Operations"
 UNSET: Any = object()
 NO_AUTH: Any = object()
+AUTH_ROLE = "orchestrator_contract_auth"  # request extension: primary, second, api-key, none or custom
 # What h11 (httpx's HTTP/1.1) lets through as a header value: no NUL, no CR/LF/VT/FF, no
 # surrounding whitespace; obs-text (bytes 0x80-0xFF) is allowed.
 _FIELD_VALUE = re.compile(rb"(?:[^\x00\s](?:[ \t]*[^\x00\s])*)?")
@@ -149,7 +150,9 @@ def retry_after_seconds(response: httpx.Response, cap_s: float) -> float:
 def _check_throttle(response: httpx.Response) -> None:
     """ERR-429: a throttled request is told when to come back, in whole seconds."""
     value = response.headers.get("Retry-After", "")
-    expect(value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required")
+    expect(
+        value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required"
+    )
 
 
 class ContractTransport(httpx.BaseTransport):
@@ -172,33 +175,48 @@ class ContractTransport(httpx.BaseTransport):
                     body = b"".join(raw.iter_raw())  # as sent: the client decodes it as usual
                 except httpx.StreamConsumed:  # a transport that hands over read responses (tests)
                     body = raw.content
-                    headers = httpx.Headers([(k, v) for k, v in raw.headers.multi_items()
-                                             if k.lower() != "content-encoding"])
+                    headers = httpx.Headers(
+                        [(k, v) for k, v in raw.headers.multi_items() if k.lower() != "content-encoding"]
+                    )
                 finally:
                     raw.close()
                 # A fresh response around the bytes: httpx's client times and decodes it as usual.
-                response = httpx.Response(raw.status_code, headers=headers, stream=httpx.ByteStream(body),
-                                          extensions=raw.extensions, request=request)
+                response = httpx.Response(
+                    raw.status_code,
+                    headers=headers,
+                    stream=httpx.ByteStream(body),
+                    extensions=raw.extensions,
+                    request=request,
+                )
             except httpx.TransportError as exc:
                 exchange.error = f"{type(exc).__name__}: {exc}"
                 journal.current().add(exchange)
                 if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
-                    raise SuiteError(f"the suite could not send {request.method} {request.url.path}: {exchange.error}") \
-                        from exc
-                raise ContractViolation("GEN-NO-5XX", (
-                    f"{request.method} {request.url.raw_path.decode('latin-1')} got no HTTP answer ({exchange.error}); "
-                    "a conformant server answers every request")) from exc
+                    raise SuiteError(
+                        f"the suite could not send {request.method} {request.url.path}: {exchange.error}"
+                    ) from exc
+                raise ContractViolation(
+                    "GEN-NO-5XX",
+                    (
+                        f"{request.method} {request.url.raw_path.decode('latin-1')} got no HTTP answer "
+                        f"({exchange.error}); "
+                        "a conformant server answers every request"
+                    ),
+                ) from exc
             response.request = request
             exchange.response = response
             journal.current().add(exchange)
+            observed.record_response(request, response.status_code, response.headers, body)
             if response.status_code != 429:
                 return response
             response.read()  # never handed to the client: read here so its journal entry is complete
             _check_throttle(response)
             wait = retry_after_seconds(response, self._settings.retry_after_cap_s)
             if time.monotonic() - started + wait > self._settings.throttle_patience_s:
-                raise Throttled(f"{request.method} {request.url.path} was answered 429 for "
-                                f"{time.monotonic() - started:.0f} s; the suite cannot judge a request it cannot send")
+                raise Throttled(
+                    f"{request.method} {request.url.path} was answered 429 for "
+                    f"{time.monotonic() - started:.0f} s; the suite cannot judge a request it cannot send"
+                )
             self._shared.throttle(max(wait, 0.05))
 
     def close(self) -> None:
@@ -242,10 +260,19 @@ def json_bytes(value: Any) -> bytes:
 
 
 class ApiClient:
-    def __init__(self, base_url: str, credential: Credential, *, shared: RunShared,
-                 settings: ClientSettings = ClientSettings(), transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credential: Credential,
+        *,
+        shared: RunShared,
+        settings: ClientSettings = ClientSettings(),
+        transport: httpx.BaseTransport | None = None,
+        role: str = "primary",
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.credential = credential
+        self.role = role  # primary, second or api-key: which credential a reproduction should send
         self.shared = shared
         self.settings = settings
         redaction.register_credential(credential.username, credential.secret)
@@ -285,7 +312,16 @@ class ApiClient:
             auth_arg = httpx.USE_CLIENT_DEFAULT
         else:
             auth_arg = auth
-        request = self._http.build_request(method, url, content=content, headers=items, params=params)
+        request = self._http.build_request(
+            method,
+            url,
+            content=content,
+            headers=items,  # type: ignore[arg-type]
+            params=params,
+        )
+        # Which credential went out (never the credential itself): `reproduce` sends the same kind.
+        custom = auth is not UNSET or any(name.lower() == "authorization" for name, _ in items)
+        request.extensions[AUTH_ROLE] = "none" if auth is NO_AUTH and not custom else "custom" if custom else self.role
         response = self._http.send(request, auth=auth_arg)
         self._remember_created(method, response)
         return response
@@ -310,18 +346,24 @@ class ApiClient:
     def fetch(self, configuration_id: str) -> httpx.Response:
         return self.request("GET", f"{CONFIGURATIONS}/{configuration_id}")
 
-    def replace(self, configuration_id: str, body: Any, *, key: str | None = None,
-                if_match: str | None = None) -> httpx.Response:
-        return self.request("PUT", f"{CONFIGURATIONS}/{configuration_id}", json=body,
-                            headers=_write_headers(key, if_match, None))
+    def replace(
+        self, configuration_id: str, body: Any, *, key: str | None = None, if_match: str | None = None
+    ) -> httpx.Response:
+        return self.request(
+            "PUT", f"{CONFIGURATIONS}/{configuration_id}", json=body, headers=_write_headers(key, if_match, None)
+        )
 
-    def patch(self, configuration_id: str, body: Any, *, key: str | None = None,
-              if_match: str | None = None) -> httpx.Response:
-        return self.request("PATCH", f"{CONFIGURATIONS}/{configuration_id}", json=body,
-                            headers=_write_headers(key, if_match, None))
+    def patch(
+        self, configuration_id: str, body: Any, *, key: str | None = None, if_match: str | None = None
+    ) -> httpx.Response:
+        return self.request(
+            "PATCH", f"{CONFIGURATIONS}/{configuration_id}", json=body, headers=_write_headers(key, if_match, None)
+        )
 
     def delete(self, configuration_id: str, *, key: str | None = None, if_match: str | None = None) -> httpx.Response:
-        return self.request("DELETE", f"{CONFIGURATIONS}/{configuration_id}", headers=_write_headers(key, if_match, None))
+        return self.request(
+            "DELETE", f"{CONFIGURATIONS}/{configuration_id}", headers=_write_headers(key, if_match, None)
+        )
 
     def operation(self, operation_id: str) -> httpx.Response:
         return self.request("GET", f"{OPERATIONS}/{operation_id}")

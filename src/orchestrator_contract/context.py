@@ -32,9 +32,22 @@ ENV_SERVER_OP_DELAY_MS = "ORCHESTRATOR_CONTRACT_SERVER_OP_DELAY_MS"
 ENV_SERVER_RATE_LIMIT = "ORCHESTRATOR_CONTRACT_SERVER_RATE_LIMIT"
 ENV_BASELINE = "ORCHESTRATOR_CONTRACT_BASELINE"
 ENV_EXAMPLE_DATABASES = "ORCHESTRATOR_CONTRACT_EXAMPLE_DATABASES"
-ALL_ENV = (ENV_RUN_ID, ENV_SEED, ENV_PROFILE, ENV_BASE_URL, ENV_EMBEDDED, ENV_REPORT_DIR, ENV_DEADLINE, ENV_WORKERS,
-           ENV_SERVER_FAULTS, ENV_SERVER_LATENCY_MS, ENV_SERVER_OP_DELAY_MS, ENV_SERVER_RATE_LIMIT,
-           ENV_BASELINE, ENV_EXAMPLE_DATABASES)
+ALL_ENV = (
+    ENV_RUN_ID,
+    ENV_SEED,
+    ENV_PROFILE,
+    ENV_BASE_URL,
+    ENV_EMBEDDED,
+    ENV_REPORT_DIR,
+    ENV_DEADLINE,
+    ENV_WORKERS,
+    ENV_SERVER_FAULTS,
+    ENV_SERVER_LATENCY_MS,
+    ENV_SERVER_OP_DELAY_MS,
+    ENV_SERVER_RATE_LIMIT,
+    ENV_BASELINE,
+    ENV_EXAMPLE_DATABASES,
+)
 WORKERINPUT_KEY = "orchestrator_contract"  # the key of the context in xdist's `workerinput`
 
 _B36 = string.digits + string.ascii_lowercase
@@ -102,8 +115,11 @@ class RunContext:
 
     def started(self, *, seed: int, max_time_s: float) -> RunContext:
         """The context with the seed and the deadline fixed (kept when already set)."""
-        return replace(self, seed=self.seed if self.seed is not None else seed,
-                       deadline=self.deadline if self.deadline is not None else time.time() + max_time_s)
+        return replace(
+            self,
+            seed=self.seed if self.seed is not None else seed,
+            deadline=self.deadline if self.deadline is not None else time.time() + max_time_s,
+        )
 
     @property
     def target_label(self) -> str:
@@ -157,8 +173,9 @@ class RunContext:
         server = EmbeddedServer(
             faults=tuple(f for f in env.get(ENV_SERVER_FAULTS, "").split(",") if f),
             latency_ms=number(ENV_SERVER_LATENCY_MS, int) or 0,
-            op_delay_ms=(value if (value := number(ENV_SERVER_OP_DELAY_MS, int)) is not None
-                         else EmbeddedServer.op_delay_ms),
+            op_delay_ms=(
+                value if (value := number(ENV_SERVER_OP_DELAY_MS, int)) is not None else EmbeddedServer.op_delay_ms
+            ),
             rate_limit=number(ENV_SERVER_RATE_LIMIT, float),
         )
         return cls(

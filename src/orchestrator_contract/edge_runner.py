@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -62,10 +63,13 @@ def send(api: ApiClient, case: EdgeCase, target: str | None) -> httpx.Response:
 def _error_body_problem(response: httpx.Response) -> str:
     media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     body = json_or_none(response)
-    if media != "application/json" or not (isinstance(body, dict) and set(body) == ERROR_MEMBERS
-                                          and body.get("status") == response.status_code):
-        return (f"the {response.status_code} is not the error body {{code, message, more_info, status}} "
-                f"(Content-Type {media or 'none'}): {response.text[:200]}")
+    if media != "application/json" or not (
+        isinstance(body, dict) and set(body) == ERROR_MEMBERS and body.get("status") == response.status_code
+    ):
+        return (
+            f"the {response.status_code} is not the error body {{code, message, more_info, status}} "
+            f"(Content-Type {media or 'none'}): {response.text[:200]}"
+        )
     return ""
 
 
@@ -74,7 +78,7 @@ def _at(value: Any, path: Sequence[str | int]) -> Any:
         if isinstance(value, dict) and part in value:
             value = value[part]
         elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-            value = value[part]
+            value = value[int(part)]
         else:
             return _MISSING
     return value
@@ -92,14 +96,19 @@ def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
     if case.expect == ACCEPT:
         wanted = 202 if case.operation_id in WRITES else 200
         if status != wanted:
-            return Verdict(case, f"{what}: a valid request answered {status}, not {wanted}: {response.text[:200]}",
-                           case.clause if case.clause != "RES-ROUNDTRIP" else "ERR-400", response)
+            return Verdict(
+                case,
+                f"{what}: a valid request answered {status}, not {wanted}: {response.text[:200]}",
+                case.clause if case.clause != "RES-ROUNDTRIP" else "ERR-400",
+                response,
+            )
         return Verdict(case, response=response)
     if case.expect == REJECT and status != case.reject_status:
         accepted = "accepted" if status < 300 else f"answered {status}"
-        return Verdict(case, f"{what}: {accepted}, expected {case.reject_status}: {response.text[:200]}",
-                       case.clause, response)
-    if 400 <= status:
+        return Verdict(
+            case, f"{what}: {accepted}, expected {case.reject_status}: {response.text[:200]}", case.clause, response
+        )
+    if status >= 400:
         problem = _error_body_problem(response)
         if problem:
             return Verdict(case, f"{what}: {problem}", "ERR-BODY", response)
@@ -125,7 +134,7 @@ class EdgeRunner:
         """`count` new configurations, with the fields each was created with."""
         bodies = [self.s.body(f"edge {i}", "edges") for i in range(count)]
         ids = self.s.create_many(bodies) if count else []
-        return [(cid, model.expected_after_create(body)) for cid, body in zip(ids, bodies)]
+        return [(cid, model.expected_after_create(body)) for cid, body in zip(ids, bodies, strict=True)]
 
     # -- running ----------------------------------------------------------------------------------
     def run(self, cases: Sequence[EdgeCase]) -> list[Verdict]:
@@ -144,7 +153,7 @@ class EdgeRunner:
                 return Verdict(case, set_aside=True)
             return judge_answer(case, response)
 
-        verdicts = in_parallel([lambda c=c: one(c) for c in cases], self.s.profile.concurrency)
+        verdicts = in_parallel([partial(one, c) for c in cases], self.s.profile.concurrency)
         self._settle_and_read_back(verdicts, targets)
         for index, verdict in enumerate(verdicts):
             if verdict.problem and verdict.case.parts and len(verdict.case.parts) > 1:
@@ -154,23 +163,33 @@ class EdgeRunner:
     def _settle_and_read_back(self, verdicts: list[Verdict], targets: dict[int, tuple[str, dict[str, Any]]]) -> None:
         """Accepted writes must COMPLETE, and what they wrote must read back exactly."""
         pending = [v for v in verdicts if not v.problem and v.response is not None and v.response.status_code == 202]
-        finals = in_parallel([lambda v=v: wait_for_operation(self.api, v.response, self.s.poll) for v in pending],
-                             self.s.profile.concurrency)
+        finals = in_parallel(
+            [
+                partial(wait_for_operation, self.api, v.response, self.s.poll)  # type: ignore[arg-type]
+                for v in pending
+            ],
+            self.s.profile.concurrency,
+        )
         readable = []
-        for verdict, final in zip(pending, finals):
+        for verdict, final in zip(pending, finals, strict=True):
             if final.get("status") != "COMPLETED" and verdict.case.expect == ACCEPT:
-                verdict.problem = (f"{verdict.case.describe()}: accepted, but its operation ended "
-                                   f"{final.get('status')}: {final.get('error')}")
+                verdict.problem = (
+                    f"{verdict.case.describe()}: accepted, but its operation ended "
+                    f"{final.get('status')}: {final.get('error')}"
+                )
                 verdict.clause = "OPS-SYNC"
             elif verdict.case.read_back:
                 readable.append(verdict)
-        reads = in_parallel([lambda v=v: self.api.fetch(self._configuration_of(v, targets)) for v in readable],
-                            self.s.profile.concurrency)
-        for verdict, read in zip(readable, reads):
+        reads = in_parallel(
+            [partial(self.api.fetch, self._configuration_of(v, targets)) for v in readable], self.s.profile.concurrency
+        )
+        for verdict, read in zip(readable, reads, strict=True):
             representation = json_or_none(read) if read.status_code == 200 else None
             if not isinstance(representation, dict):
-                verdict.problem = (f"{verdict.case.describe()}: its write COMPLETED but GET answered "
-                                   f"{read.status_code}: {read.text[:200]}")
+                verdict.problem = (
+                    f"{verdict.case.describe()}: its write COMPLETED but GET answered "
+                    f"{read.status_code}: {read.text[:200]}"
+                )
                 verdict.clause, verdict.response = "OPS-VISIBLE", read
                 continue
             expected = self._expected(verdict.case, targets)
@@ -179,8 +198,10 @@ class EdgeRunner:
                 if shown != wanted:
                     label = ".".join(str(p) for p in path)
                     shown_text = "nothing" if shown is _MISSING else repr(shown)[:200]
-                    verdict.problem = (f"{verdict.case.describe()}: {label} was written as {repr(written)[:200]} "
-                                       f"and reads back as {shown_text}")
+                    verdict.problem = (
+                        f"{verdict.case.describe()}: {label} was written as {repr(written)[:200]} "
+                        f"and reads back as {shown_text}"
+                    )
                     verdict.clause, verdict.response = "RES-ROUNDTRIP", read
                     break
 
@@ -218,8 +239,15 @@ def raise_first(verdicts: Sequence[Verdict], what: str) -> int:
     if failing:
         first = failing[0]
         others = len(failing) - 1
-        more = (f"\n  ({others} more {what} case(s) failed: "
+        more = (
+            (
+                f"\n  ({others} more {what} case(s) failed: "
                 + "; ".join(f"[{v.clause}] {v.case.describe()[:120]}" for v in failing[1:6])
-                + ("; ..." if others > 5 else "") + ")") if others else ""
+                + ("; ..." if others > 5 else "")
+                + ")"
+            )
+            if others
+            else ""
+        )
         raise ContractViolation(first.clause, first.problem + more, response=first.response)
     return sum(1 for v in verdicts if not v.set_aside)

@@ -34,7 +34,7 @@ CLASSES = ("bounds", "near-misses", "hostile", "media-types", "exactness")
 # Text a careless or hostile client sends: every Unicode plane, NUL and other controls, a byte-order
 # mark, bidirectional overrides, combining marks, zero-width characters, quotes and escapes.
 HOSTILE_TEXTS: tuple[tuple[str, str], ...] = (
-    ("astral planes", "\U0001F600\U0001D54F\U00010348\U0002A700\U000E0041"),
+    ("astral planes", "\U0001f600\U0001d54f\U00010348\U0002a700\U000e0041"),
     ("NUL and controls", "a\u0000b\u0001\u001f\u007f"),
     ("byte-order mark", "\ufeffbom"),
     ("bidi override", "\u202eevil\u202c"),
@@ -44,9 +44,25 @@ HOSTILE_TEXTS: tuple[tuple[str, str], ...] = (
     ("Latin-1 and CJK", "\u00ff\u00e9\u4e2d\u6587\u30c6"),
     ("noncharacters", "\ufdd0\ufffe\U0010ffff"),
 )
-LOOKALIKES = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "x": "\u0445",
-              "A": "\u0391", "B": "\u0392", "E": "\u0395", "O": "\u039f", "P": "\u03a1", "S": "\u0405",
-              "0": "\u041e", "1": "\u0406", "I": "\u0406", "_": "\uff3f", "-": "\u2010"}
+LOOKALIKES = {
+    "a": "\u0430",
+    "e": "\u0435",
+    "o": "\u043e",
+    "p": "\u0440",
+    "c": "\u0441",
+    "x": "\u0445",
+    "A": "\u0391",
+    "B": "\u0392",
+    "E": "\u0395",
+    "O": "\u039f",
+    "P": "\u03a1",
+    "S": "\u0405",
+    "0": "\u041e",
+    "1": "\u0406",
+    "I": "\u0406",
+    "_": "\uff3f",
+    "-": "\u2010",
+}
 NESTING_DEPTHS = (64, 512, 900, 20_000)  # within and far beyond a recursive parser's stack
 
 
@@ -98,12 +114,16 @@ def operation_specs() -> dict[str, OperationSpec]:
             operation = item.get(method)
             if not operation:
                 continue
-            body = deep_resolve(operation.get("requestBody"), document) if operation.get("requestBody") else None
-            content = (body or {}).get("content", {})
-            schema = next(iter(content.values()), {}).get("schema") if content else None
+            body: dict[str, Any] = (
+                deep_resolve(operation["requestBody"], document) if operation.get("requestBody") else {}
+            )
+            content: dict[str, Any] = body.get("content", {})
+            media: dict[str, Any] = next(iter(content.values()), {})
+            schema = media.get("schema") if content else None
             params = tuple(shared + [deep_resolve(p, document) for p in operation.get("parameters", [])])
-            specs[operation["operationId"]] = OperationSpec(operation["operationId"], method.upper(), path, schema,
-                                                            tuple(content), params)
+            specs[operation["operationId"]] = OperationSpec(
+                operation["operationId"], method.upper(), path, schema, tuple(content), params
+            )
     return specs
 
 
@@ -122,9 +142,9 @@ _URI_CHARS = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2
 def is_absolute_uri(value: str) -> bool:
     """RFC 3986 `absolute-URI` (scheme, then only URI characters); http(s) also needs `//host`."""
     match = _SCHEME.match(value)
-    if not match or not _URI_CHARS.fullmatch(value[match.end():]):
+    if not match or not _URI_CHARS.fullmatch(value[match.end() :]):
         return False
-    scheme, rest = value[:match.end() - 1].lower(), value[match.end():]
+    scheme, rest = value[: match.end() - 1].lower(), value[match.end() :]
     if scheme in ("http", "https"):
         host = rest[2:].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
         return rest.startswith("//") and bool(host.split(":", 1)[0])
@@ -152,7 +172,7 @@ def conforms(value: Any, schema: dict[str, Any]) -> bool:
     if isinstance(value, bool) and "integer" in types_of(schema):
         return False
     validator = jsonschema.Draft202012Validator(_ecma_patterns(schema), format_checker=_FORMATS)
-    return validator.is_valid(value)
+    return bool(validator.is_valid(value))
 
 
 # -- minimal valid values ------------------------------------------------------------------------
@@ -167,9 +187,12 @@ def pattern_value(pattern: str, length: int | None = None) -> str | None:
     python_pattern = pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern
     anchored = re.compile(python_pattern)
     try:
-        base = find(st.from_regex(python_pattern, fullmatch=True), lambda s: True,
-                    settings=settings(database=None, phases=[Phase.generate, Phase.shrink], derandomize=True))
-    except Exception:  # noqa: BLE001 - a pattern Hypothesis cannot draw from: no value
+        base = find(
+            st.from_regex(python_pattern, fullmatch=True),
+            lambda s: True,
+            settings=settings(database=None, phases=[Phase.generate, Phase.shrink], derandomize=True),
+        )
+    except Exception:
         return None
     if length is None or len(base) == length:
         return base
@@ -237,11 +260,13 @@ class Slot:
     def is_free_text(self) -> bool:
         """A string with no pattern, enum or format: any text within its bounds is valid."""
         return (types_of(self.schema)[:1] == ["string"] or "string" in types_of(self.schema)) and not (
-            {"pattern", "enum", "format", "const"} & self.schema.keys())
+            {"pattern", "enum", "format", "const"} & self.schema.keys()
+        )
 
 
-def _body_slots(operation_id: str, schema: dict[str, Any], path: tuple[str | int, ...] = (),
-               twin: bool = False) -> Iterator[Slot]:
+def _body_slots(
+    operation_id: str, schema: dict[str, Any], path: tuple[str | int, ...] = (), twin: bool = False
+) -> Iterator[Slot]:
     if path:
         yield Slot(operation_id, "body", path, schema, twin)
     kinds = types_of(schema)
@@ -271,8 +296,11 @@ def object_paths(operation_id: str) -> list[tuple[tuple[str | int, ...], dict[st
     out: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
     if spec.body_schema is not None and spec.body_schema.get("additionalProperties") is False:
         out.append(((), spec.body_schema))
-    out += [(s.path, s.schema) for s in slots(operation_id)
-            if s.location == "body" and "object" in types_of(s.schema) and s.schema.get("additionalProperties") is False]
+    out += [
+        (s.path, s.schema)
+        for s in slots(operation_id)
+        if s.location == "body" and "object" in types_of(s.schema) and s.schema.get("additionalProperties") is False
+    ]
     return out
 
 
@@ -289,19 +317,20 @@ def _schema_at(root: dict[str, Any], path: tuple[str | int, ...]) -> dict[str, A
     return node
 
 
-def place(base: dict[str, Any], root_schema: dict[str, Any], path: tuple[str | int, ...], value: Any,
-          *, key: str = "edge") -> dict[str, Any]:
+def place(
+    base: dict[str, Any], root_schema: dict[str, Any], path: tuple[str | int, ...], value: Any, *, key: str = "edge"
+) -> dict[str, Any]:
     """`base` with `value` at `path`; containers on the way are created with their required
     members filled with minimal valid values (a map entry's key is `key`)."""
     body = copy.deepcopy(base)
     node: Any = body
     for depth, part in enumerate(path):
         last = depth == len(path) - 1
-        container_schema = _schema_at(root_schema, path[:depth + 1])
+        container_schema = _schema_at(root_schema, path[: depth + 1])
         real = key if part == KEY else part
         if isinstance(part, int):
             while len(node) <= part:
-                node.append(minimal(_schema_at(root_schema, path[:depth + 1])))
+                node.append(minimal(_schema_at(root_schema, path[: depth + 1])))
             if last:
                 node[part] = value
             else:
@@ -315,8 +344,9 @@ def place(base: dict[str, Any], root_schema: dict[str, Any], path: tuple[str | i
         child = node.get(real)
         next_is_index = isinstance(path[depth + 1], int)
         if not isinstance(child, (dict, list)) or (next_is_index and not isinstance(child, list)):
-            child = [] if next_is_index else (minimal(container_schema) if "object" in types_of(container_schema)
-                                               else {})
+            child = (
+                [] if next_is_index else (minimal(container_schema) if "object" in types_of(container_schema) else {})
+            )
             if not isinstance(child, (dict, list)):
                 child = {}
             node[real] = child
@@ -386,22 +416,26 @@ def pack(cases: list[EdgeCase]) -> list[EdgeCase]:
             continue
         key = (case.operation_id, case.kind, case.group)
         packs = open_packs.setdefault(key, [])
-        target = next((p for p in packs if not any(_overlaps(path, q) for path, _ in case.placements
-                                                      for q, _ in p.placements)), None)
+        target = next(
+            (p for p in packs if not any(_overlaps(path, q) for path, _ in case.placements for q, _ in p.placements)),
+            None,
+        )
         if target is None:
-            target = EdgeCase(case.kind, case.clause, case.operation_id, "", ACCEPT, base=case.base,
-                              group=case.group)
+            target = EdgeCase(case.kind, case.clause, case.operation_id, "", ACCEPT, base=case.base, group=case.group)
             packs.append(target)
             out.append(target)
         target.placements += case.placements
         target.read_back += case.read_back
         target.parts.append(case)
-        if case.clause != target.clause and target.clause != "RES-ROUNDTRIP":
+        if target.clause not in (case.clause, "RES-ROUNDTRIP"):
             target.clause = case.clause
     for case in out:
         if case.parts:
-            case.label = (case.parts[0].label if len(case.parts) == 1 else
-                          f"{len(case.parts)} values at once ({case.group}): " + "; ".join(p.label for p in case.parts))
+            case.label = (
+                case.parts[0].label
+                if len(case.parts) == 1
+                else f"{len(case.parts)} values at once ({case.group}): " + "; ".join(p.label for p in case.parts)
+            )
     return out
 
 
@@ -436,8 +470,10 @@ def _string_mutations(value: str) -> list[tuple[str, str]]:
         ("a character appended", value + "!"),
         ("a NUL appended", value + "\u0000"),
         ("a zero-width space appended", value + "\u200b"),
-        ("full-width letters", unicodedata.normalize("NFC", "".join(
-            chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value))),
+        (
+            "full-width letters",
+            unicodedata.normalize("NFC", "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)),
+        ),
     ]
     swapped = "".join(LOOKALIKES.get(c, c) for c in value)
     if swapped != value:
@@ -452,11 +488,19 @@ def _string_mutations(value: str) -> list[tuple[str, str]]:
 def _marked_base(operation_id: str, marks: Any) -> dict[str, Any]:
     """A valid body of the operation that carries the run's marks (PATCH: `{}`)."""
     if operation_id == "createConfiguration":
-        return {"displayName": marks.display_name("edge"), "description": "orchestrator-contract edge case",
-                "conversationGroupingType": "GROUP_BY_PROFILE", "memoryStoreId": marks.memory_store_id("edges")}
+        return {
+            "displayName": marks.display_name("edge"),
+            "description": "orchestrator-contract edge case",
+            "conversationGroupingType": "GROUP_BY_PROFILE",
+            "memoryStoreId": marks.memory_store_id("edges"),
+        }
     if operation_id == "updateConfiguration":
-        return {"description": "orchestrator-contract edge case", "conversationGroupingType": "GROUP_BY_PROFILE",
-                "memoryStoreId": marks.memory_store_id("edges"), "channelSettings": {}}
+        return {
+            "description": "orchestrator-contract edge case",
+            "conversationGroupingType": "GROUP_BY_PROFILE",
+            "memoryStoreId": marks.memory_store_id("edges"),
+            "channelSettings": {},
+        }
     return {}
 
 
@@ -470,7 +514,7 @@ def _value_cases(slot: Slot, marks: Any, kind: str) -> Iterator[tuple[str, Any, 
                 if bound is None:
                     continue
                 lengths = (bound, bound + 1) if keyword == "maxLength" else (bound, bound - 1)
-                fillers = ("x", "\U0001F600") if slot.is_free_text else ("x",)
+                fillers = ("x", "\U0001f600") if slot.is_free_text else ("x",)
                 for length in lengths:
                     if length < 0:
                         continue
@@ -486,14 +530,14 @@ def _value_cases(slot: Slot, marks: Any, kind: str) -> Iterator[tuple[str, Any, 
             for bound, keyword in ((low, "minimum"), (high, "maximum")):
                 if bound is None:
                     continue
-                for value in ((bound, bound - 1) if keyword == "minimum" else (bound, bound + 1)):
+                for value in (bound, bound - 1) if keyword == "minimum" else (bound, bound + 1):
                     yield f"{value} ({keyword} {bound})", value, keyword
         if "array" in kinds:
             items = schema.get("items", {})
             for bound, keyword in ((schema.get("maxItems"), "maxItems"), (schema.get("minItems"), "minItems")):
                 if bound is None:
                     continue
-                for count in ((bound, bound + 1) if keyword == "maxItems" else (bound, bound - 1)):
+                for count in (bound, bound + 1) if keyword == "maxItems" else (bound, bound - 1):
                     if count < 0:
                         continue
                     yield f"{count} items ({keyword} {bound})", _distinct_items(items, count), keyword
@@ -502,8 +546,11 @@ def _value_cases(slot: Slot, marks: Any, kind: str) -> Iterator[tuple[str, Any, 
             return
         for valid in [v for v in schema.get("enum", []) if isinstance(v, str)]:
             for how, value in _string_mutations(valid):
-                yield f"{value!r} ({how} of enum value {valid!r})", value, "enum case" if \
-                    value.lower() == valid.lower() else "enum"
+                yield (
+                    f"{value!r} ({how} of enum value {valid!r})",
+                    value,
+                    "enum case" if value.lower() == valid.lower() else "enum",
+                )
         if "pattern" in schema:
             valid = minimal(schema)
             if slot.path[-1] == "serviceId":
@@ -512,11 +559,16 @@ def _value_cases(slot: Slot, marks: Any, kind: str) -> Iterator[tuple[str, Any, 
                 yield f"{value!r} ({how} of {valid!r}, pattern {schema['pattern']})", value, "pattern"
         if schema.get("format") == "uri":
             valid = "https://example.com/callbacks"
-            for how, value in (("a relative path", "/callbacks"), ("a relative reference", "callbacks"),
-                               ("a network-path reference", "//example.com/callbacks"),
-                               ("no scheme", "example.com/callbacks"), ("a leading space", " " + valid),
-                               ("a space inside", "https://example.com/call backs"),
-                               ("a trailing newline", valid + "\n"), ("an empty string", "")):
+            for how, value in (
+                ("a relative path", "/callbacks"),
+                ("a relative reference", "callbacks"),
+                ("a network-path reference", "//example.com/callbacks"),
+                ("no scheme", "example.com/callbacks"),
+                ("a leading space", " " + valid),
+                ("a space inside", "https://example.com/call backs"),
+                ("a trailing newline", valid + "\n"),
+                ("an empty string", ""),
+            ):
                 yield f"{value!r} ({how}; format uri needs an absolute URI)", value, "format"
     elif kind == "hostile":
         if slot.is_free_text:
@@ -527,7 +579,7 @@ def _value_cases(slot: Slot, marks: Any, kind: str) -> Iterator[tuple[str, Any, 
                     value = _codepoints(text, schema["minLength"])
                 yield f"{name} text {value!r}", value, "text"
             if high is None:
-                yield "a 100000-character string", _codepoints("long\U0001F600text ", 100_000), "long"
+                yield "a 100000-character string", _codepoints("long\U0001f600text ", 100_000), "long"
         elif "string" in kinds:
             for name, text in HOSTILE_TEXTS[:3]:
                 yield f"{name} text {text!r} (not valid here)", text, "invalid text"
@@ -556,19 +608,40 @@ def body_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
                 continue  # one request each: once per schema is enough, its twins share the code path
             valid = conforms(value, slot.schema)
             path = tuple("edge" if part == KEY else part for part in slot.path)
-            clause = ("RES-ROUNDTRIP" if valid and kind == "hostile" else
-                      "ERR-EXACT" if how == "enum case" else "ERR-400")
+            clause = (
+                "RES-ROUNDTRIP" if valid and kind == "hostile" else "ERR-EXACT" if how == "enum case" else "ERR-400"
+            )
             group = {"long": "", "large array": ""}.get(how, how if kind == "hostile" else kind)
             read_back = [(path, value)] if valid and (slot.is_free_text or kind != "near-misses") else []
-            cases.append(EdgeCase(kind, clause, operation_id, f"{slot.label} = {label}",
-                                  ACCEPT if valid else REJECT, base=base, placements=[(path, value)],
-                                  read_back=read_back, group=group))
+            cases.append(
+                EdgeCase(
+                    kind,
+                    clause,
+                    operation_id,
+                    f"{slot.label} = {label}",
+                    ACCEPT if valid else REJECT,
+                    base=base,
+                    placements=[(path, value)],
+                    read_back=read_back,
+                    group=group,
+                )
+            )
         if kind == "hostile" and slot.path[-1] == KEY and slot.is_free_text and not slot.twin:
             for name, text in HOSTILE_TEXTS:
                 path = tuple("edge" if part == KEY else part for part in slot.path[:-1])
-                cases.append(EdgeCase(kind, "RES-ROUNDTRIP", operation_id, f"{slot.label} with the key {name} "
-                                      f"text {text!r}", ACCEPT, base=base, placements=[(path, {text: "value"})],
-                                      read_back=[(path, {text: "value"})], group=f"key {name}"))
+                cases.append(
+                    EdgeCase(
+                        kind,
+                        "RES-ROUNDTRIP",
+                        operation_id,
+                        f"{slot.label} with the key {name} text {text!r}",
+                        ACCEPT,
+                        base=base,
+                        placements=[(path, {text: "value"})],
+                        read_back=[(path, {text: "value"})],
+                        group=f"key {name}",
+                    )
+                )
     if kind == "hostile":
         cases += _hostile_structure(operation_id, base)
         cases += _lone_surrogates(operation_id, base)
@@ -582,15 +655,23 @@ def _hostile_structure(operation_id: str, base: dict[str, Any]) -> list[EdgeCase
     for path, _ in object_paths(operation_id):
         where = "the top level" if not path else Slot(operation_id, "body", path, {}).label
         concrete = tuple("edge" if part == KEY else part for part in path)
-        for name, text in (("astral", "\U0001F600key"), ("NUL", "k\u0000ey"), ("markup", "k\"ey<script>")):
+        for name, text in (("astral", "\U0001f600key"), ("NUL", "k\u0000ey"), ("markup", 'k"ey<script>')):
             holder = place(base, root, path, minimal(_schema_at(root, path))) if path else copy.deepcopy(base)
             node: Any = holder
             for part in concrete:
                 node = node[part]
             if isinstance(node, dict):
                 node[text] = True
-                cases.append(EdgeCase("hostile", "ERR-400", operation_id,
-                                      f"an unknown member named with {name} text at {where}", REJECT, base=holder))
+                cases.append(
+                    EdgeCase(
+                        "hostile",
+                        "ERR-400",
+                        operation_id,
+                        f"an unknown member named with {name} text at {where}",
+                        REJECT,
+                        base=holder,
+                    )
+                )
     text_slot = next((s for s in slots(operation_id) if s.location == "body" and s.is_free_text), None)
     for depth in NESTING_DEPTHS:
         raw_nested = "[" * depth + "]" * depth
@@ -598,12 +679,27 @@ def _hostile_structure(operation_id: str, base: dict[str, Any]) -> list[EdgeCase
         if text_slot is not None:
             body = place(base, root, text_slot.path, marker)
             raw = json.dumps(body).replace(json.dumps(marker), raw_nested).encode()
-            cases.append(EdgeCase("hostile", "GEN-NO-5XX", operation_id,
-                                  f"{text_slot.label} = arrays nested {depth} deep", REJECT, raw_body=raw))
+            cases.append(
+                EdgeCase(
+                    "hostile",
+                    "GEN-NO-5XX",
+                    operation_id,
+                    f"{text_slot.label} = arrays nested {depth} deep",
+                    REJECT,
+                    raw_body=raw,
+                )
+            )
         raw_text = json.dumps(base)[:-1] + (", " if base else "") + '"edgeNested": ' + raw_nested + "}"
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", operation_id,
-                              f"an unknown member holding arrays nested {depth} deep", REJECT,
-                              raw_body=raw_text.encode()))
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                operation_id,
+                f"an unknown member holding arrays nested {depth} deep",
+                REJECT,
+                raw_body=raw_text.encode(),
+            )
+        )
     return cases
 
 
@@ -614,8 +710,16 @@ def _lone_surrogates(operation_id: str, base: dict[str, Any]) -> list[EdgeCase]:
         if slot.location == "body" and slot.is_free_text and KEY not in slot.path:
             marker = "\u0001SURROGATE\u0001"
             raw = json.dumps(place(base, root, slot.path, marker)).replace(json.dumps(marker), '"a\\ud800b"')
-            return [EdgeCase("hostile", "GEN-NO-5XX", operation_id,
-                             f"{slot.label} = an escaped lone surrogate \\ud800", NO_5XX, raw_body=raw.encode())]
+            return [
+                EdgeCase(
+                    "hostile",
+                    "GEN-NO-5XX",
+                    operation_id,
+                    f"{slot.label} = an escaped lone surrogate \\ud800",
+                    NO_5XX,
+                    raw_body=raw.encode(),
+                )
+            ]
     return []
 
 
@@ -627,8 +731,14 @@ def size_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
     if not limit or spec.body_schema is None:
         return []
     root = spec.body_schema
-    free = next((s for s in slots(operation_id) if s.location == "body" and s.is_free_text
-                 and "maxLength" not in s.schema and KEY in s.path), None)
+    free = next(
+        (
+            s
+            for s in slots(operation_id)
+            if s.location == "body" and s.is_free_text and "maxLength" not in s.schema and KEY in s.path
+        ),
+        None,
+    )
     if free is None:
         return []
     base = _marked_base(operation_id, marks)
@@ -639,8 +749,17 @@ def size_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
         pad = size - (len(template) - len(json.dumps(marker).encode()) + 2)
         raw = template.replace(json.dumps(marker).encode(), b'"' + b"p" * pad + b'"')
         assert len(raw) == size, (len(raw), size)
-        cases.append(EdgeCase("bounds", "ERR-413", operation_id, f"a body of exactly {size} bytes (limit {limit})",
-                              expect, reject_status=413, raw_body=raw))
+        cases.append(
+            EdgeCase(
+                "bounds",
+                "ERR-413",
+                operation_id,
+                f"a body of exactly {size} bytes (limit {limit})",
+                expect,
+                reject_status=413,
+                raw_body=raw,
+            )
+        )
     return cases
 
 
@@ -650,33 +769,50 @@ def parameter_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
     for slot in slots(operation_id):
         if slot.location not in ("query", "header"):
             continue
-        name = slot.path[0]
+        name = str(slot.path[0])
         schema = slot.schema
         values: list[tuple[str, Any]] = []
         if kind == "bounds" and "integer" in types_of(schema):
             for bound, keyword in ((schema.get("minimum"), "minimum"), (schema.get("maximum"), "maximum")):
                 if bound is not None:
-                    values += [(f"{v} ({keyword} {bound})", v) for v in
-                               ((bound, bound - 1) if keyword == "minimum" else (bound, bound + 1))]
+                    values += [
+                        (f"{v} ({keyword} {bound})", v)
+                        for v in ((bound, bound - 1) if keyword == "minimum" else (bound, bound + 1))
+                    ]
         if kind == "near-misses" and "pattern" in schema:
-            valid = (marks.memory_store_id("edges") if name == "memoryStoreId"
-                     else uuid_for(marks, operation_id, name) if schema.get("format") == "uuid" else minimal(schema))
-            values += [(f"{v!r} ({how} of {valid!r})", v) for how, v in _string_mutations(valid)
-                       if "\n" not in v and "\u0000" not in v or slot.location == "query"]
+            valid = (
+                marks.memory_store_id("edges")
+                if name == "memoryStoreId"
+                else uuid_for(marks, operation_id, name)
+                if schema.get("format") == "uuid"
+                else minimal(schema)
+            )
+            values += [
+                (f"{v!r} ({how} of {valid!r})", v)
+                for how, v in _string_mutations(valid)
+                if ("\n" not in v and "\u0000" not in v) or slot.location == "query"
+            ]
             values.append((f"{valid!r} (valid)", valid))
         if kind == "near-misses" and schema.get("format") == "uuid":
             values += [(f"{v!r} ({how})", v) for how, v in _uuid_spellings(uuid_for(marks, operation_id, name))]
         body_base = _marked_base(operation_id, marks) if operation_specs()[operation_id].body_schema else None
         seen: set[str] = set()
         for label, value in values:
-            if slot.location == "header" and not _header_safe(value) or repr(value) in seen:
+            if (slot.location == "header" and not _header_safe(value)) or repr(value) in seen:
                 continue
             seen.add(repr(value))
             valid = conforms(value, schema)
-            clause = {"pageSize": "PAGE-SIZE", "memoryStoreId": "PAGE-FILTER", "Idempotency-Key": "IDEM-FORMAT"
-                      }.get(name, "ERR-400")
-            case = EdgeCase(kind, clause, operation_id, f"{slot.location} {name} = {label}",
-                            ACCEPT if valid else REJECT, base=body_base)
+            clause = {"pageSize": "PAGE-SIZE", "memoryStoreId": "PAGE-FILTER", "Idempotency-Key": "IDEM-FORMAT"}.get(
+                name, "ERR-400"
+            )
+            case = EdgeCase(
+                kind,
+                clause,
+                operation_id,
+                f"{slot.location} {name} = {label}",
+                ACCEPT if valid else REJECT,
+                base=body_base,
+            )
             if slot.location == "query":
                 case.query = {name: value}
             else:
@@ -696,10 +832,14 @@ def uuid_for(marks: Any, operation_id: str, name: str) -> str:
 
 def _uuid_spellings(valid: str) -> list[tuple[str, str]]:
     """Other spellings of a UUID that `format: uuid` does not allow."""
-    return [("in braces", "{" + valid + "}"), ("a urn:uuid: prefix", "urn:uuid:" + valid),
-            ("without hyphens", valid.replace("-", "")), ("hyphens moved", valid.replace("-", "")[:12] + "-" +
-                                                           valid.replace("-", "")[12:]),
-            ("a fifth group", valid + "-0000"), ("an underscore for a hyphen", valid.replace("-", "_", 1))]
+    return [
+        ("in braces", "{" + valid + "}"),
+        ("a urn:uuid: prefix", "urn:uuid:" + valid),
+        ("without hyphens", valid.replace("-", "")),
+        ("hyphens moved", valid.replace("-", "")[:12] + "-" + valid.replace("-", "")[12:]),
+        ("a fifth group", valid + "-0000"),
+        ("an underscore for a hyphen", valid.replace("-", "_", 1)),
+    ]
 
 
 def _header_safe(value: Any) -> bool:
@@ -722,8 +862,12 @@ def media_type_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
         kind, _, sub = media.partition("/")
         accepted += [media.upper(), f"{kind.capitalize()}/{sub.upper()}"]
         if rules.get("mediaTypeParametersAllowed"):
-            accepted += [f"{media}; charset=utf-8", f"{media};charset=UTF-8", f"{media} ; charset=utf-8",
-                         f"{media};  charset=\"utf-8\""]
+            accepted += [
+                f"{media}; charset=utf-8",
+                f"{media};charset=UTF-8",
+                f"{media} ; charset=utf-8",
+                f'{media};  charset="utf-8"',
+            ]
     for media in rules.get("jsonMediaTypes", []):
         if "*" in media:
             kind, _, sub = media.partition("/")
@@ -731,27 +875,79 @@ def media_type_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
     refused = []
     for media in declared:
         kind, _, sub = media.partition("/")
-        refused += [f"text/{sub}", f"{media}x", f"{media}-patch", f"{kind}/x-{sub}", f"{sub}/{kind}",
-                    f"{kind}/{sub}+xml", "application/xml", "text/plain", "application/x-www-form-urlencoded",
-                    "multipart/form-data; boundary=x", "application/octet-stream"]
-    cases = [EdgeCase("media-types", "ERR-415", operation_id, f"Content-Type {ct!r}", ACCEPT, base=base,
-                      content_type=ct) for ct in dict.fromkeys(accepted)]
-    cases += [EdgeCase("media-types", "ERR-415", operation_id, f"Content-Type {ct!r}", REJECT, reject_status=415,
-                       base=base, content_type=ct) for ct in dict.fromkeys(refused) if ct not in accepted]
-    cases.append(EdgeCase("media-types", "ERR-415", operation_id, "a JSON body without a Content-Type", REJECT,
-                          reject_status=415, base=base, content_type=None))
-    cases.append(EdgeCase("media-types", "ERR-400", operation_id, "an empty body without a Content-Type", REJECT,
-                          reject_status=400, raw_body=b"", content_type=None))
+        refused += [
+            f"text/{sub}",
+            f"{media}x",
+            f"{media}-patch",
+            f"{kind}/x-{sub}",
+            f"{sub}/{kind}",
+            f"{kind}/{sub}+xml",
+            "application/xml",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/octet-stream",
+        ]
+    cases = [
+        EdgeCase("media-types", "ERR-415", operation_id, f"Content-Type {ct!r}", ACCEPT, base=base, content_type=ct)
+        for ct in dict.fromkeys(accepted)
+    ]
+    cases += [
+        EdgeCase(
+            "media-types",
+            "ERR-415",
+            operation_id,
+            f"Content-Type {ct!r}",
+            REJECT,
+            reject_status=415,
+            base=base,
+            content_type=ct,
+        )
+        for ct in dict.fromkeys(refused)
+        if ct not in accepted
+    ]
+    cases.append(
+        EdgeCase(
+            "media-types",
+            "ERR-415",
+            operation_id,
+            "a JSON body without a Content-Type",
+            REJECT,
+            reject_status=415,
+            base=base,
+            content_type=None,
+        )
+    )
+    cases.append(
+        EdgeCase(
+            "media-types",
+            "ERR-400",
+            operation_id,
+            "an empty body without a Content-Type",
+            REJECT,
+            reject_status=400,
+            raw_body=b"",
+            content_type=None,
+        )
+    )
     return cases
 
 
 def id_variants(real: str) -> list[tuple[str, str]]:
     """Ids one step from a real one: letter case, prefix, extension, surrounding characters."""
-    out = [("upper case", real.upper()), ("lower case", real.lower()), ("title case", real[:1].upper() + real[1:]),
-           ("the last character dropped", real[:-1]), ("a character appended", real + "0"),
-           ("doubled", real + real), ("a leading space", " " + real), ("a trailing space", real + " "),
-           ("look-alike characters", "".join(LOOKALIKES.get(c, c) for c in real)),
-           ("an encoded NUL appended", real + "\u0000"), ("astral text", real + "\U0001F600")]
+    out = [
+        ("upper case", real.upper()),
+        ("lower case", real.lower()),
+        ("title case", real[:1].upper() + real[1:]),
+        ("the last character dropped", real[:-1]),
+        ("a character appended", real + "0"),
+        ("doubled", real + real),
+        ("a leading space", " " + real),
+        ("a trailing space", real + " "),
+        ("look-alike characters", "".join(LOOKALIKES.get(c, c) for c in real)),
+        ("an encoded NUL appended", real + "\u0000"),
+        ("astral text", real + "\U0001f600"),
+    ]
     return list({v: (how, v) for how, v in out if v != real}.values())
 
 
@@ -763,27 +959,58 @@ def lookup_cases(configuration_id: str, operation_id: str, store: str) -> list[E
     for op in ("fetchConfiguration", "updateConfiguration", "patchConfiguration", "deleteConfiguration"):
         body = _REJECT_BODIES.get(op)
         for how, value in id_variants(configuration_id):
-            cases.append(EdgeCase("exactness", "ERR-EXACT", op, f"the id {value!r} ({how} of {configuration_id})",
-                                  REJECT, reject_status=404, base=body, path_id=value,
-                                  content_type="application/json" if body is not None else None))
+            cases.append(
+                EdgeCase(
+                    "exactness",
+                    "ERR-EXACT",
+                    op,
+                    f"the id {value!r} ({how} of {configuration_id})",
+                    REJECT,
+                    reject_status=404,
+                    base=body,
+                    path_id=value,
+                    content_type="application/json" if body is not None else None,
+                )
+            )
     for how, value in id_variants(operation_id):
-        cases.append(EdgeCase("exactness", "ERR-EXACT", "fetchOperation",
-                              f"the operation id {value!r} ({how} of {operation_id})", REJECT, reject_status=404,
-                              path_id=value, content_type=None))
+        cases.append(
+            EdgeCase(
+                "exactness",
+                "ERR-EXACT",
+                "fetchOperation",
+                f"the operation id {value!r} ({how} of {operation_id})",
+                REJECT,
+                reject_status=404,
+                path_id=value,
+                content_type=None,
+            )
+        )
     schema = next(p["schema"] for p in specs["listConfigurations"].parameters if p["name"] == "memoryStoreId")
     for how, value in _string_mutations(store):
         valid = conforms(value, schema)
-        cases.append(EdgeCase("exactness", "PAGE-FILTER", "listConfigurations",
-                              f"memoryStoreId {value!r} ({how} of a store that holds a configuration)",
-                              ACCEPT if valid else REJECT, query={"memoryStoreId": value}, content_type=None))
+        cases.append(
+            EdgeCase(
+                "exactness",
+                "PAGE-FILTER",
+                "listConfigurations",
+                f"memoryStoreId {value!r} ({how} of a store that holds a configuration)",
+                ACCEPT if valid else REJECT,
+                query={"memoryStoreId": value},
+                content_type=None,
+            )
+        )
     return cases
 
 
 # PUT/PATCH bodies that are valid whatever the target: an answer other than 404 for an unknown id
 # cannot come from the body. The run's marks are not needed: nothing is created.
 _REJECT_BODIES: dict[str, dict[str, Any]] = {
-    "updateConfiguration": {"description": "edge", "conversationGroupingType": "GROUP_BY_PROFILE",
-                            "memoryStoreId": "edge-case", "channelSettings": {}},
+    "updateConfiguration": {
+        "description": "edge",
+        "conversationGroupingType": "GROUP_BY_PROFILE",
+        "memoryStoreId": "edge-case",
+        "channelSettings": {},
+    },
     "patchConfiguration": {"description": "edge"},
 }
 
@@ -793,20 +1020,70 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
     (400), and header values HTTP/1.1 can carry as Latin-1 obs-text (400 for a key, 412 for If-Match)."""
     cases = []
     for name, text in HOSTILE_TEXTS:
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", "fetchConfiguration", f"a path id of {name} text {text!r}",
-                              REJECT, reject_status=404, path_id=text, content_type=None))
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", "listConfigurations", f"memoryStoreId = {name} text {text!r}",
-                              REJECT, query={"memoryStoreId": text}, content_type=None))
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", "listConfigurations", f"pageToken = {name} text {text!r}",
-                              REJECT, query={"pageToken": text}, content_type=None))
-    for name, value in (("Latin-1 obs-text", "\u00ff\u00e9\u00e0-key"), ("a high byte", "\u0080"),
-                        ("controls", "k\u0001e\u001fy")):
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", "patchConfiguration",
-                              f"an Idempotency-Key of {name} {value!r}", REJECT, base={"description": "edge"},
-                              headers={"Idempotency-Key": value}, path_id=configuration_id))
-        cases.append(EdgeCase("hostile", "GEN-NO-5XX", "patchConfiguration", f"an If-Match of {name} {value!r}",
-                              REJECT, reject_status=412, base={"description": "edge"}, headers={"If-Match": value},
-                              path_id=configuration_id))
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                "fetchConfiguration",
+                f"a path id of {name} text {text!r}",
+                REJECT,
+                reject_status=404,
+                path_id=text,
+                content_type=None,
+            )
+        )
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                "listConfigurations",
+                f"memoryStoreId = {name} text {text!r}",
+                REJECT,
+                query={"memoryStoreId": text},
+                content_type=None,
+            )
+        )
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                "listConfigurations",
+                f"pageToken = {name} text {text!r}",
+                REJECT,
+                query={"pageToken": text},
+                content_type=None,
+            )
+        )
+    for name, value in (
+        ("Latin-1 obs-text", "\u00ff\u00e9\u00e0-key"),
+        ("a high byte", "\u0080"),
+        ("controls", "k\u0001e\u001fy"),
+    ):
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                "patchConfiguration",
+                f"an Idempotency-Key of {name} {value!r}",
+                REJECT,
+                base={"description": "edge"},
+                headers={"Idempotency-Key": value},
+                path_id=configuration_id,
+            )
+        )
+        cases.append(
+            EdgeCase(
+                "hostile",
+                "GEN-NO-5XX",
+                "patchConfiguration",
+                f"an If-Match of {name} {value!r}",
+                REJECT,
+                reject_status=412,
+                base={"description": "edge"},
+                headers={"If-Match": value},
+                path_id=configuration_id,
+            )
+        )
     return cases
 
 
@@ -816,9 +1093,23 @@ def fuzz_case(slot: Slot, text: str, marks: Any) -> EdgeCase:
     base = _marked_base(slot.operation_id, marks)
     path = tuple("edge" if part == KEY else part for part in slot.path)
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        return EdgeCase("hostile", "GEN-NO-5XX", slot.operation_id, f"{slot.label} = {text!r}", NO_5XX, base=base,
-                        placements=[(path, text)])
+        return EdgeCase(
+            "hostile",
+            "GEN-NO-5XX",
+            slot.operation_id,
+            f"{slot.label} = {text!r}",
+            NO_5XX,
+            base=base,
+            placements=[(path, text)],
+        )
     valid = conforms(text, slot.schema)
-    return EdgeCase("hostile", "RES-ROUNDTRIP" if valid else "ERR-400", slot.operation_id, f"{slot.label} = {text!r}",
-                    ACCEPT if valid else REJECT, base=base, placements=[(path, text)],
-                    read_back=[(path, text)] if valid else [])
+    return EdgeCase(
+        "hostile",
+        "RES-ROUNDTRIP" if valid else "ERR-400",
+        slot.operation_id,
+        f"{slot.label} = {text!r}",
+        ACCEPT if valid else REJECT,
+        base=base,
+        placements=[(path, text)],
+        read_back=[(path, text)] if valid else [],
+    )

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis.database import (DirectoryBasedExampleDatabase, ExampleDatabase, GitHubArtifactDatabase,
-                                 MultiplexedDatabase, ReadOnlyDatabase)
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    GitHubArtifactDatabase,
+    MultiplexedDatabase,
+    ReadOnlyDatabase,
+)
 
 GITHUB_PREFIX = "github:"
 DEFAULT_ARTIFACT = "hypothesis-example-db"
@@ -20,7 +25,7 @@ DEFAULT_ARTIFACT = "hypothesis-example-db"
 def read_only(source: str) -> ExampleDatabase:
     """One extra source, wrapped read-only."""
     if source.startswith(GITHUB_PREFIX):
-        owner, _, rest = source[len(GITHUB_PREFIX):].partition("/")
+        owner, _, rest = source[len(GITHUB_PREFIX) :].partition("/")
         repo, _, artifact = rest.partition("/")
         if not owner or not repo:
             raise ValueError(f"expected github:OWNER/REPO[/ARTIFACT], got {source!r}")

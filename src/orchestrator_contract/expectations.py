@@ -1,8 +1,8 @@
-"""Expectations the scenario suites share: error answers and their body (ERR-BODY)."""
+"""Expectations the scenario suites share: statuses (with their Date), error answers and their body."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
@@ -24,15 +24,45 @@ def expect_error_body(response: httpx.Response, status: int, what: str = "") -> 
     media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     expect(media == "application/json", "ERR-BODY", f"{prefix}a {status} has Content-Type {media or 'none'!r}")
     body = json_or_none(response)
-    ok = (isinstance(body, dict) and set(body) == ERROR_MEMBERS and body["status"] == status
-          and type(body["code"]) is int and isinstance(body["message"], str) and isinstance(body["more_info"], str))
-    expect(ok, "ERR-BODY", f"{prefix}the {status} is not the error body "
-                           f"{{code, message, more_info, status={status}}}: {response.text[:300]}")
-    return body
+    ok = (
+        isinstance(body, dict)
+        and set(body) == ERROR_MEMBERS
+        and body["status"] == status
+        and type(body["code"]) is int
+        and isinstance(body["message"], str)
+        and isinstance(body["more_info"], str)
+    )
+    expect(
+        ok,
+        "ERR-BODY",
+        f"{prefix}the {status} is not the error body "
+        f"{{code, message, more_info, status={status}}}: {response.text[:300]}",
+    )
+    return cast(dict[str, Any], body)
+
+
+def _request_line(response: httpx.Response) -> str:
+    try:
+        return f"{response.request.method} {response.request.url.path}"
+    except RuntimeError:  # a response built without its request
+        return "a request"
+
+
+def expect_status(response: httpx.Response, status: int, clause: str, what: str) -> None:
+    """A `Date` header (GEN-DATE: every response carries one), then `status` (naming `clause` if not)."""
+    expect(
+        response.headers.get("Date"),
+        "GEN-DATE",
+        f"{_request_line(response)} -> {response.status_code} has no Date header",
+    )
+    expect(
+        response.status_code == status,
+        clause,
+        f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}",
+    )
 
 
 def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> dict[str, Any]:
-    """`status` (naming `clause` if not), then the error body."""
-    expect(response.status_code == status, clause,
-           f"{what}: expected {status}, got {response.status_code}: {response.text[:300]}")
+    """`expect_status`, then the error body."""
+    expect_status(response, status, clause, what)
     return expect_error_body(response, status, what)

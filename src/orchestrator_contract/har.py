@@ -8,6 +8,7 @@ a transport error need a response-less entry.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -56,10 +57,14 @@ def _entry(exchange: journal.Exchange, now: datetime) -> dict[str, Any]:
     except httpx.RequestNotRead:
         sent = b""
     har_request: dict[str, Any] = {
-        "method": request.method, "url": str(request.url), "httpVersion": "HTTP/1.1", "cookies": [],
+        "method": request.method,
+        "url": str(request.url),
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
         "headers": _headers(request.headers),
         "queryString": [{"name": k, "value": v} for k, v in request.url.params.multi_items()],
-        "headersSize": -1, "bodySize": len(sent),
+        "headersSize": -1,
+        "bodySize": len(sent),
     }
     if sent:
         mime = request.headers.get("content-type", "")
@@ -67,25 +72,39 @@ def _entry(exchange: journal.Exchange, now: datetime) -> dict[str, Any]:
     elapsed_ms = 0.0
     if response is None:
         har_response: dict[str, Any] = {
-            "status": 0, "statusText": "", "httpVersion": "", "cookies": [], "headers": [],
-            "content": {"size": 0, "mimeType": ""}, "redirectURL": "", "headersSize": -1, "bodySize": -1,
-            "comment": exchange.error or "no response", "_error": exchange.error or "no response",
+            "status": 0,
+            "statusText": "",
+            "httpVersion": "",
+            "cookies": [],
+            "headers": [],
+            "content": {"size": 0, "mimeType": ""},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "comment": exchange.error or "no response",
+            "_error": exchange.error or "no response",
         }
     else:
-        try:
+        with contextlib.suppress(RuntimeError):
             elapsed_ms = round(response.elapsed.total_seconds() * 1000, 3)
-        except RuntimeError:
-            pass
         har_response = {
-            "status": response.status_code, "statusText": response.reason_phrase,
-            "httpVersion": response.http_version, "cookies": [], "headers": _headers(response.headers),
+            "status": response.status_code,
+            "statusText": response.reason_phrase,
+            "httpVersion": response.http_version,
+            "cookies": [],
+            "headers": _headers(response.headers),
             "content": _content(response.content, response.headers.get("content-type", "")),
-            "redirectURL": response.headers.get("location", ""), "headersSize": -1,
+            "redirectURL": response.headers.get("location", ""),
+            "headersSize": -1,
             "bodySize": len(response.content),
         }
+    har_request["_credential"] = request.extensions.get("orchestrator_contract_auth", "primary")
     return {
-        "startedDateTime": _started(response, now), "time": elapsed_ms, "request": har_request,
-        "response": har_response, "cache": {},
+        "startedDateTime": _started(response, now),
+        "time": elapsed_ms,
+        "request": har_request,
+        "response": har_response,
+        "cache": {},
         "timings": {"blocked": -1, "dns": -1, "connect": -1, "send": 0, "wait": elapsed_ms, "receive": 0, "ssl": -1},
         "comment": exchange.headline(),
     }
@@ -95,12 +114,14 @@ def har_text(exchanges: list[journal.Exchange], *, comment: str = "") -> str:
     """A HAR 1.2 document of `exchanges`, with Authorization headers masked and every secret
     (registered, or sent in an Authorization header) redacted from the serialized text."""
     now = datetime.now(UTC)
-    document = {"log": {
-        "version": "1.2",
-        "creator": {"name": "orchestrator-contract", "version": __version__},
-        "pages": [],
-        "entries": [_entry(e, now) for e in exchanges],
-        "comment": comment + " (startedDateTime: the response's Date header; time: httpx's elapsed)",
-    }}
+    document = {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "orchestrator-contract", "version": __version__},
+            "pages": [],
+            "entries": [_entry(e, now) for e in exchanges],
+            "comment": comment + " (startedDateTime: the response's Date header; time: httpx's elapsed)",
+        }
+    }
     redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
     return redaction.scrub(json.dumps(redaction.scrub_tree(document), indent=1, ensure_ascii=False))

@@ -17,7 +17,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .clauses import CLAUSES
-from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, scrub, verdict_line
+from .redaction import scrub
+from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, failure_groups, verdict_line
 
 CONFORMANCE_MODULE = "test_conformance"
 
@@ -70,6 +71,11 @@ def _badge(status: str, label: str | None = None) -> str:
     return f'<span class="badge {status.replace(" ", "")}">{esc(label or status)}</span>'
 
 
+def _triage_badge(triage: str) -> str:
+    """INCONCLUSIVE for a failure that did not show again on replay, FAIL otherwise."""
+    return "INCONCLUSIVE" if "intermittent" in triage else "FAIL"
+
+
 def verdict(result: RunResult, exit_code: int | None) -> str:
     if result.violations:
         return "FAIL"
@@ -86,8 +92,7 @@ def trace_key(case: CaseResult, known: set[str]) -> str:
     base = case.name.partition("[")[0]
     parts = case.classname.split(".")
     candidates = [f"{parts[i - 1]}.py::" + "::".join([*parts[i:], base]) for i in range(len(parts), 0, -1)]
-    return next((c for c in candidates if c in known),
-                candidates[-1] if candidates else base)
+    return next((c for c in candidates if c in known), candidates[-1] if candidates else base)
 
 
 def _cases_by_test(result: RunResult, known: set[str]) -> dict[str, list[CaseResult]]:
@@ -106,21 +111,28 @@ def _tally(cases: list[CaseResult]) -> str:
 
 # -- sections --------------------------------------------------------------------------------------
 def _header(result: RunResult, ctx: Context, status: str) -> str:
-    headline = verdict_line(result) if status != "INCOMPLETE" else \
-        "INCOMPLETE: the run did not finish; no violation was found in what ran"
+    headline = (
+        verdict_line(result)
+        if status != "INCOMPLETE"
+        else "INCOMPLETE: the run did not finish; no violation was found in what ran"
+    )
     facts = [
-        ("target", ctx.target), ("profile", ctx.profile), ("seed", ctx.seed),
+        ("target", ctx.target),
+        ("profile", ctx.profile),
+        ("seed", ctx.seed),
         ("started", result.started_at or "unknown (no junit.xml)"),
         ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
         ("wall time", f"{ctx.wall_s:.1f} s"),
-        ("tests", f"{result.tests}: {result.passed} passed, {result.failed} failed, {result.errors} errors, "
-                  f"{result.skipped} skipped"),
+        (
+            "tests",
+            f"{result.tests}: {result.passed} passed, {result.failed} failed, {result.errors} errors, "
+            f"{result.skipped} skipped",
+        ),
     ]
     if result.junit != "complete":
         facts.append(("junit.xml", f"{result.junit}: failures below also come from failures/*.json"))
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
-    return (f'<header class="verdict {status.lower().replace(" ", "")}"><h1>{esc(headline)}</h1><dl>{rows}</dl>'
-            "</header>")
+    return f'<header class="verdict {status.lower().replace(" ", "")}"><h1>{esc(headline)}</h1><dl>{rows}</dl></header>'
 
 
 def _reproduction(failure: Failure) -> str:
@@ -144,8 +156,10 @@ def _link(report_dir: Path, relative: object, label: str) -> str:
 
 def _suite_error(report_dir: Path, index: int, failure: Failure) -> str:
     record = failure.record or {}
-    links = [_link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
-             _link(report_dir, record.get("_file"), "failure record")]
+    links = [
+        _link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
+        _link(report_dir, record.get("_file"), "failure record"),
+    ]
     message = failure.message or str(record.get("message", ""))
     parts = [
         f'<article class="failure suite" id="suite-error-{index}">',
@@ -169,24 +183,33 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
     clause = CLAUSES.get(failure.clause)
     clause_text = f"{clause.section}: {clause.text}" if clause else "no contract clause named (not a ContractViolation)"
     violation = str(record.get("violation") or failure.headline)
-    links = [_link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
-             _link(report_dir, record.get("_file"), "failure record")]
+    links = [
+        _link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
+        _link(report_dir, record.get("_file"), "failure record"),
+    ]
     parts = [
         f'<article class="failure" id="failure-{index}">',
-        f"<h3>{_badge('FAIL', failure.clause)} {esc(record.get('test') or failure.test)}</h3>",
+        f"<h3>{_badge('FAIL', failure.clause)} {esc(record.get('test') or failure.test)}"
+        + (" " + _badge(_triage_badge(str(record["triage"])), str(record["triage"])) if record.get("triage") else "")
+        + "</h3>",
         f'<p class="clause"><b>{esc(failure.clause)}</b> &middot; {esc(clause_text)}</p>',
         f'<div class="violation">{esc(violation)}</div>',
-        "<h4>Reproduce</h4>", _reproduction(failure),
+        "<h4>Reproduce</h4>",
+        _reproduction(failure),
     ]
     if any(links):
         parts.append(f'<p class="links">{"".join(link for link in links if link)}</p>')
     if record.get("rerun"):
-        parts.append(f'<p class="muted">Rerun exactly this test (seed {esc(record.get("seed"))}, profile '
-                     f'{esc(record.get("profile"))}, the same target; credentials from the environment): '
-                     f'<code>{esc(record["rerun"])}</code></p>')
+        parts.append(
+            f'<p class="muted">Rerun exactly this test (seed {esc(record.get("seed"))}, profile '
+            f"{esc(record.get('profile'))}, the same target; credentials from the environment): "
+            f"<code>{esc(record['rerun'])}</code></p>"
+        )
     if not failure.in_junit:
-        parts.append('<p class="muted">Recorded when the test failed; junit.xml has no entry for it '
-                     "(the run was stopped before pytest wrote it).</p>")
+        parts.append(
+            '<p class="muted">Recorded when the test failed; junit.xml has no entry for it '
+            "(the run was stopped before pytest wrote it).</p>"
+        )
     message = failure.message or str(record.get("message", ""))
     if record.get("hypothesis"):
         message += "\n\n" + str(record["hypothesis"])
@@ -202,14 +225,31 @@ def _failures(report_dir: Path, result: RunResult) -> str:
         section = '<h2 id="failures">Contract violations</h2><p>None.</p>'
     else:
         articles = "\n".join(_failure(report_dir, i, f) for i, f in enumerate(violations, 1))
-        section = f'<h2 id="failures">Contract violations ({len(violations)})</h2>\n{articles}'
+        section = f'<h2 id="failures">Contract violations ({len(violations)})</h2>\n{_groups(result)}{articles}'
     errors = result.suite_errors
     if errors:
         articles = "\n".join(_suite_error(report_dir, i, f) for i, f in enumerate(errors, 1))
-        section += (f'\n<h2 id="suite-errors">The suite could not judge ({len(errors)})</h2>'
-                    '<p class="muted">Exceptions of the suite itself: they are not the server\'s fault and do not '
-                    f"count as violations (exit status 3 when nothing else failed).</p>\n{articles}")
+        section += (
+            f'\n<h2 id="suite-errors">The suite could not judge ({len(errors)})</h2>'
+            '<p class="muted">Exceptions of the suite itself: they are not the server\'s fault and do not '
+            f"count as violations (exit status 3 when nothing else failed).</p>\n{articles}"
+        )
     return section
+
+
+def _groups(result: RunResult) -> str:
+    """Violations by clause and operation, each with its smallest example (the nightly's many failures)."""
+    groups = failure_groups(result)
+    if len(groups) < 2:
+        return ""
+    index = {id(f): i for i, f in enumerate(result.violations, 1)}
+    rows = "".join(
+        f"<tr><td><code>{esc(clause)}</code></td><td><code>{esc(operation or '-')}</code></td><td>{len(members)}</td>"
+        f'<td><a href="#failure-{index[id(members[0])]}">{esc(members[0].test)}</a> '
+        f"({esc((members[0].record or {}).get('exchanges', '?'))} exchanges)</td></tr>"
+        for (clause, operation), members in groups.items()
+    )
+    return f"<table><tr><th>clause</th><th>operation</th><th>tests</th><th>smallest example</th></tr>{rows}</table>"
 
 
 def clause_statuses(result: RunResult, trace: dict[str, list[str]]) -> dict[str, tuple[str, str]]:
@@ -249,7 +289,7 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
     known = {t for tests in trace.values() for t in tests}
     by_test = _cases_by_test(result, known)
     statuses = clause_statuses(result, trace)
-    first_failure = {}
+    first_failure: dict[str, int] = {}
     for i, f in enumerate(result.violations, 1):
         first_failure.setdefault(f.clause, i)
     rows = []
@@ -259,18 +299,104 @@ def _clauses(result: RunResult, trace: dict[str, list[str]]) -> str:
         if cid in first_failure:
             badge = f'<a href="#failure-{first_failure[cid]}">{badge}</a>'
         tests = _test_list(trace.get(cid, []), by_test)
-        rows.append(f"<tr><td><code>{esc(cid)}</code></td><td>{badge}<br><span class=muted>{esc(note)}</span></td>"
-                    f"<td>{esc(clause.section)}: {esc(clause.text)}</td><td>{tests}</td></tr>")
+        rows.append(
+            f"<tr><td><code>{esc(cid)}</code></td><td>{badge}<br><span class=muted>{esc(note)}</span></td>"
+            f"<td>{esc(clause.section)}: {esc(clause.text)}</td><td>{tests}</td></tr>"
+        )
     for cid in sorted({f.clause for f in result.violations} - CLAUSES.keys()):
-        rows.append(f'<tr><td><code>{esc(cid)}</code></td><td><a href="#failure-{first_failure[cid]}">'
-                    f'{_badge("FAIL")}</a></td><td>failures that name no contract clause</td><td></td></tr>')
-    counts = defaultdict(int)
+        rows.append(
+            f'<tr><td><code>{esc(cid)}</code></td><td><a href="#failure-{first_failure[cid]}">'
+            f"{_badge('FAIL')}</a></td><td>failures that name no contract clause</td><td></td></tr>"
+        )
+    counts: dict[str, int] = defaultdict(int)
     for status, _ in statuses.values():
         counts[status] += 1
     tally = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    return (f'<h2 id="clauses">Contract clauses ({esc(tally)})</h2>'
-            "<table><tr><th>clause</th><th>status</th><th>rule</th><th>tests that check it</th></tr>"
-            + "\n".join(rows) + "</table>")
+    return (
+        f'<h2 id="clauses">Contract clauses ({esc(tally)})</h2>'
+        "<table><tr><th>clause</th><th>status</th><th>rule</th><th>tests that check it</th></tr>"
+        + "\n".join(rows)
+        + "</table>"
+    )
+
+
+def _coverage(result: RunResult) -> str:
+    """Documented responses never observed first, then per operation and per clause."""
+    data = result.coverage
+    if not data:
+        return '<h2 id="coverage">Coverage</h2><p class="muted">No coverage data (coverage.json) for this run.</p>'
+    gaps = data.get("gaps", [])
+    parts = [f'<h2 id="coverage">Coverage: what this run exercised ({len(gaps)} gap(s))</h2>']
+    if gaps:
+        items = "".join(
+            f"<li><code>{esc(g['operation'])}</code> {esc(g['status'])}"
+            + (f" ({esc(g['problem'])})" if g.get("problem") else "")
+            + "</li>"
+            for g in gaps
+        )
+        parts.append(
+            f"<p>Documented responses this run never observed (<code>--require-coverage</code> fails on "
+            f"them):</p><ul>{items}</ul>"
+        )
+    else:
+        parts.append("<p>Every documented response the contract requires was observed.</p>")
+    rows = []
+    for op, info in data.get("operations", {}).items():
+        cells = []
+        for row in info.get("statuses", []):
+            label = f"{row['status']}: {row['observed']}"
+            status = "PASS" if row["observed"] else ("NOTRUN" if not row.get("required") else "FAIL")
+            title = row.get("why_not_required", "")
+            cells.append(f'<span title="{esc(title)}">{_badge(status, label)}</span>')
+        for row in info.get("problems", []):
+            status = "PASS" if row["observed"] else "FAIL"
+            cells.append(_badge(status, f"{row['status']} {row['problem']}: {row['observed']}"))
+        extra = (
+            (
+                f"<br><span class=muted>undocumented statuses seen: {esc(', '.join(info['undocumented_observed']))}"
+                "</span>"
+            )
+            if info.get("undocumented_observed")
+            else ""
+        )
+        rows.append(f"<tr><td><code>{esc(op)}</code></td><td>{' '.join(cells)}{extra}</td></tr>")
+    parts.append(
+        "<table><tr><th>operation</th><th>documented responses (times observed)</th></tr>" + "".join(rows) + "</table>"
+    )
+    clause_rows = "".join(
+        f"<tr><td><code>{esc(cid)}</code></td><td>{info.get('checks', 0)}</td><td>{info.get('failed', 0)}</td></tr>"
+        for cid, info in data.get("clauses", {}).items()
+    )
+    parts.append(
+        "<h3>Checks evaluated per clause</h3><table><tr><th>clause</th><th>checks</th><th>failed</th></tr>"
+        f"{clause_rows}</table>"
+    )
+    return "\n".join(parts)
+
+
+def _known(result: RunResult) -> str:
+    if not result.baseline and not result.known:
+        return ""
+    items = "".join(
+        f"<li><code>{esc(r.get('test'))}</code> [{esc(r.get('clause'))}] {esc(r.get('known'))}</li>"
+        for r in result.known
+    )
+    fixed = [e for e in result.baseline if e.get("status") == "fixed"]
+    fixed_items = "".join(
+        f"<li>[{esc(e['clause'])}] <code>{esc(e.get('test') or '')}</code> {esc(e.get('operation') or '')}:"
+        f" {esc(e['reason'])}</li>"
+        for e in fixed
+    )
+    return (
+        f'<h2 id="known">Known violations (baseline): {len(result.known)}</h2>'
+        + (f"<ul>{items}</ul>" if items else "<p>None of them failed in this run.</p>")
+        + (
+            f"<p><b>Fixed: remove these entries from the baseline</b> (their tests ran and nothing failed their "
+            f"way):</p><ul>{fixed_items}</ul>"
+            if fixed_items
+            else ""
+        )
+    )
 
 
 def _operation_order(case: CaseResult) -> tuple[int, str, int]:
@@ -289,17 +415,25 @@ def _operations(result: RunResult) -> str:
         base, bracket, params = case.name.partition("[")
         label = params[:-1] if bracket else base
         failure = failures.get(case.key)
-        note = (f"[{failure.clause}] {failure.headline}" if failure.is_violation
-                else f"suite error: {failure.headline}") if failure else ""
+        note = (
+            (f"[{failure.clause}] {failure.headline}" if failure.is_violation else f"suite error: {failure.headline}")
+            if failure
+            else ""
+        )
         if case.outcome == "skipped":
             note = case.message
-        rows.append(f"<tr><td><code>{esc(label)}</code></td><td>{_badge(case.outcome)}</td>"
-                    f"<td>{case.seconds:.1f} s</td><td>{esc(note)}</td></tr>")
+        rows.append(
+            f"<tr><td><code>{esc(label)}</code></td><td>{_badge(case.outcome)}</td>"
+            f"<td>{case.seconds:.1f} s</td><td>{esc(note)}</td></tr>"
+        )
     if not rows:
         return '<h2 id="operations">Operations (conformance tests)</h2><p class="muted">No conformance test ran.</p>'
-    return ('<h2 id="operations">Operations (conformance tests)</h2>'
-            "<table><tr><th>operation</th><th>result</th><th>time</th><th>violation</th></tr>"
-            + "\n".join(rows) + "</table>")
+    return (
+        '<h2 id="operations">Operations (conformance tests)</h2>'
+        "<table><tr><th>operation</th><th>result</th><th>time</th><th>violation</th></tr>"
+        + "\n".join(rows)
+        + "</table>"
+    )
 
 
 def _skipped(result: RunResult) -> str:
@@ -307,21 +441,40 @@ def _skipped(result: RunResult) -> str:
     if not skipped:
         return '<h2 id="skipped">Skipped tests</h2><p class="muted">None (deselected tests are not listed).</p>'
     rows = "\n".join(f"<tr><td><code>{esc(c.key)}</code></td><td>{esc(c.message)}</td></tr>" for c in skipped)
-    return (f'<h2 id="skipped">Skipped tests ({len(skipped)})</h2>'
-            f"<table><tr><th>test</th><th>reason</th></tr>{rows}</table>")
+    return (
+        f'<h2 id="skipped">Skipped tests ({len(skipped)})</h2>'
+        f"<table><tr><th>test</th><th>reason</th></tr>{rows}</table>"
+    )
 
 
 def render(report_dir: Path, result: RunResult, ctx: Context, trace: dict[str, list[str]]) -> str:
     status = verdict(result, ctx.exit_code)
-    nav = ('<nav><a href="#failures">Violations</a><a href="#suite-errors">Suite errors</a><a href="#clauses">Clauses</a>'
-           '<a href="#operations">Operations</a><a href="#skipped">Skipped</a>'
-           '<a href="summary.md">summary.md</a><a href="junit.xml">junit.xml</a></nav>')
-    body = "\n".join([_header(result, ctx, status), "<main>", nav, _failures(report_dir, result),
-                      _clauses(result, trace), _operations(result), _skipped(result), "</main>"])
-    page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>orchestrator-contract: {esc(status)}</title><style>{CSS}</style></head>\n"
-            f"<body>\n{body}\n</body></html>\n")
+    nav = (
+        '<nav><a href="#failures">Violations</a><a href="#suite-errors">Suite errors</a><a href="#known">Known</a>'
+        '<a href="#coverage">Coverage</a><a href="#clauses">Clauses</a>'
+        '<a href="#operations">Operations</a><a href="#skipped">Skipped</a>'
+        '<a href="summary.md">summary.md</a><a href="junit.xml">junit.xml</a></nav>'
+    )
+    body = "\n".join(
+        [
+            _header(result, ctx, status),
+            "<main>",
+            nav,
+            _failures(report_dir, result),
+            _known(result),
+            _coverage(result),
+            _clauses(result, trace),
+            _operations(result),
+            _skipped(result),
+            "</main>",
+        ]
+    )
+    page = (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>orchestrator-contract: {esc(status)}</title><style>{CSS}</style></head>\n"
+        f"<body>\n{body}\n</body></html>\n"
+    )
     return scrub(page)
 
 
@@ -329,10 +482,12 @@ def _fallback(result: RunResult, ctx: Context, error: BaseException) -> str:
     """A minimal page when rendering failed: the verdict must still be readable."""
     status = verdict(result, ctx.exit_code)
     items = "".join(f"<li><code>{esc(f.test)}</code> [{esc(f.clause)}] {esc(f.headline)}</li>" for f in result.failures)
-    return scrub(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>orchestrator-contract: '
-                 f"{esc(status)}</title></head><body><h1>{esc(status)}</h1><p>target {esc(ctx.target)}, profile "
-                 f"{esc(ctx.profile)}, seed {esc(ctx.seed)}</p><ul>{items}</ul><p>(the full report could not be "
-                 f"rendered: {esc(repr(error))}; see summary.md and junit.xml)</p></body></html>\n")
+    return scrub(
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>orchestrator-contract: '
+        f"{esc(status)}</title></head><body><h1>{esc(status)}</h1><p>target {esc(ctx.target)}, profile "
+        f"{esc(ctx.profile)}, seed {esc(ctx.seed)}</p><ul>{items}</ul><p>(the full report could not be "
+        f"rendered: {esc(repr(error))}; see summary.md and junit.xml)</p></body></html>\n"
+    )
 
 
 def write_html_report(report_dir: Path, result: RunResult, ctx: Context, *, suites: Path | None = None) -> Path:
@@ -344,8 +499,7 @@ def write_html_report(report_dir: Path, result: RunResult, ctx: Context, *, suit
 
         trace = build(suites or suites_dir())
         text = render(report_dir, result, ctx, trace)
-    except Exception as exc:  # noqa: BLE001 - the report must exist even if a section cannot be built
+    except Exception as exc:
         text = _fallback(result, ctx, exc)
     path.write_text(text, encoding="utf-8")
     return path
-

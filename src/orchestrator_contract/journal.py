@@ -17,8 +17,18 @@ import httpx
 from .redaction import redact
 
 _BODY_PREVIEW = 600
-_INTERESTING_HEADERS = frozenset({"etag", "location", "operation-id", "retry-after", "x-conflicting-resource-id",
-                                  "allow", "www-authenticate", "content-type"})
+_INTERESTING_HEADERS = frozenset(
+    {
+        "etag",
+        "location",
+        "operation-id",
+        "retry-after",
+        "x-conflicting-resource-id",
+        "allow",
+        "www-authenticate",
+        "content-type",
+    }
+)
 _CURL_SKIPPED_HEADERS = frozenset({"host", "content-length", "accept-encoding", "connection", "user-agent", "accept"})
 
 
@@ -95,8 +105,11 @@ class Journal:
         status = getattr(response, "status_code", None)
         content = getattr(response, "content", None)
         for exchange in candidates:
-            if exchange.response is not None and exchange.response.status_code == status \
-                    and exchange.response.content == content:
+            if (
+                exchange.response is not None
+                and exchange.response.status_code == status
+                and exchange.response.content == content
+            ):
                 return exchange
         return None
 
@@ -122,6 +135,11 @@ def current() -> Journal:
 
 def start_new() -> Journal:
     """Begin a new journal (one per test) and return it."""
-    global _current
-    _current = Journal()
+    return use(Journal())
+
+
+def use(recorded: Journal) -> Journal:
+    """Make `recorded` the current journal (the plugin records a shared fixture's setup apart)."""
+    global _current  # noqa: PLW0603 -- see `_current`
+    _current = recorded
     return _current

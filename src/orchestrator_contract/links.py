@@ -55,7 +55,8 @@ def _resolve(document: dict[str, Any], node: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
-    return yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+    document: dict[str, Any] = yaml.safe_load(spec_path().read_text(encoding="utf-8"))
+    return document
 
 
 def operations(document: dict[str, Any] | None = None) -> dict[str, Operation]:
@@ -78,10 +79,10 @@ def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
             operation = item.get(method)
             if not operation or "operationId" not in operation:
                 continue
-            for status, response in operation.get("responses", {}).items():
-                response = _resolve(document, response)
-                for name, link in (response.get("links") or {}).items():
-                    link = _resolve(document, link)
+            for status, response_or_ref in operation.get("responses", {}).items():
+                response = _resolve(document, response_or_ref)
+                for name, link_or_ref in (response.get("links") or {}).items():
+                    link = _resolve(document, link_or_ref)
                     if "operationId" not in link:
                         continue
                     params = tuple((key, str(value)) for key, value in (link.get("parameters") or {}).items())
@@ -112,8 +113,7 @@ def _json(content: bytes) -> Any:
         return UNRESOLVED
 
 
-def evaluate(expression: str, request: httpx.Request, response: httpx.Response,
-             path_parameters: dict[str, Any]) -> Any:
+def evaluate(expression: str, request: httpx.Request, response: httpx.Response, path_parameters: dict[str, Any]) -> Any:
     """The value of a runtime expression for one exchange, or `UNRESOLVED`."""
     if not expression.startswith("$"):
         return expression  # a constant

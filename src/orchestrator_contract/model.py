@@ -38,7 +38,11 @@ MUTABLE_FIELDS: tuple[str, ...] = (
     "conversationsV1Bridge",
 )
 READ_ONLY_FIELDS: tuple[str, ...] = ("id", "createdAt", "updatedAt", "version")
-BETA_FIELDS: tuple[str, ...] = ("traitExtractionStrategyIds", "observationExtractionStrategyIds", "redactionConfigurationId")
+BETA_FIELDS: tuple[str, ...] = (
+    "traitExtractionStrategyIds",
+    "observationExtractionStrategyIds",
+    "redactionConfigurationId",
+)
 REQUIRED_REPRESENTATION_FIELDS: frozenset[str] = frozenset(
     {f for f in MUTABLE_FIELDS if f != "conversationsV1Bridge"} | set(READ_ONLY_FIELDS)
 )
@@ -182,7 +186,7 @@ def first_difference(actual: Any, expected: Any, path: str = "") -> str | None:
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return f"{path}: expected an array {_show(expected)}, got {_show(actual)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        for i, (a, e) in enumerate(zip(actual, expected, strict=False)):
             found = first_difference(a, e, f"{path}[{i}]")
             if found:
                 return found
@@ -201,14 +205,19 @@ def _show(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def assert_matches(actual_representation: Any, expected_fields: Mapping[str, Any], clause: str = "RES-ROUNDTRIP") -> None:
+def assert_matches(
+    actual_representation: Any, expected_fields: Mapping[str, Any], clause: str = "RES-ROUNDTRIP"
+) -> None:
     """Fail with `clause` naming the first mutable field path where the representation differs.
 
     Only the mutable fields are compared; `conversationsV1Bridge` must be absent when the model
     has none (the representation has it "only when set").
     """
-    expect(isinstance(actual_representation, Mapping), clause,
-           f"the representation is not an object: {_show(actual_representation)}")
+    expect(
+        isinstance(actual_representation, Mapping),
+        clause,
+        f"the representation is not an object: {_show(actual_representation)}",
+    )
     actual = {k: actual_representation[k] for k in MUTABLE_FIELDS if k in actual_representation}
     expected = {k: expected_fields[k] for k in MUTABLE_FIELDS if k in expected_fields}
     difference = first_difference(actual, expected)

@@ -49,7 +49,7 @@ def accepted_operation(response: httpx.Response) -> tuple[str, str]:
         raise ContractViolation("OPS-202", f"202 body has no statusUrl: {response.text[:300]}") from None
     op_id = response.headers.get("Operation-Id", "")
     expect(isinstance(status_url, str) and op_id, "OPS-202", "202 lacks an Operation-Id header or a string statusUrl")
-    return op_id, status_url
+    return op_id, str(status_url)
 
 
 def accepted_configuration_id(response: httpx.Response) -> str:
@@ -58,7 +58,7 @@ def accepted_configuration_id(response: httpx.Response) -> str:
     related = response.json().get("related")
     cid = related.get("configurationId") if isinstance(related, dict) else None
     expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
-    return cid
+    return str(cid)
 
 
 class _Clock:
@@ -72,8 +72,9 @@ class _Clock:
         return time.monotonic() - self._start - (throttled_seconds() - self._throttled_at_start)
 
 
-def wait_for_operation(client: ApiClient, accepted: httpx.Response,
-                       settings: PollSettings = PollSettings()) -> dict[str, Any]:
+def wait_for_operation(
+    client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()
+) -> dict[str, Any]:
     """Poll the operation of a 202 until it is terminal; return its final representation."""
     op_id, status_url = accepted_operation(accepted)
     path = operation_path(status_url)
@@ -82,11 +83,14 @@ def wait_for_operation(client: ApiClient, accepted: httpx.Response,
     clock = _Clock()
     time.sleep(min(retry_after_seconds(accepted, settings.retry_after_cap_s), budget))
     delay = settings.first_delay_s
-    seen: list[str] = []
+    seen: list[str | None] = []
     while True:
         response = client.request("GET", path)
-        expect(response.status_code == 200, "OPS-RESOURCE", f"GET {path} answered {response.status_code}: "
-                                                            f"{response.text[:200]}")
+        expect(
+            response.status_code == 200,
+            "OPS-RESOURCE",
+            f"GET {path} answered {response.status_code}: {response.text[:200]}",
+        )
         try:
             body = response.json()
         except ValueError:
@@ -98,19 +102,25 @@ def wait_for_operation(client: ApiClient, accepted: httpx.Response,
         seen.append(status)
         if status in TERMINAL:
             client.shared.record_completion(clock.elapsed())
-            return body
+            final: dict[str, Any] = body
+            return final
         if clock.elapsed() >= budget:
             break
         pause = max(min(delay, settings.max_delay_s), retry_after_seconds(response, settings.retry_after_cap_s))
         time.sleep(max(0.0, min(pause, budget - clock.elapsed())))
         delay *= 2
     if stuck:
-        raise ContractViolation("OPS-TERMINAL", (
-            f"operation {op_id} still {status} after {budget:.1f} s; this run no longer waits the full poll budget "
-            f"of {settings.budget_s:.0f} s on this server because operation {stuck} never completed within it"))
+        raise ContractViolation(
+            "OPS-TERMINAL",
+            (
+                f"operation {op_id} still {status} after {budget:.1f} s; this run no longer waits the full poll budget "
+                f"of {settings.budget_s:.0f} s on this server because operation {stuck} never completed within it"
+            ),
+        )
     client.shared.mark_stuck(op_id)
-    raise ContractViolation("OPS-TERMINAL", (
-        f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s"))
+    raise ContractViolation(
+        "OPS-TERMINAL", (f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s")
+    )
 
 
 def settle(client: ApiClient, accepted: httpx.Response, settings: PollSettings = PollSettings()) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from .defaults import DEV_ACCOUNTS, PRIMARY_API_KEY
 
 MASK = "***"
 MIN_SECRET_LENGTH = 8  # a decoded secret shorter than this would blank out ordinary text
-CREDENTIAL_ENV = (("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
-                  ("TWILIO_SECOND_ACCOUNT_SID", "TWILIO_SECOND_AUTH_TOKEN"),
-                  ("TWILIO_API_KEY", "TWILIO_API_SECRET"))
+CREDENTIAL_ENV = (
+    ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+    ("TWILIO_SECOND_ACCOUNT_SID", "TWILIO_SECOND_AUTH_TOKEN"),
+    ("TWILIO_API_KEY", "TWILIO_API_SECRET"),
+)
 # The repr of a `Credential` (pytest prints test arguments, Hypothesis its falsifying example): its
 # secret goes even when the repr was cut to a prefix that no registered secret matches.
 _CREDENTIAL_REPR = re.compile(r"""(\bsecret=)(['"])(?:(?!\2|\.\.\.).)*(?:\2|\.\.\.)?""")
@@ -50,7 +52,7 @@ def register_credential(username: str, secret: str) -> None:
 
 def register_environment(environ: Mapping[str, str] | None = None) -> None:
     """Every credential this run can know of: the development ones and those in the environment."""
-    global _environment_registered
+    global _environment_registered  # noqa: PLW0603 -- see `_secrets`
     _environment_registered = True
     environ = os.environ if environ is None else environ
     for credential in (*DEV_ACCOUNTS, PRIMARY_API_KEY):
@@ -117,7 +119,7 @@ def register_sent(authorization_values: Iterable[str]) -> None:
 
 def forget_all() -> None:
     """For the project's own tests: start from an empty set of secrets."""
-    global _environment_registered
+    global _environment_registered  # noqa: PLW0603 -- see `_secrets`
     with _lock:
         _secrets.clear()
     _environment_registered = False

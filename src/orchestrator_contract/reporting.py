@@ -29,6 +29,9 @@ HTML_REPORT = "report.html"
 REPRODUCE_MARK = "reproduce (secrets redacted):"  # where a ContractViolation's curl reproduction starts
 VERDICT_PROPERTY = "orchestrator-contract-verdict"  # a junit property of every failed test
 VIOLATION, SUITE_ERROR = "violation", "suite-error"
+KNOWN_PROPERTY = "orchestrator-contract-known"  # the baseline entry (index) a known violation matched
+BASELINE_STATUS = "baseline.json"
+COVERAGE_FILE = "coverage.json"
 
 
 # -- names of per-test artifacts -----------------------------------------------------------------
@@ -93,6 +96,9 @@ class RunResult:
     cases: list[CaseResult] = field(default_factory=list)
     junit: str = "missing"  # complete, partial (unreadable, salvaged per test case) or missing
     started_at: str = ""
+    known: list[dict[str, Any]] = field(default_factory=list)  # failure records the baseline covered
+    baseline: list[dict[str, Any]] = field(default_factory=list)  # baseline.json entries (known/fixed/not run)
+    coverage: dict[str, Any] = field(default_factory=dict)  # coverage.json
 
     @property
     def passed(self) -> int:
@@ -157,10 +163,12 @@ def read_junit(path: Path) -> RunResult:
                     match = _CLAUSE.search(text)
                     clause = match.group(1) if match and match.group(1) in CLAUSES else ""
                 verdict = properties.get(VERDICT_PROPERTY) or (VIOLATION if clause else SUITE_ERROR)
-                result.failures.append(Failure(test, clause, _headline(text), message=message or (node.text or ""),
-                                               verdict=verdict))
-                result.cases.append(CaseResult(classname, name, "failed" if tag == "failure" else "error",
-                                               seconds, message))
+                result.failures.append(
+                    Failure(test, clause, _headline(text), message=message or (node.text or ""), verdict=verdict)
+                )
+                result.cases.append(
+                    CaseResult(classname, name, "failed" if tag == "failure" else "error", seconds, message)
+                )
                 if tag == "failure":
                     result.failed += 1
                 else:
@@ -197,7 +205,16 @@ def read_run(report_dir: Path) -> RunResult:
     was stopped before pytest wrote it) still counts."""
     result = read_junit(report_dir / "junit.xml")
     by_key = {f.test: f for f in result.failures}
+    for name, attribute in ((BASELINE_STATUS, "baseline"), (COVERAGE_FILE, "coverage")):
+        try:
+            data = json.loads((report_dir / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        setattr(result, attribute, data.get("entries", []) if attribute == "baseline" else data)
     for record in load_failure_records(report_dir):
+        if record.get("known"):
+            result.known.append(record)
+            continue
         key = junit_key(record["test"])
         failure = by_key.get(key)
         if failure is not None:
@@ -210,13 +227,20 @@ def read_run(report_dir: Path) -> RunResult:
         classname, _, name = key.partition("::")
         if any(c.key == key for c in result.cases):
             continue  # junit says it passed later (a rerun): the record is history
-        failure = Failure(key, record.get("clause") or "", str(record.get("violation") or record.get("detail", ""))[:240],
-                          message=str(record.get("message", "")), record=record, in_junit=False,
-                          verdict=record.get("verdict") or VIOLATION)
+        failure = Failure(
+            key,
+            record.get("clause") or "",
+            str(record.get("violation") or record.get("detail", ""))[:240],
+            message=str(record.get("message", "")),
+            record=record,
+            in_junit=False,
+            verdict=record.get("verdict") or VIOLATION,
+        )
         result.failures.append(failure)
         by_key[key] = failure
-        result.cases.append(CaseResult(classname, name, "failed", float(record.get("duration_s", 0) or 0),
-                                       failure.message))
+        result.cases.append(
+            CaseResult(classname, name, "failed", float(record.get("duration_s", 0) or 0), failure.message)
+        )
         result.tests += 1
         result.failed += 1
     return result
@@ -226,6 +250,8 @@ def verdict_line(result: RunResult) -> str:
     """The run's verdict in one line (violations first: they fail a gate; suite errors say the suite
     could not judge some tests)."""
     violations, errors = len(result.violations), len(result.suite_errors)
+    if result.ok and result.known:
+        return f"PASS: no new violation ({len(result.known)} known violation(s) of the baseline)"
     if result.ok:
         return "PASS: the server honours the contract"
     if violations:
@@ -236,6 +262,69 @@ def verdict_line(result: RunResult) -> str:
 
 def rerun_of(failure: Failure) -> str:
     return str((failure.record or {}).get("rerun") or "")
+
+
+def triage_note(failure: Failure) -> str:
+    """` (reproducible)` / ` (intermittent)` once the failure was replayed."""
+    label = (failure.record or {}).get("triage")
+    return f" ({label})" if label else ""
+
+
+def failure_groups(result: RunResult) -> dict[tuple[str, str], list[Failure]]:
+    """Violations by (clause, operation), each group's smallest example (fewest exchanges) first."""
+    groups: dict[tuple[str, str], list[Failure]] = {}
+    for f in result.violations:
+        groups.setdefault((f.clause, str((f.record or {}).get("operation") or "")), []).append(f)
+    for members in groups.values():
+        members.sort(
+            key=lambda f: (
+                int((f.record or {}).get("exchanges") or 10**9),
+                str((f.record or {}).get("recorded_at") or ""),
+                f.test,
+            )
+        )
+    return dict(sorted(groups.items()))
+
+
+def coverage_gaps(result: RunResult) -> list[str]:
+    return [
+        f"{g['operation']} {g['status']}" + (f" ({g['problem']})" if g.get("problem") else "")
+        for g in result.coverage.get("gaps", [])
+    ]
+
+
+def _coverage_lines(result: RunResult) -> list[str]:
+    if not result.coverage:
+        return []
+    gaps = coverage_gaps(result)
+    lines = ["## Coverage: what this run exercised", ""]
+    lines.append("- documented responses never observed: " + (", ".join(f"`{g}`" for g in gaps) if gaps else "none"))
+    clauses = result.coverage.get("clauses", {})
+    from .clauses import CLAUSES as ALL
+
+    unchecked = [c for c in ALL if not clauses.get(c, {}).get("checks")]
+    lines.append("- clauses no check evaluated: " + (", ".join(f"`{c}`" for c in unchecked) if unchecked else "none"))
+    lines.append(
+        f"- checks evaluated: {sum(v.get('checks', 0) for v in clauses.values())} over {len(clauses)} "
+        f"clauses (per clause and per operation: {COVERAGE_FILE}, report.html)"
+    )
+    return [*lines, ""]
+
+
+def _baseline_lines(result: RunResult) -> list[str]:
+    if not result.baseline and not result.known:
+        return []
+    lines = [f"## Known violations (the baseline): {len(result.known)} test(s) failed as the baseline expects", ""]
+    for record in result.known:
+        lines.append(f"- `{record.get('test')}` [{record.get('clause')}]: {record.get('known')}")
+    fixed = [e for e in result.baseline if e.get("status") == "fixed"]
+    if fixed:
+        lines += ["", "Fixed: remove these baseline entries (their tests ran and nothing failed their way):", ""]
+        lines += [
+            f"- [{e['clause']}] {e.get('test') or ''} {e.get('operation') or ''}: {e['reason']}".replace("  ", " ")
+            for e in fixed
+        ]
+    return [*lines, ""]
 
 
 def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: float) -> str:
@@ -255,20 +344,39 @@ def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: f
         lines += [f"- `{clause}`: {count} test(s)" for clause, count in by_clause.most_common()]
         lines += ["", "## Failed tests", ""]
         for f in result.violations:
-            lines.append(f"- `{f.test}` [{f.clause}]: {f.headline}")
+            lines.append(f"- `{f.test}` [{f.clause}]{triage_note(f)}: {f.headline}")
             if rerun_of(f):
                 lines.append(f"  - rerun: `{rerun_of(f)}`")
-        lines += ["", f"Each failure's clause, violation and curl reproduction: {HTML_REPORT} (failures first); "
-                  f"every HTTP exchange of a failed test: {CASSETTES_DIR}/*.har; seed and example: "
-                  f"{FAILURES_DIR}/*.json; full messages: junit.xml.", ""]
+        groups = failure_groups(result)
+        if len(groups) > 1 or any(len(members) > 1 for members in groups.values()):
+            lines += ["", "## Failures by clause and operation (smallest example of each)", ""]
+            for (clause, operation), members in groups.items():
+                smallest = members[0]
+                lines.append(
+                    f"- [{clause}] {operation or 'no operation'}: {len(members)} test(s); smallest: "
+                    f"`{smallest.test}` ({(smallest.record or {}).get('exchanges', '?')} exchanges)"
+                )
+        lines += [
+            "",
+            f"Each failure's clause, violation and curl reproduction: {HTML_REPORT} (failures first); "
+            f"every HTTP exchange of a failed test: {CASSETTES_DIR}/*.har; seed and example: "
+            f"{FAILURES_DIR}/*.json; full messages: junit.xml.",
+            "",
+        ]
     if result.suite_errors:
         lines += ["## The suite could not judge (suite errors, not contract violations)", ""]
         for f in result.suite_errors:
             lines.append(f"- `{f.test}`: {f.headline}")
             if rerun_of(f):
                 lines.append(f"  - rerun: `{rerun_of(f)}`")
-        lines += ["", f"Their tracebacks: {HTML_REPORT} and {FAILURES_DIR}/*.json. Please report them: the "
-                  "suite, not the server, failed here.", ""]
+        lines += [
+            "",
+            f"Their tracebacks: {HTML_REPORT} and {FAILURES_DIR}/*.json. Please report them: the "
+            "suite, not the server, failed here.",
+            "",
+        ]
+    lines += _coverage_lines(result)
+    lines += _baseline_lines(result)
     if result.skip_reasons:
         lines += ["## Skipped", ""]
         lines += [f"- {count} x {reason}" for reason, count in result.skip_reasons.most_common()]

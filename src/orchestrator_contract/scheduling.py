@@ -63,8 +63,7 @@ def order_for_signal(items: Sequence[_Item], ranks: dict[str, int] | None = None
     return [item for _, item in indexed]
 
 
-def order_longest_first(items: Sequence[_Item], workers: int,
-                        durations: dict[str, float] | None = None) -> list[_Item]:
+def order_longest_first(items: Sequence[_Item], workers: int, durations: dict[str, float] | None = None) -> list[_Item]:
     """Longest first, dealt round-robin into `workers` runs laid end to end: xdist's work-stealing
     scheduler hands each worker a contiguous slice of the list, so each slice starts with one of the
     longest tests (LPT scheduling); a test the schedule does not know counts as long."""

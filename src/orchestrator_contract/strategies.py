@@ -45,8 +45,8 @@ def json_integers(value: Any) -> Any:
 
 def request_bodies(operation_id: str, mode: GenerationMode = GenerationMode.POSITIVE) -> st.SearchStrategy[Any]:
     """Bodies of `operation_id` as the spec allows them (or, in NEGATIVE mode, as it forbids them)."""
-    operation = load_schema().find_operation_by_id(operation_id)
-    bodies = operation.as_strategy(generation_mode=mode).map(lambda case: case.body)
+    operation = load_schema().find_operation_by_id(operation_id)  # type: ignore[attr-defined]
+    bodies: st.SearchStrategy[Any] = operation.as_strategy(generation_mode=mode).map(lambda case: case.body)
     return bodies.map(json_integers) if mode == GenerationMode.POSITIVE else bodies
 
 

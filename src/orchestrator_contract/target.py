@@ -43,7 +43,7 @@ class RunMarks:
     run_id: str
     instance: str = field(default_factory=process_instance)
     _issued_stores: set[str] = field(default_factory=set, compare=False, repr=False)
-    _counter: itertools.count = field(default_factory=itertools.count, compare=False, repr=False)
+    _counter: itertools.count[int] = field(default_factory=itertools.count, compare=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def _digest(self, kind: str, tag: str) -> bytes:

@@ -1,9 +1,12 @@
 """From each contract clause to the tests that check it, read from the suites' source.
 
 A test checks a clause when its body, or a module-level helper it calls, names the clause id in
-a string literal (as every `expect(..., "CLAUSE-ID", ...)` does). The conformance tests also
-check every clause that `checks.py` names, through Schemathesis. `suites/TRACEABILITY.md` is
-generated from this and a project test keeps it current.
+a string literal (as every `expect(..., "CLAUSE-ID", ...)` does). Helpers the suites share count
+the same way: a function of the suite toolkit or its expectations (`toolkit.py`,
+`expectations.py`) called by name, and a `Scenario` method called on the `scenario` fixture
+(`scenario.read(...)`, `self.scenario.settle(...)`), with what they call in turn. The
+conformance tests also check every clause that `checks.py` names, through Schemathesis.
+`suites/TRACEABILITY.md` is generated from this and a project test keeps it current.
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from pathlib import Path
 from .clauses import CLAUSES
 
 CHECKS_MODULE = Path(__file__).with_name("checks.py")
+SHARED_MODULES = (Path(__file__).with_name("toolkit.py"), Path(__file__).with_name("expectations.py"))
+SCENARIO_CLASS = "Scenario"
+SCENARIO_NAMES = frozenset({"scenario", "_scenario"})  # how the suites hold the `scenario` fixture
 
 
 def _clause_literals(node: ast.AST) -> set[str]:
-    return {n.value for n in ast.walk(node)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES}
+    return {
+        n.value
+        for n in ast.walk(node)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES
+    }
 
 
 def _called_names(node: ast.AST) -> set[str]:
@@ -34,6 +43,62 @@ def _called_names(node: ast.AST) -> set[str]:
     return names
 
 
+def _free_calls(node: ast.AST) -> set[str]:
+    """Names called as plain functions: `name(...)`."""
+    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+
+
+def _method_calls(node: ast.AST, receivers: frozenset[str]) -> set[str]:
+    """Methods called on a receiver named in `receivers`: `scenario.m(...)`, `self.scenario.m(...)`."""
+    names: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute):
+            receiver = n.func.value
+            name = (
+                receiver.id
+                if isinstance(receiver, ast.Name)
+                else receiver.attr
+                if isinstance(receiver, ast.Attribute)
+                else None
+            )
+            if name in receivers:
+                names.add(n.func.attr)
+    return names
+
+
+class _Shared:
+    """The suites' shared helpers: toolkit and expectation functions, `Scenario` methods.
+
+    Each helper's clauses (its own and those of the helpers it calls, transitively) are worked
+    out once: a report is written at the end of every run, and the suites call the same few
+    helpers hundreds of times."""
+
+    def __init__(self) -> None:
+        self.functions: dict[str, ast.AST] = {}
+        self.methods: dict[str, ast.AST] = {}
+        self._closures: dict[str, frozenset[str]] = {}
+        for path in SHARED_MODULES:
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, ast.FunctionDef):
+                    self.functions[node.name] = node
+                elif isinstance(node, ast.ClassDef) and node.name == SCENARIO_CLASS:
+                    self.methods = {m.name: m for m in node.body if isinstance(m, ast.FunctionDef)}
+
+    def clauses_of(self, node: ast.AST, receivers: frozenset[str], visiting: frozenset[str] = frozenset()) -> set[str]:
+        """The clauses the shared helpers that `node` calls name (transitively)."""
+        calls = [(f"f:{name}", self.functions[name]) for name in _free_calls(node) & self.functions.keys()]
+        calls += [(f"m:{name}", self.methods[name]) for name in _method_calls(node, receivers) & self.methods.keys()]
+        found: set[str] = set()
+        for key, helper in calls:
+            if key in visiting:  # a helper that calls itself, directly or not
+                continue
+            if key not in self._closures:
+                inner = self.clauses_of(helper, SCENARIO_NAMES | {"self"}, visiting | {key})
+                self._closures[key] = frozenset(_clause_literals(helper) | inner)
+            found |= self._closures[key]
+        return found
+
+
 def _helpers(tree: ast.Module) -> dict[str, ast.AST]:
     """Module-level functions and classes that are not tests (their clauses count for callers)."""
     out: dict[str, ast.AST] = {}
@@ -43,12 +108,12 @@ def _helpers(tree: ast.Module) -> dict[str, ast.AST]:
     return out
 
 
-def _clauses_of(node: ast.AST, helpers: dict[str, ast.AST], seen: set[str]) -> set[str]:
-    found = _clause_literals(node)
+def _clauses_of(node: ast.AST, helpers: dict[str, ast.AST], shared: _Shared, seen: set[str]) -> set[str]:
+    found = _clause_literals(node) | shared.clauses_of(node, SCENARIO_NAMES)
     for name in _called_names(node) & helpers.keys():
         if name not in seen:
             seen.add(name)
-            found |= _clauses_of(helpers[name], helpers, seen)
+            found |= _clauses_of(helpers[name], helpers, shared, seen)
     return found
 
 
@@ -58,8 +123,11 @@ def _tests(tree: ast.Module) -> list[tuple[str, ast.AST]]:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
             tests.append((node.name, node))
         elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            tests += [(f"{node.name}::{m.name}", m) for m in node.body
-                      if isinstance(m, ast.FunctionDef) and m.name.startswith("test_")]
+            tests += [
+                (f"{node.name}::{m.name}", m)
+                for m in node.body
+                if isinstance(m, ast.FunctionDef) and m.name.startswith("test_")
+            ]
     return tests
 
 
@@ -67,11 +135,12 @@ def build(suites: Path) -> dict[str, list[str]]:
     """Clause id -> the suite tests (`file::test`) that check it."""
     table: dict[str, set[str]] = defaultdict(set)
     schemathesis_clauses = _clause_literals(ast.parse(CHECKS_MODULE.read_text(encoding="utf-8")))
+    shared = _Shared()
     for path in sorted(suites.glob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         helpers = _helpers(tree)
         for name, node in _tests(tree):
-            clauses = _clauses_of(node, helpers, set())
+            clauses = _clauses_of(node, helpers, shared, set())
             if path.name == "test_conformance.py":
                 clauses |= schemathesis_clauses
             for clause in clauses:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import journal
+from . import journal, observed
 from .clauses import describe
 from .redaction import redact
 
@@ -19,14 +19,14 @@ class ContractViolation(AssertionError):
         """`response`, when given, is the answer that shows the violation: its exchange is printed first."""
         self.clause = clause
         self.detail = redact(detail)
+        observed.record_check(clause, passed=False)
         recorded = journal.current()
         culprit = recorded.find(response) if response is not None else None
+        self.culprit = culprit  # the exchange that shows it, when the raiser named its answer
         shown = f"{culprit.describe()}\n" if culprit is not None else ""
         context = recorded.reproduction()
-        message = (
-            f"{describe(clause)}\n  violation: {self.detail}\n"
-            f"reproduce (secrets redacted):\n{shown}"
-            + (f"earlier requests of this test, newest last:\n{context}" if culprit is not None else context)
+        message = f"{describe(clause)}\n  violation: {self.detail}\nreproduce (secrets redacted):\n{shown}" + (
+            f"earlier requests of this test, newest last:\n{context}" if culprit is not None else context
         )
         super().__init__(message)
 
@@ -36,9 +36,10 @@ class SuiteError(Exception):
 
 
 def expect(condition: object, clause: str, detail: str) -> None:
-    """Fail with a `ContractViolation` of `clause` unless `condition` holds."""
+    """Fail with a `ContractViolation` of `clause` unless `condition` holds (tallied either way)."""
     if not condition:
         raise ContractViolation(clause, detail)
+    observed.record_check(clause)
 
 
 def _chain(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]:

@@ -26,6 +26,7 @@ def check(name: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         CHECKS[name] = fn
         return fn
+
     return register
 
 
@@ -104,8 +105,9 @@ def _(a: Api, b: Api) -> bool:
     create_many(a, 3, memoryStoreId=store_filter(1))
     create_many(a, 3, memoryStoreId=store_filter(2))
     first = a.get(CONFIGS, params={"pageSize": 2, "memoryStoreId": store_filter(1)}).json()
-    second = a.get(CONFIGS, params={"pageSize": 2, "memoryStoreId": store_filter(1),
-                                    "pageToken": first["meta"]["nextToken"]}).json()
+    second = a.get(
+        CONFIGS, params={"pageSize": 2, "memoryStoreId": store_filter(1), "pageToken": first["meta"]["nextToken"]}
+    ).json()
     return any(c["memoryStoreId"] != store_filter(1) for c in second["configurations"])
 
 
@@ -501,7 +503,7 @@ def _(a: Api, b: Api) -> bool:
 
 @check("description-length-utf16")
 def _(a: Api, b: Api) -> bool:
-    return a.post(CONFIGS, json=valid_body(description="a" * 511 + "\U0001F600")).status_code == 400
+    return a.post(CONFIGS, json=valid_body(description="a" * 511 + "\U0001f600")).status_code == 400
 
 
 # -- near misses of a pattern, format or enum ----------------------------------------------------
@@ -546,14 +548,14 @@ def _(a: Api, b: Api) -> bool:
 
 @check("metadata-non-bmp-replaced")
 def _(a: Api, b: Api) -> bool:
-    rule = {"from": "*", "to": "*", "metadata": {"mood": "\U0001F600"}}
+    rule = {"from": "*", "to": "*", "metadata": {"mood": "\U0001f600"}}
     got = a.get_config(a.create(channelSettings={"SMS": {"captureRules": [rule]}}))
-    return got["channelSettings"]["SMS"]["captureRules"][0]["metadata"]["mood"] != "\U0001F600"
+    return got["channelSettings"]["SMS"]["captureRules"][0]["metadata"]["mood"] != "\U0001f600"
 
 
 @check("error-detail-header")
 def _(a: Api, b: Api) -> bool:
-    return a.post(CONFIGS, json=valid_body(**{"\u043f\u043e\u043b\u0435": 1})).status_code >= 500
+    return a.post(CONFIGS, json=valid_body(поле=1)).status_code >= 500
 
 
 # -- media types ---------------------------------------------------------------------------------

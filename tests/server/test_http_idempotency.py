@@ -63,11 +63,11 @@ def test_same_key_different_request_is_422(api: Api) -> None:
     assert first.status_code == 202
     api.wait(first)
     variants = [
-        ("PATCH", url, {"description": "b"}, {"If-Match": '"1"'}),                       # body
-        ("PATCH", url, {"description": "a"}, {}),                                        # If-Match absent
-        ("PATCH", url, {"description": "a"}, {"If-Match": '"1", "2"'}),                  # If-Match differs
+        ("PATCH", url, {"description": "b"}, {"If-Match": '"1"'}),  # body
+        ("PATCH", url, {"description": "a"}, {}),  # If-Match absent
+        ("PATCH", url, {"description": "a"}, {"If-Match": '"1", "2"'}),  # If-Match differs
         ("PATCH", f"{CONFIGS}/{other_id}", {"description": "a"}, {"If-Match": '"1"'}),  # path
-        ("PUT", url, valid_body(channelSettings={}), {"If-Match": '"1"'}),               # method
+        ("PUT", url, valid_body(channelSettings={}), {"If-Match": '"1"'}),  # method
         ("DELETE", url, None, {"If-Match": '"1"'}),
         ("POST", CONFIGS, valid_body(), {}),
     ]

@@ -14,12 +14,25 @@ from orchestrator_contract.server import ServerConfig, start_background
 from .helpers import CONFIGS, OPS, Api, epoch, service_id, ts_epoch, valid_body
 
 TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-REPRESENTATION = {"id", "displayName", "description", "conversationGroupingType", "memoryStoreId",
-                  "channelSettings", "statusCallbacks", "intelligenceConfigurationIds", "memoryExtractionEnabled",
-                  "createdAt", "updatedAt", "version"}
+REPRESENTATION = {
+    "id",
+    "displayName",
+    "description",
+    "conversationGroupingType",
+    "memoryStoreId",
+    "channelSettings",
+    "statusCallbacks",
+    "intelligenceConfigurationIds",
+    "memoryExtractionEnabled",
+    "createdAt",
+    "updatedAt",
+    "version",
+}
 CHANNELS = {
-    "SMS": {"statusTimeouts": {"inactive": 10, "closed": 15},
-            "captureRules": [{"from": "+18005550100", "to": "*", "metadata": {"callType": "PSTN"}}]},
+    "SMS": {
+        "statusTimeouts": {"inactive": 10, "closed": 15},
+        "captureRules": [{"from": "+18005550100", "to": "*", "metadata": {"callType": "PSTN"}}],
+    },
     "WHATSAPP": {"captureRules": [{"from": "whatsapp:+18005550100", "to": "*"}]},
     "CHAT": {"statusTimeouts": {}},
 }
@@ -72,18 +85,31 @@ def test_unknown_operation_is_404(api: Api) -> None:
 
 
 def test_round_trip_exact_values(api: Api) -> None:
-    body = valid_body(channelSettings=CHANNELS, statusCallbacks=[{"url": "https://a.example/cb"},
-                                                                {"url": "https://b.example/x?y=1", "method": "GET"}],
-                      intelligenceConfigurationIds=["agent1", "agent2"], memoryExtractionEnabled=True,
-                      conversationsV1Bridge={"serviceId": service_id(1001)}, description="Ünïcode ✓")
+    body = valid_body(
+        channelSettings=CHANNELS,
+        statusCallbacks=[{"url": "https://a.example/cb"}, {"url": "https://b.example/x?y=1", "method": "GET"}],
+        intelligenceConfigurationIds=["agent1", "agent2"],
+        memoryExtractionEnabled=True,
+        conversationsV1Bridge={"serviceId": service_id(1001)},
+        description="Ünïcode ✓",
+    )
     config_id = api.create(**body)
     got = api.get_config(config_id)
     assert set(got) == REPRESENTATION | {"conversationsV1Bridge"}
     assert got["channelSettings"] == CHANNELS
-    assert got["statusCallbacks"] == [{"url": "https://a.example/cb", "method": "POST"},
-                                      {"url": "https://b.example/x?y=1", "method": "GET"}]
-    for key in ("displayName", "description", "conversationGroupingType", "memoryStoreId",
-                "intelligenceConfigurationIds", "memoryExtractionEnabled", "conversationsV1Bridge"):
+    assert got["statusCallbacks"] == [
+        {"url": "https://a.example/cb", "method": "POST"},
+        {"url": "https://b.example/x?y=1", "method": "GET"},
+    ]
+    for key in (
+        "displayName",
+        "description",
+        "conversationGroupingType",
+        "memoryStoreId",
+        "intelligenceConfigurationIds",
+        "memoryExtractionEnabled",
+        "conversationsV1Bridge",
+    ):
         assert got[key] == body[key]
     assert got["version"] == 1 and got["createdAt"] == got["updatedAt"] and TS_RE.fullmatch(got["createdAt"])
 
@@ -96,11 +122,20 @@ def test_minimal_create_gets_defaults_and_no_bridge(api: Api) -> None:
 
 
 def test_put_replaces_and_keeps_display_name(api: Api) -> None:
-    config_id = api.create(displayName="Keep me", channelSettings=CHANNELS, memoryExtractionEnabled=True,
-                           statusCallbacks=[{"url": "https://a.example"}],
-                           conversationsV1Bridge={"serviceId": service_id(1002)})
-    put = {"description": "new", "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
-           "memoryStoreId": "other", "channelSettings": {"VOICE": {}}, "displayName": None}
+    config_id = api.create(
+        displayName="Keep me",
+        channelSettings=CHANNELS,
+        memoryExtractionEnabled=True,
+        statusCallbacks=[{"url": "https://a.example"}],
+        conversationsV1Bridge={"serviceId": service_id(1002)},
+    )
+    put = {
+        "description": "new",
+        "conversationGroupingType": "GROUP_BY_PARTICIPANT_ADDRESSES",
+        "memoryStoreId": "other",
+        "channelSettings": {"VOICE": {}},
+        "displayName": None,
+    }
     assert api.write_and_wait("PUT", config_id, json=put)["status"] == "COMPLETED"
     got = api.get_config(config_id)
     assert got["displayName"] == "Keep me" and got["description"] == "new" and got["memoryStoreId"] == "other"
@@ -113,18 +148,34 @@ def test_put_replaces_and_keeps_display_name(api: Api) -> None:
 def test_patch_semantics_and_empty_patch(api: Api) -> None:
     config_id = api.create(channelSettings=CHANNELS, conversationsV1Bridge={"serviceId": service_id(1003)})
     before = api.get_config(config_id)
-    api.write_and_wait("PATCH", config_id, json={"channelSettings": {"SMS": None, "VOICE": {"statusTimeouts": {
-        "inactive": 1}}, "CHAT": {"captureRules": []}}, "description": None, "conversationsV1Bridge": None})
+    api.write_and_wait(
+        "PATCH",
+        config_id,
+        json={
+            "channelSettings": {
+                "SMS": None,
+                "VOICE": {"statusTimeouts": {"inactive": 1}},
+                "CHAT": {"captureRules": []},
+            },
+            "description": None,
+            "conversationsV1Bridge": None,
+        },
+    )
     got = api.get_config(config_id)
-    assert got["channelSettings"] == {"WHATSAPP": CHANNELS["WHATSAPP"], "CHAT": {"captureRules": []},
-                                      "VOICE": {"statusTimeouts": {"inactive": 1}}}
-    assert got["description"] == before["description"] and got["conversationsV1Bridge"] == before[
-        "conversationsV1Bridge"]
+    assert got["channelSettings"] == {
+        "WHATSAPP": CHANNELS["WHATSAPP"],
+        "CHAT": {"captureRules": []},
+        "VOICE": {"statusTimeouts": {"inactive": 1}},
+    }
+    assert (
+        got["description"] == before["description"] and got["conversationsV1Bridge"] == before["conversationsV1Bridge"]
+    )
     assert got["version"] == 2
     api.write_and_wait("PATCH", config_id, json={})
     after = api.get_config(config_id)
     assert after["version"] == 3 and {k: v for k, v in after.items() if k not in ("version", "updatedAt")} == {
-        k: v for k, v in got.items() if k not in ("version", "updatedAt")}
+        k: v for k, v in got.items() if k not in ("version", "updatedAt")
+    }
 
 
 def test_service_id_conflicts(api: Api, other: Api) -> None:
@@ -134,20 +185,28 @@ def test_service_id_conflicts(api: Api, other: Api) -> None:
     assert r.status_code == 409 and r.headers["x-conflicting-resource-id"] == holder
     assert r.json()["status"] == 409
     second = api.create()
-    for method, body in (("PUT", valid_body(channelSettings={}, conversationsV1Bridge={"serviceId": sid})),
-                         ("PATCH", {"conversationsV1Bridge": {"serviceId": sid}})):
+    for method, body in (
+        ("PUT", valid_body(channelSettings={}, conversationsV1Bridge={"serviceId": sid})),
+        ("PATCH", {"conversationsV1Bridge": {"serviceId": sid}}),
+    ):
         r = api.request(method, f"{CONFIGS}/{second}", json=body)
         assert r.status_code == 409 and r.headers["x-conflicting-resource-id"] == holder
     # keeping one's own serviceId is no conflict; other accounts do not count
-    assert api.write_and_wait("PATCH", holder, json={"conversationsV1Bridge": {"serviceId": sid}})[
-        "status"] == "COMPLETED"
-    assert api.write_and_wait("PUT", holder, json=valid_body(channelSettings={}, conversationsV1Bridge={
-        "serviceId": sid}))["status"] == "COMPLETED"
+    assert (
+        api.write_and_wait("PATCH", holder, json={"conversationsV1Bridge": {"serviceId": sid}})["status"] == "COMPLETED"
+    )
+    assert (
+        api.write_and_wait(
+            "PUT", holder, json=valid_body(channelSettings={}, conversationsV1Bridge={"serviceId": sid})
+        )["status"]
+        == "COMPLETED"
+    )
     other.create(conversationsV1Bridge={"serviceId": sid})
     # a deleted configuration releases it
     assert api.write_and_wait("DELETE", holder)["status"] == "COMPLETED"
-    assert api.write_and_wait("PATCH", second, json={"conversationsV1Bridge": {"serviceId": sid}})[
-        "status"] == "COMPLETED"
+    assert (
+        api.write_and_wait("PATCH", second, json={"conversationsV1Bridge": {"serviceId": sid}})["status"] == "COMPLETED"
+    )
 
 
 def test_conflict_that_slips_in_before_apply_fails_the_operation() -> None:
@@ -186,11 +245,15 @@ def test_etag_and_if_match(api: Api) -> None:
         assert api.delete(url, headers={"If-Match": header}).status_code == 412
     assert api.get(url).headers["etag"] == '"1"'
     for header in ('"1"', '"7", "2"', "*"):
-        assert api.write_and_wait("PATCH", url.rsplit("/", 1)[1], json={}, headers={"If-Match": header})[
-            "status"] == "COMPLETED"
+        assert (
+            api.write_and_wait("PATCH", url.rsplit("/", 1)[1], json={}, headers={"If-Match": header})["status"]
+            == "COMPLETED"
+        )
     assert api.get(url).headers["etag"] == '"4"'
-    assert api.write_and_wait("PUT", config_id, json=valid_body(channelSettings={}),
-                              headers={"If-Match": '"4"'})["status"] == "COMPLETED"
+    assert (
+        api.write_and_wait("PUT", config_id, json=valid_body(channelSettings={}), headers={"If-Match": '"4"'})["status"]
+        == "COMPLETED"
+    )
     assert api.get_config(config_id)["version"] == 5
     r = api.post(CONFIGS, json=valid_body(), headers={"If-Match": '"nope"'})  # POST ignores If-Match
     assert r.status_code == 202 and api.wait(r)["status"] == "COMPLETED"

@@ -41,8 +41,9 @@ def test_asgi_transport_has_date_and_works() -> None:
 
     async def scenario() -> None:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test",
-                                     auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret)) as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", auth=(PRIMARY_ACCOUNT.username, PRIMARY_ACCOUNT.secret)
+        ) as http:
             r = await http.post(CONFIGS, json=valid_body())
             assert r.status_code == 202 and "date" in r.headers
             assert r.json()["statusUrl"].startswith("http://test/v2/ControlPlane/Operations/op_")

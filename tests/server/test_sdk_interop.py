@@ -28,15 +28,27 @@ def test_sdk_create_fetch_list_patch_delete(server: RunningServer, api: Any) -> 
     client.conversations.base_url = server.base_url
     configurations = client.conversations.v2.configurations
     models = type(configurations)
-    request = models.CreateConfigurationRequest({
-        "displayName": "SDK made", "description": "d", "conversationGroupingType": "GROUP_BY_PROFILE",
-        "memoryStoreId": STORE,
-        "channelSettings": {"SMS": models.CreateConfigurationRequestChannelSettingsValue({
-            "statusTimeouts": models.CreateConfigurationRequestChannelSettingsValueStatusTimeouts({"inactive": 5})})},
-    })
+    request = models.CreateConfigurationRequest(
+        {
+            "displayName": "SDK made",
+            "description": "d",
+            "conversationGroupingType": "GROUP_BY_PROFILE",
+            "memoryStoreId": STORE,
+            "channelSettings": {
+                "SMS": models.CreateConfigurationRequestChannelSettingsValue(
+                    {
+                        "statusTimeouts": models.CreateConfigurationRequestChannelSettingsValueStatusTimeouts(
+                            {"inactive": 5}
+                        )
+                    }
+                )
+            },
+        }
+    )
     assert request.to_dict()["statusCallbacks"] is None  # the SDK really sends nulls
-    created = [configurations.create(idempotency_key=str(uuid.uuid4()), create_configuration_request=request)
-               for _ in range(3)]
+    created = [
+        configurations.create(idempotency_key=str(uuid.uuid4()), create_configuration_request=request) for _ in range(3)
+    ]
     for instance in created:
         wait_completed(api.http, instance.status_url)
     first_id = created[0].related["configurationId"]

@@ -20,8 +20,9 @@ def test_round_trip_and_url_safety() -> None:
     assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
     assert A not in token and A not in base64.urlsafe_b64decode(token.split(".")[0] + "==").decode()
     assert codec.decode(token, account=A, memory_store_id=F) == cursor
-    assert codec.decode(codec.encode(cursor, account=A, memory_store_id=None), account=A,
-                        memory_store_id=None) == cursor
+    assert (
+        codec.decode(codec.encode(cursor, account=A, memory_store_id=None), account=A, memory_store_id=None) == cursor
+    )
 
 
 def test_binding_and_tampering() -> None:
@@ -35,8 +36,18 @@ def test_binding_and_tampering() -> None:
         TokenCodec(b"j" * 32).decode(token, account=A, memory_store_id=F)
     payload, mac = token.split(".")
     forged = base64.urlsafe_b64encode(json.dumps(["lt", 6, "cfg_x"]).encode()).rstrip(b"=").decode()
-    for bad in (f"{forged}.{mac}", token + "A", token[:-1], "", ".", "a.b.c", "!!.??", payload, "x" * 600,
-                f"{payload}.{mac}="):
+    for bad in (
+        f"{forged}.{mac}",
+        token + "A",
+        token[:-1],
+        "",
+        ".",
+        "a.b.c",
+        "!!.??",
+        payload,
+        "x" * 600,
+        f"{payload}.{mac}=",
+    ):
         with pytest.raises(InvalidToken):
             codec.decode(bad, account=A, memory_store_id=F)
 

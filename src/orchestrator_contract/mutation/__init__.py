@@ -18,7 +18,29 @@ from .rows import CLEAN, Row, StResult, SuiteResult
 from .st_baseline import ST_MISFIRES, earliest, is_st_misfire, judge_st, merge_st, run_st, st_signatures
 from .suite_runs import first_failure_after, run_suite
 
-__all__ = ["CLEAN", "README_END", "README_START", "ST_MISFIRES", "Row", "StResult", "SuiteResult", "command",
-           "earliest", "first_failure_after", "is_st_misfire", "judge_st", "load_rows", "merge_st", "readme_table",
-           "rejudge", "render_markdown", "run_matrix", "run_st", "st_signatures", "summarize", "verdict",
-           "write_reports"]
+__all__ = [
+    "CLEAN",
+    "README_END",
+    "README_START",
+    "ST_MISFIRES",
+    "Row",
+    "StResult",
+    "SuiteResult",
+    "command",
+    "earliest",
+    "first_failure_after",
+    "is_st_misfire",
+    "judge_st",
+    "load_rows",
+    "merge_st",
+    "readme_table",
+    "rejudge",
+    "render_markdown",
+    "run_matrix",
+    "run_st",
+    "run_suite",
+    "st_signatures",
+    "summarize",
+    "verdict",
+    "write_reports",
+]

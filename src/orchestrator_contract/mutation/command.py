@@ -16,15 +16,26 @@ def command(args: Any) -> int:
     """`orchestrator-contract mutate`: validate the arguments, run the matrix, print the totals."""
     from .. import profiles
     from ..server import FAULTS
+    from ..server.faults import check_fault_names
 
-    unknown = [f for f in args.faults or [] if f not in FAULTS]
-    problem = (f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`" if unknown
-               else "--jobs must be at least 1" if args.jobs < 1
-               else "--max-time-per-run must be at least 1" if args.max_time_per_run is not None
-               and args.max_time_per_run < 1
-               else "--clean-runs must be at least 1" if args.clean_runs < 1
-               else f"unknown profile {args.profile!r}" if args.profile not in profiles.available()
-               and not Path(args.profile).is_file() else "")
+    try:
+        check_fault_names(args.faults or [])
+        unknown = ""
+    except ValueError as exc:
+        unknown = str(exc)
+    problem = (
+        unknown
+        if unknown
+        else "--jobs must be at least 1"
+        if args.jobs < 1
+        else "--max-time-per-run must be at least 1"
+        if args.max_time_per_run is not None and args.max_time_per_run < 1
+        else "--clean-runs must be at least 1"
+        if args.clean_runs < 1
+        else f"unknown profile {args.profile!r}"
+        if args.profile not in profiles.available() and not Path(args.profile).is_file()
+        else ""
+    )
     if problem:
         print(f"orchestrator-contract: {problem}", file=sys.stderr)
         return EXIT_ERROR
@@ -34,15 +45,26 @@ def command(args: Any) -> int:
             return EXIT_ERROR
         code, rows = rejudge(args.report_dir)
         totals = summarize(rows)
-        print(f"mutate: st rejudged from its NDJSON output: st kill rate {_pct(totals['st'])}; "
-              f"report: {args.report_dir / 'mutation.md'}")
+        print(
+            f"mutate: st rejudged from its NDJSON output: st kill rate {_pct(totals['st'])}; "
+            f"report: {args.report_dir / 'mutation.md'}"
+        )
         return code
     faults = list(dict.fromkeys(args.faults)) if args.faults else sorted(FAULTS)
-    code, rows = run_matrix(faults, report_dir=args.report_dir, profile=args.profile, jobs=args.jobs,
-                            baseline=args.baseline, max_time_per_run=args.max_time_per_run,
-                            fail_fast=args.fail_fast, clean_runs=args.clean_runs)
+    code, rows = run_matrix(
+        faults,
+        report_dir=args.report_dir,
+        profile=args.profile,
+        jobs=args.jobs,
+        baseline=args.baseline,
+        max_time_per_run=args.max_time_per_run,
+        fail_fast=args.fail_fast,
+        clean_runs=args.clean_runs,
+    )
     totals = summarize(rows)
     st = f"st kill rate {_pct(totals['st'])}" if args.baseline else "st not run"
-    print(f"mutate: suite kill rate {_pct(totals['suite'])}, clean server: {totals['suite']['clean']}; "
-          f"{st}; report: {args.report_dir / 'mutation.md'}")
+    print(
+        f"mutate: suite kill rate {_pct(totals['suite'])}, clean server: {totals['suite']['clean']}; "
+        f"{st}; report: {args.report_dir / 'mutation.md'}"
+    )
     return code

@@ -42,14 +42,24 @@ def rejudge(report_dir: Path) -> tuple[int, list[Row]]:
             continue
         row.st.signatures = earliest(st_signatures(d / "st.ndjson") for d in st_dirs(report_dir, row))
     judge_st(rows)
-    write_reports(rows, report_dir, profile=data["profile"], wall_s=data["wall_s"],
-                  fail_fast=data.get("fail_fast", False))
+    write_reports(
+        rows, report_dir, profile=data["profile"], wall_s=data["wall_s"], fail_fast=data.get("fail_fast", False)
+    )
     return verdict(rows), rows
 
 
-def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", jobs: int = 2,
-               baseline: bool = True, max_time_per_run: int | None = None, fail_fast: bool = False,
-               clean_runs: int = 6, progress: Callable[[str], None] = print) -> tuple[int, list[Row]]:
+def run_matrix(
+    faults: Iterable[str],
+    *,
+    report_dir: Path,
+    profile: str = "ci",
+    jobs: int = 2,
+    baseline: bool = True,
+    max_time_per_run: int | None = None,
+    fail_fast: bool = False,
+    clean_runs: int = 6,
+    progress: Callable[[str], None] = print,
+) -> tuple[int, list[Row]]:
     """Run the clean server and every fault (suite, then st with the suite's wall time as budget).
 
     The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
@@ -64,19 +74,34 @@ def run_matrix(faults: Iterable[str], *, report_dir: Path, profile: str = "ci", 
     def one(name: str) -> Row:
         fault = None if name == CLEAN else name
         out = report_dir / "mutation" / (name if fault else "clean")
-        suite = run_suite(fault, out, profile=profile, max_time_s=max_time_per_run, fail_fast=fail_fast,
-                          clause=FAULTS[fault].clause if fault else "")
+        suite = run_suite(
+            fault,
+            out,
+            profile=profile,
+            max_time_s=max_time_per_run,
+            fail_fast=fail_fast,
+            clause=FAULTS[fault].clause if fault else "",
+        )
         row = Row(name, FAULTS[fault].clause if fault else "", suite)
         if baseline:
             budget = max(1, round(suite.wall_s))
             if max_time_per_run:
                 budget = min(budget, max_time_per_run)
             if fault:
-                row.st = run_st(fault, out / "st", budget_s=budget, seed=loaded.seed,
-                                max_examples=loaded.max_examples)
+                row.st = run_st(fault, out / "st", budget_s=budget, seed=loaded.seed, max_examples=loaded.max_examples)
             else:
-                row.st = merge_st([run_st(None, out / f"st-{i + 1}", budget_s=budget, seed=loaded.seed + i,
-                                          max_examples=loaded.max_examples) for i in range(clean_runs)])
+                row.st = merge_st(
+                    [
+                        run_st(
+                            None,
+                            out / f"st-{i + 1}",
+                            budget_s=budget,
+                            seed=loaded.seed + i,
+                            max_examples=loaded.max_examples,
+                        )
+                        for i in range(clean_runs)
+                    ]
+                )
         with lock:
             st_note = "" if row.st is None else f"; st {'error' if row.st.status != 'ran' else len(row.st.signatures)}"
             progress(f"mutate: {name}: suite {suite.status} ({suite.wall_s:.0f} s){st_note}")

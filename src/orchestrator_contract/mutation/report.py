@@ -24,13 +24,17 @@ def summarize(rows: Sequence[Row]) -> dict[str, Any]:
     clean = next((r for r in rows if r.fault == CLEAN), None)
     st_rows = [r for r in faults if r.st is not None and r.st.status == "ran"]
     return {
-        "suite": {**_rate(sum(r.caught for r in faults), len(faults)),
-                  "expected_clause_named": sum(r.caught and r.expected_named for r in faults),
-                  "clean": clean.suite.status if clean else None,
-                  "false_positives": (clean.suite.tests if clean else [])},
-        "st": {**_rate(sum(r.st.killed for r in st_rows), len(st_rows)),
-               "not_run": [r.fault for r in faults if r not in st_rows],
-               "false_positives": sorted(clean.st.signatures) if clean and clean.st else []},
+        "suite": {
+            **_rate(sum(r.caught for r in faults), len(faults)),
+            "expected_clause_named": sum(r.caught and r.expected_named for r in faults),
+            "clean": clean.suite.status if clean else None,
+            "false_positives": (clean.suite.tests if clean else []),
+        },
+        "st": {
+            **_rate(sum(bool(r.st and r.st.killed) for r in st_rows), len(st_rows)),
+            "not_run": [r.fault for r in faults if r not in st_rows],
+            "false_positives": sorted(clean.st.signatures) if clean and clean.st else [],
+        },
     }
 
 
@@ -49,34 +53,54 @@ def _pct(rate: dict[str, Any]) -> str:
     return f"{rate['killed']}/{rate['total']} ({share})"
 
 
-def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str, wall_s: float,
-                    fail_fast: bool = False) -> str:
+def render_markdown(
+    rows: Sequence[Row], totals: dict[str, Any], *, profile: str, wall_s: float, fail_fast: bool = False
+) -> str:
     suite, st = totals["suite"], totals["st"]
     clean = next((r for r in rows if r.fault == CLEAN), None)
     seeds = clean.st.seeds if clean and clean.st else []
-    mode = ("fail-fast: each run stops at its first failing test, so only that test is listed"
-            if fail_fast else "every test of the profile runs against every fault")
-    lines = [f"# Mutation gate ({profile} profile)", "", f"- mode: {mode}",
-             f"- suite kill rate: {_pct(suite)}; expected clause named: {suite['expected_clause_named']}",
-             (f"- st kill rate: {_pct(st)}" + (f" (st not run: {', '.join(st['not_run'])})" if st["not_run"] else "")
-              if st["total"] or not st["not_run"] else "- st: not run (--no-baseline)"),
-             f"- clean server, suite: {suite['clean']}; false positives: "
-             + (", ".join(f"`{t}`" for t in suite["false_positives"]) or "none"),
-             *([f"- clean server, st (its false positives, union of {len(seeds)} run(s), seeds "
+    mode = (
+        "fail-fast: each run stops at its first failing test, so only that test is listed"
+        if fail_fast
+        else "every test of the profile runs against every fault"
+    )
+    lines = [
+        f"# Mutation gate ({profile} profile)",
+        "",
+        f"- mode: {mode}",
+        f"- suite kill rate: {_pct(suite)}; expected clause named: {suite['expected_clause_named']}",
+        (
+            f"- st kill rate: {_pct(st)}" + (f" (st not run: {', '.join(st['not_run'])})" if st["not_run"] else "")
+            if st["total"] or not st["not_run"]
+            else "- st: not run (--no-baseline)"
+        ),
+        f"- clean server, suite: {suite['clean']}; false positives: "
+        + (", ".join(f"`{t}`" for t in suite["false_positives"]) or "none"),
+        *(
+            [
+                f"- clean server, st (its false positives, union of {len(seeds)} run(s), seeds "
                 f"{', '.join(map(str, seeds))}; excluded from its kills): "
-                + (", ".join(f"`{s}`" for s in st["false_positives"]) or "none")] if seeds else []),
-             f"- total wall time: {wall_s:.1f} s", "",
-             "st kills a fault only with a failure signature (check code, operation) that none of its "
-             "clean-server runs reported.", "",
-             "| fault | clause | suite caught | tests that caught it | clause named | first failure s | wall s "
-             "| st killed | st new signatures | st first kill s | st wall s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+                + (", ".join(f"`{s}`" for s in st["false_positives"]) or "none")
+            ]
+            if seeds
+            else []
+        ),
+        f"- total wall time: {wall_s:.1f} s",
+        "",
+        "st kills a fault only with a failure signature (check code, operation) that none of its "
+        "clean-server runs reported.",
+        "",
+        "| fault | clause | suite caught | tests that caught it | clause named | first failure s | wall s "
+        "| st killed | st new signatures | st first kill s | st wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         caught = {"caught": "y", "survived": "n"}.get(r.suite.status, f"error ({r.suite.exit_code})")
         if r.fault == CLEAN:
             caught = "n (pass)" if r.suite.status == "survived" else f"FALSE POSITIVE ({r.suite.status})"
         tests = "<br>".join(f"`{t}`" for t in r.suite.tests[:5]) + (
-            f"<br>(+{len(r.suite.tests) - 5})" if len(r.suite.tests) > 5 else "")
+            f"<br>(+{len(r.suite.tests) - 5})" if len(r.suite.tests) > 5 else ""
+        )
         named = "-" if r.fault == CLEAN else ("y" if r.expected_named else "n")
         st = r.st
         if st is None:
@@ -86,23 +110,50 @@ def render_markdown(rows: Sequence[Row], totals: dict[str, Any], *, profile: str
         elif r.fault == CLEAN:
             st_cells = [f"({len(st.signatures)} false positives)", "-", "-", _s(st.wall_s)]
         else:
-            st_cells = ["y" if st.killed else "n", "<br>".join(f"`{s}`" for s in st.new) or "-",
-                        _s(st.first_kill_s), _s(st.wall_s)]
-        lines.append("| " + " | ".join([r.fault, r.clause or "-", caught, tests or "-", named,
-                                         _s(r.suite.first_failure_s), _s(r.suite.wall_s), *st_cells]) + " |")
+            st_cells = [
+                "y" if st.killed else "n",
+                "<br>".join(f"`{s}`" for s in st.new) or "-",
+                _s(st.first_kill_s),
+                _s(st.wall_s),
+            ]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r.fault,
+                    r.clause or "-",
+                    caught,
+                    tests or "-",
+                    named,
+                    _s(r.suite.first_failure_s),
+                    _s(r.suite.wall_s),
+                    *st_cells,
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 
-def write_reports(rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s: float,
-                  fail_fast: bool = False) -> dict[str, Any]:
+def write_reports(
+    rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s: float, fail_fast: bool = False
+) -> dict[str, Any]:
     totals = summarize(rows)
-    data = {"profile": profile, "fail_fast": fail_fast, "wall_s": round(wall_s, 1), **totals,
-            "rows": [{**asdict(r), "caught": r.caught,
-                      "expected_clause_named": None if r.fault == CLEAN else r.expected_named} for r in rows]}
+    data = {
+        "profile": profile,
+        "fail_fast": fail_fast,
+        "wall_s": round(wall_s, 1),
+        **totals,
+        "rows": [
+            {**asdict(r), "caught": r.caught, "expected_clause_named": None if r.fault == CLEAN else r.expected_named}
+            for r in rows
+        ],
+    }
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "mutation.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     (report_dir / "mutation.md").write_text(
-        render_markdown(rows, totals, profile=profile, wall_s=wall_s, fail_fast=fail_fast), encoding="utf-8")
+        render_markdown(rows, totals, profile=profile, wall_s=wall_s, fail_fast=fail_fast), encoding="utf-8"
+    )
     return data
 
 
@@ -123,20 +174,37 @@ def readme_table(data: dict[str, Any]) -> str:
     st_fp = len(st["false_positives"])
     rows = [
         ("faults caught", _pct(suite), _pct(st)),
-        ("clean server", "passes" if suite["clean"] == "survived" else f"FAILS ({suite['clean']})",
-         f"fails: {st_fp} (check, operation) failures over {len(st_clean.get('seeds') or [])} runs, "
-         "counted as false positives" if st_fp else "passes"),
-        ("failure names the fault's own clause", f"{suite['expected_clause_named']}/{suite['total']}",
-         "- (no clauses)"),
-        ("median time to the first failure, caught faults",
-         f"{_s(_median(r['suite']['first_failure_s'] for r in faults if r['caught']))} s",
-         f"{_s(_median((r.get('st') or {}).get('first_kill_s') for r in faults))} s"),
-        ("median wall time per fault", f"{_s(_median(r['suite']['wall_s'] for r in faults))} s",
-         f"{_s(_median((r.get('st') or {}).get('wall_s') for r in faults))} s (budget: the suite's time)"),
+        (
+            "clean server",
+            "passes" if suite["clean"] == "survived" else f"FAILS ({suite['clean']})",
+            f"fails: {st_fp} (check, operation) failures over {len(st_clean.get('seeds') or [])} runs, "
+            "counted as false positives"
+            if st_fp
+            else "passes",
+        ),
+        (
+            "failure names the fault's own clause",
+            f"{suite['expected_clause_named']}/{suite['total']}",
+            "- (no clauses)",
+        ),
+        (
+            "median time to the first failure, caught faults",
+            f"{_s(_median(r['suite']['first_failure_s'] for r in faults if r['caught']))} s",
+            f"{_s(_median((r.get('st') or {}).get('first_kill_s') for r in faults))} s",
+        ),
+        (
+            "median wall time per fault",
+            f"{_s(_median(r['suite']['wall_s'] for r in faults))} s",
+            f"{_s(_median((r.get('st') or {}).get('wall_s') for r in faults))} s (budget: the suite's time)",
+        ),
     ]
-    lines = [README_START, "| | the suites (`" + data["profile"] + "` profile) | plain Schemathesis (`st run`) |",
-             "|---|---|---|", *(f"| {a} | {b} | {c} |" for a, b, c in rows),
-             f"\nOne `orchestrator-contract mutate` run, {len(faults)} faults, "
-             f"{data['wall_s'] / 60:.0f} min in all; per fault: [`reports/mutation.md`](reports/mutation.md).",
-             README_END]
+    lines = [
+        README_START,
+        "| | the suites (`" + data["profile"] + "` profile) | plain Schemathesis (`st run`) |",
+        "|---|---|---|",
+        *(f"| {a} | {b} | {c} |" for a, b, c in rows),
+        f"\nOne `orchestrator-contract mutate` run, {len(faults)} faults, "
+        f"{data['wall_s'] / 60:.0f} min in all; per fault: [`reports/mutation.md`](reports/mutation.md).",
+        README_END,
+    ]
     return "\n".join(lines)

@@ -6,9 +6,9 @@ the clean server too. Each st failure is reduced to a *signature* `(check code, 
 read from st's NDJSON event stream (`failure_info` of every failed check). The clean server's
 signatures are st's false positives (the union of several clean runs at consecutive seeds, since
 which misfires st hits depends on the data it draws and on timing); a fault is killed by st only
-when st reports a signature none of the clean runs did. Codes rather than messages are compared because messages carry generated data
-(ids, bodies) that differ from run to run; the operation is kept so that a new kind of failure on
-an operation counts even when the same check already misfired elsewhere.
+when st reports a signature none of the clean runs did. Codes rather than messages are compared
+because messages carry generated data (ids, bodies) that differ from run to run; the operation is
+kept so that a new kind of failure on an operation counts even when the same check already misfired elsewhere.
 
 Some st failures are dropped before any comparison (`ST_MISFIRES`): an ST201 whose only claimed
 violations are an unknown query parameter (the contract says those are ignored) or a missing
@@ -105,23 +105,45 @@ def run_st(fault: str | None, out_dir: Path, *, budget_s: int, seed: int, max_ex
     ndjson.unlink(missing_ok=True)
     started = time.monotonic()
     with start_background(ServerConfig(faults=frozenset({fault} if fault else ()))) as server:
-        command = [st, "run", str(spec_path()), "--url", server.base_url,
-                   "--auth", f"{PRIMARY_ACCOUNT.username}:{PRIMARY_ACCOUNT.secret}",
-                   "--phases", "examples,coverage,fuzzing,stateful", "--checks", "all",
-                   "--seed", str(seed), "--generation-deterministic", "--max-examples", str(max_examples),
-                   "--max-time", str(budget_s), "--report", "ndjson,json",
-                   "--report-ndjson-path", str(ndjson), "--report-json-path", str(out_dir / "st.json")]
+        command = [
+            st,
+            "run",
+            str(spec_path()),
+            "--url",
+            server.base_url,
+            "--auth",
+            f"{PRIMARY_ACCOUNT.username}:{PRIMARY_ACCOUNT.secret}",
+            "--phases",
+            "examples,coverage,fuzzing,stateful",
+            "--checks",
+            "all",
+            "--seed",
+            str(seed),
+            "--generation-deterministic",
+            "--max-examples",
+            str(max_examples),
+            "--max-time",
+            str(budget_s),
+            "--report",
+            "ndjson,json",
+            "--report-ndjson-path",
+            str(ndjson),
+            "--report-json-path",
+            str(out_dir / "st.json"),
+        ]
         with (out_dir / "st.log").open("w", encoding="utf-8") as log:
             try:
-                code: int | None = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
-                                                  timeout=budget_s + RUN_GRACE_S).returncode
+                code: int | None = subprocess.run(
+                    command, stdout=log, stderr=subprocess.STDOUT, timeout=budget_s + RUN_GRACE_S
+                ).returncode
             except subprocess.TimeoutExpired:
                 code = None
     wall = round(time.monotonic() - started, 1)
     signatures = st_signatures(ndjson)
     if code not in (0, 1) and not signatures:
-        return StResult("error", code, wall, budget_s, detail=f"st exited {code}; see {out_dir / 'st.log'}",
-                        seeds=[seed])
+        return StResult(
+            "error", code, wall, budget_s, detail=f"st exited {code}; see {out_dir / 'st.log'}", seeds=[seed]
+        )
     return StResult("ran", code, wall, budget_s, signatures, seeds=[seed])
 
 
@@ -141,9 +163,15 @@ def merge_st(results: Sequence[StResult]) -> StResult:
         return results[0]
     signatures = earliest(r.signatures for r in ran)
     failed = [f"seed {r.seeds[0] if r.seeds else '?'}: {r.detail}" for r in results if r.status != "ran"]
-    return StResult("ran", max(r.exit_code or 0 for r in ran), round(sum(r.wall_s for r in results), 1),
-                    ran[0].budget_s, signatures, detail="; ".join(failed),
-                    seeds=[s for r in results for s in r.seeds])
+    return StResult(
+        "ran",
+        max(r.exit_code or 0 for r in ran),
+        round(sum(r.wall_s for r in results), 1),
+        ran[0].budget_s,
+        signatures,
+        detail="; ".join(failed),
+        seeds=[s for r in results for s in r.seeds],
+    )
 
 
 def judge_st(rows: Sequence[Row]) -> None:

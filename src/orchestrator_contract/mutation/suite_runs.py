@@ -21,8 +21,15 @@ EXIT_OK, EXIT_CAUGHT = 0, 1
 RUN_GRACE_S = 180  # beyond --max-time-per-run: pytest start-up, report writing, the run's own grace
 
 
-def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: int | None,
-              fail_fast: bool = False, clause: str = "") -> SuiteResult:
+def run_suite(
+    fault: str | None,
+    report_dir: Path,
+    *,
+    profile: str,
+    max_time_s: int | None,
+    fail_fast: bool = False,
+    clause: str = "",
+) -> SuiteResult:
     """Run the suites in a subprocess against the embedded server with `fault` (None: clean).
 
     With `fail_fast` the run stops at the first failure naming `clause` (or, without one, at the
@@ -32,8 +39,19 @@ def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: 
     report_dir.mkdir(parents=True)
     # In-process (no xdist workers): tests then run in the schedule's order, so the time to the first
     # failure is what a fail-fast run of the profile costs, and N runs side by side share the cores.
-    command = [sys.executable, "-m", "orchestrator_contract", "run", "--profile", profile, "--workers", "0",
-               "--report-dir", str(report_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "orchestrator_contract",
+        "run",
+        "--profile",
+        profile,
+        "--workers",
+        "0",
+        "--no-triage",
+        "--report-dir",
+        str(report_dir),
+    ]
     if fault:
         command += ["--server-fault", fault]
     if max_time_s:
@@ -51,11 +69,16 @@ def run_suite(fault: str | None, report_dir: Path, *, profile: str, max_time_s: 
     status = {EXIT_OK: "survived", EXIT_CAUGHT: "caught"}.get(code, "error")
     result = read_run(report_dir)
     failures = sorted({(f.test, f.clause) for f in result.violations})
-    return SuiteResult(status, code, round(wall, 1), sorted({t for t, _ in failures}),
-                       sorted({c for _, c in failures}),
-                       first_failure_after(report_dir / FAILURES_DIR, started_wall),
-                       [list(pair) for pair in failures],
-                       first_failure_after(report_dir / FAILURES_DIR, started_wall, clause) if clause else None)
+    return SuiteResult(
+        status,
+        code,
+        round(wall, 1),
+        sorted({t for t, _ in failures}),
+        sorted({c for _, c in failures}),
+        first_failure_after(report_dir / FAILURES_DIR, started_wall),
+        [list(pair) for pair in failures],
+        first_failure_after(report_dir / FAILURES_DIR, started_wall, clause) if clause else None,
+    )
 
 
 def first_failure_after(failures_dir: Path, started_wall: float, clause: str | None = None) -> float | None:

@@ -5,5 +5,13 @@ from .config import ServerConfig, parse_credential
 from .faults import FAULTS, Fault
 from .runner import RunningServer, run_server, start_background
 
-__all__ = ["FAULTS", "Fault", "RunningServer", "ServerConfig", "create_app", "parse_credential", "run_server",
-           "start_background"]
+__all__ = [
+    "FAULTS",
+    "Fault",
+    "RunningServer",
+    "ServerConfig",
+    "create_app",
+    "parse_credential",
+    "run_server",
+    "start_background",
+]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 import secrets
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -21,20 +19,33 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .faults import Fault
 from .auth import Authenticator, RateLimiter
 from .config import ServerConfig
 from .errors import ApiError
-from .http_io import (DateHeaderMiddleware, LatencyMiddleware, error_response, json_response, raw_json_response,
-                      read_json_request_body)
-from .idempotency import fingerprint
+from .faults import Fault
+from .http_io import (
+    DateHeaderMiddleware,
+    LatencyMiddleware,
+    error_response,
+    json_response,
+    raw_json_response,
+    read_json_request_body,
+)
 from .listing import list_page
 from .model import PENDING, ConfigRecord, configuration_json, http_date, operation_json
 from .operations import OperationEngine, WriteRequest
 from .store import Store
 from .tokens import TokenCodec
-from .validation import (bad, parse_idempotency_key, parse_if_match, parse_json, parse_memory_store_filter,
-                         parse_page_size, validate_create, validate_patch, validate_replace)
+from .validation import (
+    bad,
+    parse_if_match,
+    parse_json,
+    parse_memory_store_filter,
+    parse_page_size,
+    validate_create,
+    validate_patch,
+    validate_replace,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +85,11 @@ class Api:
     def authenticate(self, request: Request) -> str:
         account = self.s.auth.authenticate(request.headers.get("authorization"))
         if account is None:
-            headers = {} if self.cfg.has(Fault.NO_WWW_AUTHENTICATE) else {
-                "WWW-Authenticate": f'Basic realm="{self.cfg.realm}", charset="UTF-8"'}
+            headers = (
+                {}
+                if self.cfg.has(Fault.NO_WWW_AUTHENTICATE)
+                else {"WWW-Authenticate": f'Basic realm="{self.cfg.realm}", charset="UTF-8"'}
+            )
             message = "Authentication failed: valid HTTP Basic credentials are required"
             sent = self.s.auth.credentials(request.headers.get("authorization"))
             if sent is not None and self.cfg.has(Fault.ERROR_ECHOES_CREDENTIALS):
@@ -90,21 +104,27 @@ class Api:
     # ------------------------------------------------------------------ reads
 
     def _representation(self, rec: ConfigRecord) -> dict[str, Any]:
-        return configuration_json(rec, fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
-                                  leak_account=self.cfg.has(Fault.LEAK_INTERNAL_FIELD))
+        return configuration_json(
+            rec,
+            fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
+            leak_account=self.cfg.has(Fault.LEAK_INTERNAL_FIELD),
+        )
 
     async def list_configurations(self, request: Request) -> Response:
         account = self.authenticate(request)
         query = request.query_params
-        page_size = parse_page_size(query.getlist("pageSize"),
-                                    default=20 if self.cfg.has(Fault.WRONG_DEFAULT_PAGE_SIZE) else 50,
-                                    maximum=1001 if self.cfg.has(Fault.PAGE_SIZE_OFF_BY_ONE) else 1000)
+        page_size = parse_page_size(
+            query.getlist("pageSize"),
+            default=20 if self.cfg.has(Fault.WRONG_DEFAULT_PAGE_SIZE) else 50,
+            maximum=1001 if self.cfg.has(Fault.PAGE_SIZE_OFF_BY_ONE) else 1000,
+        )
         memory_store_id = parse_memory_store_filter(query.getlist("memoryStoreId"))
         tokens = query.getlist("pageToken")
         if len(tokens) > 1:
             raise bad("pageToken must be given at most once")
-        body = list_page(self.s.store, self.s.codec, self.cfg, account, memory_store_id, page_size,
-                         tokens[0] if tokens else None)
+        body = list_page(
+            self.s.store, self.s.codec, self.cfg, account, memory_store_id, page_size, tokens[0] if tokens else None
+        )
         return json_response(200, body)
 
     async def fetch_configuration(self, request: Request) -> Response:
@@ -136,8 +156,11 @@ class Api:
             self._terminal_reads[op.id] += 1
             if self._terminal_reads[op.id] % 3 == 0:  # served by a replica that has not seen the completion
                 op = dataclasses.replace(op, status=PENDING, completed_us=None, error=None)
-        body = operation_json(op, fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
-                              completed_at_when_pending=self.cfg.has(Fault.COMPLETED_AT_WHILE_PENDING))
+        body = operation_json(
+            op,
+            fractional=self.cfg.has(Fault.FRACTIONAL_TIMESTAMPS),
+            completed_at_when_pending=self.cfg.has(Fault.COMPLETED_AT_WHILE_PENDING),
+        )
         if self.cfg.has(Fault.OPERATION_STATUS_URL_RELATIVE):
             body["statusUrl"] = request.url.path
         return json_response(200, body)
@@ -156,73 +179,71 @@ class Api:
     async def delete(self, request: Request) -> Response:
         return await self._write(request, "delete")
 
-    def _idempotency_key(self, request: Request) -> str | None:
-        values = request.headers.getlist("idempotency-key")
-        if self.cfg.has(Fault.DUPLICATE_KEY_HEADER_FIRST_WINS):
-            values = values[:1]
-        key = parse_idempotency_key(values, anchored=not self.cfg.has(Fault.LENIENT_KEY_FORMAT),
-                                    uuid_parse=self.cfg.has(Fault.IDEMPOTENCY_KEY_UUID_PARSE))
-        if key is not None and self.cfg.has(Fault.IDEMPOTENCY_KEY_CASE_INSENSITIVE):
-            key = key.lower()
-        return key
-
     def _if_match(self, kind: str, values: list[str]) -> Any:
         if kind == "create" and not self.cfg.has(Fault.POST_HONOURS_IF_MATCH):
             return None  # POST ignores If-Match
-        return parse_if_match(values, weak_matches=self.cfg.has(Fault.WEAK_ETAG_MATCHES),
-                              lenient=self.cfg.has(Fault.IF_MATCH_UNQUOTED_ACCEPTED))
+        return parse_if_match(
+            values,
+            weak_matches=self.cfg.has(Fault.WEAK_ETAG_MATCHES),
+            lenient=self.cfg.has(Fault.IF_MATCH_UNQUOTED_ACCEPTED),
+        )
 
     async def _write(self, request: Request, kind: str) -> Response:
         account = self.authenticate(request)
-        key = self._idempotency_key(request)
+        keys = self.s.engine.keys
+        key_headers = request.headers.getlist("idempotency-key")
+        keys.key_of(key_headers, account, kind, None)  # a malformed key is a 400 before the body is read
         if_match_values = request.headers.getlist("if-match")
         config_id = None if kind == "create" else request.path_params["id"]
         body = changes = deferred_error = None
         if kind != "delete":  # a DELETE body is ignored
             body = parse_json(await read_json_request_body(request, self.cfg.has))
-        if key is None and kind == "create" and self.cfg.has(Fault.DEDUPE_WITHOUT_KEY):
-            key = str(uuid.uuid5(uuid.NAMESPACE_URL, account + json.dumps(body, sort_keys=True)))
+        key = keys.key_of(key_headers, account, kind, body)
 
         def request_fingerprint() -> str:
-            if_match = ", ".join(if_match_values) if if_match_values else None
-            return fingerprint(request.method, request.url.path, body,
-                               None if self.cfg.has(Fault.FINGERPRINT_IGNORES_IF_MATCH) else if_match,
-                               include_body=not self.cfg.has(Fault.IDEMPOTENCY_IGNORES_BODY))
+            return keys.fingerprint_of(request.method, request.url.path, body, if_match_values)
 
         try:
             if kind != "delete":
                 try:
-                    changes = _VALIDATORS[kind](body, allow_unknown=self.cfg.has(Fault.ACCEPTS_UNKNOWN_FIELDS),
-                                                has=self.cfg.has)
+                    changes = _VALIDATORS[kind](
+                        body, allow_unknown=self.cfg.has(Fault.ACCEPTS_UNKNOWN_FIELDS), has=self.cfg.has
+                    )
                 except ApiError as err:
                     if kind != "patch" or not self.cfg.has(Fault.ASYNC_VALIDATION):
                         raise
                     changes, deferred_error = {}, err.message  # the worker will find it
             write = WriteRequest(
-                account=account, kind=kind, config_id=config_id, changes=changes,
+                account=account,
+                kind=kind,
+                config_id=config_id,
+                changes=changes,
                 if_match=self._if_match(kind, if_match_values),
-                idempotency_key=key, fingerprint=None if key is None else request_fingerprint(),
+                idempotency_key=key,
+                fingerprint=None if key is None else request_fingerprint(),
                 base_url=str(request.base_url).rstrip("/"),
                 deferred_error=deferred_error,
             )
-            if key is not None and self.cfg.has(Fault.IDEMPOTENCY_KEY_RACE):
-                if self.s.engine.stored_key(account, key) is None:
-                    await asyncio.sleep(RACE_WINDOW_S)  # another request with the key slips in here
-                    write.key_checked = True
+            if key is not None and self.cfg.has(Fault.IDEMPOTENCY_KEY_RACE) and keys.stored(account, key) is None:
+                await asyncio.sleep(RACE_WINDOW_S)  # another request with the key slips in here
+                write.key_checked = True
             accepted = self.s.engine.submit(write)
         except ApiError as err:
             if err.status == 400 and self.cfg.has(Fault.ERROR_DETAIL_HEADER):
                 err.headers["Twilio-Error-Detail"] = err.message  # encoded as Latin-1 by the response
-            if key is not None and err.status != 422 and self.cfg.has(Fault.IDEMPOTENCY_STORES_4XX):
-                self.s.engine.remember_rejected(account, key, request_fingerprint())
+            if key is not None and err.status != 422:
+                keys.remember_rejected(account, key, request_fingerprint())
             if err.status == 412 and config_id is not None and self.cfg.has(Fault.REJECTED_WRITE_BUMPS_VERSION):
                 self.s.engine.touch(account, config_id)
             raise
         location = accepted.status_url
         if self.cfg.has(Fault.LOCATION_DIFFERS_FROM_STATUS_URL):
             location = urlsplit(location).path
-        headers = {"Operation-Id": accepted.operation_id, "Location": location,
-                   "Retry-After": str(accepted.retry_after)}
+        headers = {
+            "Operation-Id": accepted.operation_id,
+            "Location": location,
+            "Retry-After": str(accepted.retry_after),
+        }
         if accepted.accepted_us is not None:
             headers["Date"] = http_date(accepted.accepted_us)
         return raw_json_response(202, accepted.body, headers)
@@ -267,8 +288,10 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
 
     routes = [
         Route(CONFIGURATIONS, _Endpoint({"GET": api.list_configurations, "POST": api.create})),
-        Route(CONFIGURATIONS + "/{id}", _Endpoint({"GET": api.fetch_configuration, "PUT": api.replace,
-                                                   "PATCH": api.patch, "DELETE": api.delete})),
+        Route(
+            CONFIGURATIONS + "/{id}",
+            _Endpoint({"GET": api.fetch_configuration, "PUT": api.replace, "PATCH": api.patch, "DELETE": api.delete}),
+        ),
         Route(OPERATIONS + "/{id}", _Endpoint({"GET": api.fetch_operation})),
         Route("/{path:path}", _Endpoint({}, not_found=True)),
     ]

@@ -10,15 +10,19 @@ import threading
 import time
 from collections.abc import Callable
 
-from .faults import Fault
 from ..defaults import Credential
+from .faults import Fault
 
 
 class Authenticator:
     """Maps `Authorization: Basic ...` to an Account SID (API keys act for their account)."""
 
-    def __init__(self, accounts: list[Credential], api_keys: dict[str, tuple[Credential, str]],
-                 has: Callable[[Fault], bool] = lambda fault: False) -> None:
+    def __init__(
+        self,
+        accounts: list[Credential],
+        api_keys: dict[str, tuple[Credential, str]],
+        has: Callable[[Fault], bool] = lambda fault: False,
+    ) -> None:
         self._secrets: dict[str, tuple[bytes, str]] = {c.username: (c.secret.encode(), c.username) for c in accounts}
         for key_sid, (cred, account) in api_keys.items():
             self._secrets[key_sid] = (cred.secret.encode(), account)
@@ -54,7 +58,7 @@ class Authenticator:
         expected, account = entry
         supplied = secret.encode("utf-8", "surrogatepass")
         if self._has(Fault.TOKEN_PREFIX_COMPARE):
-            supplied = supplied[:len(expected)]
+            supplied = supplied[: len(expected)]
         return account if hmac.compare_digest(supplied, expected) else None
 
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 from http import HTTPStatus
 
 # Twilio-style numeric codes; 20003 for authentication is fixed by the contract.
-_CODES: dict[int, int] = {400: 20001, 401: 20003, 404: 20404, 405: 20004, 409: 20409, 412: 20412,
-                          413: 20413, 415: 20415, 422: 20422, 429: 20429, 500: 20500}
+_CODES: dict[int, int] = {
+    400: 20001,
+    401: 20003,
+    404: 20404,
+    405: 20004,
+    409: 20409,
+    412: 20412,
+    413: 20413,
+    415: 20415,
+    422: 20422,
+    429: 20429,
+    500: 20500,
+}
 
 
 class ApiError(Exception):
@@ -32,5 +43,9 @@ class ApiError(Exception):
 
     def problem(self) -> dict[str, object]:
         """The RFC 9457 problem details of a FAILED operation."""
-        return {"type": "about:blank", "title": HTTPStatus(self.status).phrase, "status": self.status,
-                "detail": self.message}
+        return {
+            "type": "about:blank",
+            "title": HTTPStatus(self.status).phrase,
+            "status": self.status,
+            "detail": self.message,
+        }

@@ -131,8 +131,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.OFFSET_PAGE_TOKENS: (
         "PAGE-KEYSET",
-        "Page tokens are unsigned offsets: concurrent creates/deletes skip or repeat items, tampering is "
-        "accepted.",
+        "Page tokens are unsigned offsets: concurrent creates/deletes skip or repeat items, tampering is accepted.",
     ),
     Fault.FILTER_LOST_ON_LATER_PAGES: (
         "PAGE-FILTER",
@@ -196,8 +195,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.CREATE_ID_MISMATCH: (
         "OPS-CREATE-ID",
-        "The worker gives a new configuration a fresh id: related.configurationId of the create names "
-        "nothing.",
+        "The worker gives a new configuration a fresh id: related.configurationId of the create names nothing.",
     ),
     Fault.OPERATION_STATUS_URL_RELATIVE: (
         "OPS-RESOURCE",
@@ -213,8 +211,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.FAILED_OP_ERROR_BODY: (
         "OPS-ERROR",
-        "A FAILED operation's error is the API error body {code, message, more_info, status}, not RFC "
-        "9457.",
+        "A FAILED operation's error is the API error body {code, message, more_info, status}, not RFC 9457.",
     ),
     Fault.FOREIGN_OPERATION_VISIBLE: (
         "OPS-404",
@@ -226,8 +223,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.FAILED_OP_BUMPS_VERSION: (
         "OPS-FAILED-NOOP",
-        "The worker bumps version before re-checking If-Match and keeps the bump when the operation "
-        "FAILS.",
+        "The worker bumps version before re-checking If-Match and keeps the bump when the operation FAILS.",
     ),
     Fault.DUPLICATE_KEY_HEADER_FIRST_WINS: (
         "IDEM-FORMAT",
@@ -235,8 +231,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.LENIENT_KEY_FORMAT: (
         "IDEM-FORMAT",
-        "The Idempotency-Key pattern is matched at the start only: a UUID with anything appended is "
-        "accepted.",
+        "The Idempotency-Key pattern is matched at the start only: a UUID with anything appended is accepted.",
     ),
     Fault.IDEMPOTENCY_KEY_CASE_INSENSITIVE: (
         "IDEM-REPLAY",
@@ -265,8 +260,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.DEDUPE_WITHOUT_KEY: (
         "IDEM-NO-KEY",
-        "A create without Idempotency-Key gets one derived from its body: identical keyless POSTs are "
-        "deduplicated.",
+        "A create without Idempotency-Key gets one derived from its body: identical keyless POSTs are deduplicated.",
     ),
     Fault.REJECTED_WRITE_BUMPS_VERSION: (
         "VER-NOCHANGE",
@@ -274,8 +268,8 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.UPDATED_AT_NOT_BUMPED: ("VER-TIMES", "An applied PUT or PATCH leaves updatedAt at its previous value."),
     Fault.CREATED_AT_CHANGES_ON_UPDATE: ("VER-TIMES", "An applied PUT or PATCH sets createdAt to the write's time."),
-    Fault.WEAK_ETAG: ("VER-ETAG", "GET answers a weak ETag, W/\"<version>\"."),
-    Fault.WEAK_ETAG_MATCHES: ("VER-IF-MATCH", "If-Match compares weakly: W/\"<version>\" matches."),
+    Fault.WEAK_ETAG: ("VER-ETAG", 'GET answers a weak ETag, W/"<version>".'),
+    Fault.WEAK_ETAG_MATCHES: ("VER-IF-MATCH", 'If-Match compares weakly: W/"<version>" matches.'),
     Fault.IF_MATCH_UNQUOTED_ACCEPTED: (
         "VER-IF-MATCH",
         "If-Match is split on commas and stripped of quotes: an unquoted or unterminated version matches.",
@@ -293,7 +287,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
         "VER-STALE-APPLY",
         "A write made stale before it applies FAILS with error.status 409 instead of 412.",
     ),
-    Fault.EMPTY_NEXT_TOKEN: ("PAGE-BODY", "The last page carries nextToken \"\" instead of leaving it out."),
+    Fault.EMPTY_NEXT_TOKEN: ("PAGE-BODY", 'The last page carries nextToken "" instead of leaving it out.'),
     Fault.META_PAGE_SIZE_REQUESTED: (
         "PAGE-BODY",
         "meta.pageSize is the page size asked for, not the number of items in the page.",
@@ -309,13 +303,11 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.WRONG_FILTER_TOKEN_ACCEPTED: (
         "PAGE-TOKEN-INVALID",
-        "Page tokens are not bound to the memoryStoreId filter: a token used with another filter is "
-        "accepted.",
+        "Page tokens are not bound to the memoryStoreId filter: a token used with another filter is accepted.",
     ),
     Fault.PREVIOUS_TOKEN_OFF_BY_ONE: (
         "PAGE-PREVIOUS",
-        "previousToken points at the first item of the page (<=, not <): the previous page is shifted by "
-        "one.",
+        "previousToken points at the first item of the page (<=, not <): the previous page is shifted by one.",
     ),
     # -- Exact bounds
     Fault.BODY_LIMIT_INCLUSIVE: (
@@ -368,8 +360,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.METADATA_NON_BMP_REPLACED: (
         "RES-ROUNDTRIP",
-        "captureRules[].metadata values are stored as utf8mb3: characters outside the BMP (emoji) come "
-        "back as U+FFFD.",
+        "captureRules[].metadata values are stored as utf8mb3: characters outside the BMP (emoji) come back as U+FFFD.",
     ),
     Fault.ERROR_DETAIL_HEADER: (
         "GEN-NO-5XX",
@@ -383,8 +374,7 @@ _INFO: dict[Fault, tuple[str, str]] = {
     ),
     Fault.MEDIA_TYPE_NOT_STRIPPED: (
         "ERR-415",
-        "The media type is cut at ';' but not stripped: 'application/json ; charset=utf-8' is answered "
-        "415.",
+        "The media type is cut at ';' but not stripped: 'application/json ; charset=utf-8' is answered 415.",
     ),
     Fault.JSON_MEDIA_TYPE_PREFIX_MATCH: (
         "ERR-415",
@@ -421,5 +411,5 @@ def check_fault_names(names: Iterable[str]) -> frozenset[Fault]:
     names = list(names)
     unknown = sorted(set(names) - FAULTS.keys())
     if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}")
+        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
     return frozenset(Fault(name) for name in names)

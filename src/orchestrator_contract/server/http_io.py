@@ -46,7 +46,8 @@ async def read_json_request_body(request: Request, has: Callable[[Fault], bool] 
     if content_type is not None and not is_json_media_type(content_type, has):
         raise ApiError(415, "The request body must be application/json")
     inclusive = has(Fault.BODY_LIMIT_INCLUSIVE)
-    size, chunks, too_big = 0, [], False
+    size, too_big = 0, False
+    chunks: list[bytes] = []
     async for chunk in request.stream():
         size += len(chunk)
         if size >= MAX_BODY_BYTES if inclusive else size > MAX_BODY_BYTES:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .faults import Fault
 from .config import ServerConfig
 from .errors import ApiError
+from .faults import Fault
 from .model import ConfigRecord, configuration_json
 from .store import Store
 from .tokens import Cursor, InvalidToken, TokenCodec, decode_offset, encode_offset
@@ -23,14 +23,23 @@ _COMPLEMENT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
 _MIRROR = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge"}
 
 
-def list_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
-              page_size: int, token: str | None) -> dict[str, Any]:
+def list_page(
+    store: Store,
+    codec: TokenCodec,
+    config: ServerConfig,
+    account: str,
+    memory_store_id: str | None,
+    page_size: int,
+    token: str | None,
+) -> dict[str, Any]:
     if config.has(Fault.OFFSET_PAGE_TOKENS):
         items, next_token, prev_token = _offset_page(store, account, memory_store_id, page_size, token)
     else:
         items, next_token, prev_token = _keyset_page(store, codec, config, account, memory_store_id, page_size, token)
-    meta: dict[str, Any] = {"key": "configurations",
-                            "pageSize": page_size if config.has(Fault.META_PAGE_SIZE_REQUESTED) else len(items)}
+    meta: dict[str, Any] = {
+        "key": "configurations",
+        "pageSize": page_size if config.has(Fault.META_PAGE_SIZE_REQUESTED) else len(items),
+    }
     if next_token is not None:
         meta["nextToken"] = next_token
     elif config.has(Fault.EMPTY_NEXT_TOKEN):
@@ -48,8 +57,15 @@ def _bad_token() -> ApiError:
     return ApiError(400, "pageToken is malformed or does not belong to this query")
 
 
-def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account: str, memory_store_id: str | None,
-                 page_size: int, token: str | None) -> tuple[list[ConfigRecord], str | None, str | None]:
+def _keyset_page(
+    store: Store,
+    codec: TokenCodec,
+    config: ServerConfig,
+    account: str,
+    memory_store_id: str | None,
+    page_size: int,
+    token: str | None,
+) -> tuple[list[ConfigRecord], str | None, str | None]:
     cursor = None
     query_filter = memory_store_id
     # What a token is bound to: the account and the filter (the faults leave one out or add pageSize).
@@ -72,13 +88,20 @@ def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account:
         return _MIRROR[mode] if descending else mode
 
     def token_for(mode: str, key: tuple[int, str]) -> str:
-        return codec.encode(Cursor(mode, *key), account=bound_account, memory_store_id=bound_filter,
-                            page_size=bound_size)
+        return codec.encode(
+            Cursor(mode, *key), account=bound_account, memory_store_id=bound_filter, page_size=bound_size
+        )
 
     with store.lock:  # one consistent snapshot for the page and its neighbours
         if cursor is None or cursor.mode in ("gt", "ge"):
-            rows = store.page(owner, query_filter, cursor and order(cursor.mode), cursor and cursor.key,
-                              page_size + 1, descending=descending)
+            rows = store.page(
+                owner,
+                query_filter,
+                order(cursor.mode) if cursor else None,
+                cursor.key if cursor else None,
+                page_size + 1,
+                descending=descending,
+            )
             more_after = len(rows) > page_size
             items = rows[:page_size]
             more_before = None
@@ -107,8 +130,9 @@ def _keyset_page(store: Store, codec: TokenCodec, config: ServerConfig, account:
         return [], token_for(other, cursor.key), None
 
 
-def _offset_page(store: Store, account: str, memory_store_id: str | None, page_size: int,
-                 token: str | None) -> tuple[list[ConfigRecord], str | None, str | None]:
+def _offset_page(
+    store: Store, account: str, memory_store_id: str | None, page_size: int, token: str | None
+) -> tuple[list[ConfigRecord], str | None, str | None]:
     """Fault offset-page-tokens: LIMIT/OFFSET paging with unsigned, unbound tokens."""
     offset = 0
     if token is not None:

@@ -12,8 +12,15 @@ from typing import Any
 
 # The mutable fields of a configuration, in the order the representation lists them.
 FIELD_ORDER: tuple[str, ...] = (
-    "displayName", "description", "conversationGroupingType", "memoryStoreId", "channelSettings",
-    "statusCallbacks", "intelligenceConfigurationIds", "memoryExtractionEnabled", "conversationsV1Bridge",
+    "displayName",
+    "description",
+    "conversationGroupingType",
+    "memoryStoreId",
+    "channelSettings",
+    "statusCallbacks",
+    "intelligenceConfigurationIds",
+    "memoryExtractionEnabled",
+    "conversationsV1Bridge",
 )
 
 US = 1_000_000  # microseconds per second: timestamps are stored as integer microseconds
@@ -111,8 +118,9 @@ class OperationRecord:
     error: dict[str, Any] | None
 
 
-def operation_json(op: OperationRecord, *, fractional: bool = False,
-                   completed_at_when_pending: bool = False) -> dict[str, Any]:
+def operation_json(
+    op: OperationRecord, *, fractional: bool = False, completed_at_when_pending: bool = False
+) -> dict[str, Any]:
     """`completed_at_when_pending` is the fault completed-at-while-pending."""
     out: dict[str, Any] = {
         "operationId": op.id,

@@ -15,19 +15,21 @@ apply, so its Date is not earlier than those timestamps.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import heapq
 import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from .faults import Fault
 from .config import ServerConfig
 from .errors import ApiError
-from .model import (COMPLETED, FAILED, PENDING, ConfigRecord, OperationRecord, dumps, new_id, now_us,
-                    whole_second)
+from .faults import Fault
+from .idempotency import IdempotencyKeys, Replay
+from .model import COMPLETED, FAILED, PENDING, ConfigRecord, OperationRecord, dumps, new_id, now_us, whole_second
 from .store import IdempotencyRecord, Store
 from .validation import IfMatch, apply_changes, if_match_allows
 
@@ -114,9 +116,9 @@ class OperationEngine:
         # Whole seconds a client should wait before its first poll; sub-second delays say 0.
         self._retry_after = config.op_delay_ms // 1000
         self._scheduler = _Scheduler()
-        self._puts = 0
+        self.keys = IdempotencyKeys(store, config)
         for op_id in store.pending_op_ids():  # a restarted file-backed server finishes its backlog
-            self._scheduler.at(time.monotonic(), lambda op_id=op_id: self._apply(op_id))
+            self._scheduler.at(time.monotonic(), functools.partial(self._apply, op_id))
 
     def close(self) -> None:
         self._scheduler.close()
@@ -125,20 +127,6 @@ class OperationEngine:
         return us if self._config.has(Fault.FRACTIONAL_TIMESTAMPS) else whole_second(us)
 
     # ------------------------------------------------------------------ request time
-
-    def _key_scope(self, account: str) -> str:
-        """The namespace of an account's idempotency keys."""
-        return "" if self._config.has(Fault.IDEMPOTENCY_KEYS_GLOBAL) else account
-
-    def stored_key(self, account: str, key: str) -> IdempotencyRecord | None:
-        """The live record of an idempotency key (looked up without holding the transaction)."""
-        ttl_floor = time.time() - self._config.idempotency_ttl_s
-        return self._store.get_idempotency(self._key_scope(account), key, ttl_floor)
-
-    def remember_rejected(self, account: str, key: str, fp: str) -> None:
-        """Fault idempotency-stores-4xx: the key of a rejected request is recorded as used."""
-        with self._store.transaction():
-            self._store.put_idempotency(self._key_scope(account), key, time.time(), IdempotencyRecord(fp, "", "", 0, b""))
 
     def touch(self, account: str, config_id: str) -> None:
         """Bump a configuration's version without changing it (faults that bump when they must not)."""
@@ -151,20 +139,20 @@ class OperationEngine:
         """Check and accept a write, or raise ApiError (nothing is stored then)."""
         cfg = self._config
         with self._store.transaction():
-            if (cfg.has(Fault.REPLAY_AFTER_DELETE_404) and req.config_id is not None
-                    and self._store.get_config(req.account, req.config_id) is None):
+            if (
+                cfg.has(Fault.REPLAY_AFTER_DELETE_404)
+                and req.config_id is not None
+                and self._store.get_config(req.account, req.config_id) is None
+            ):
                 raise ApiError(404, "The requested configuration was not found")
             if req.idempotency_key is not None and not req.key_checked:
-                previous = self.stored_key(req.account, req.idempotency_key)
-                if previous is not None and not previous.operation_id and previous.fingerprint == req.fingerprint:
-                    previous = None  # fault idempotency-stores-4xx: the same rejected request, sent again
+                previous = self.keys.previous(req.account, req.idempotency_key, req.fingerprint or "")
                 if previous is not None:
-                    if previous.fingerprint != req.fingerprint:
-                        raise ApiError(422, "This Idempotency-Key was already used with a different request")
                     if cfg.has(Fault.REPLAY_NEW_OPERATION):
                         return self._replay_as_new(req.account, previous)
-                    return Accepted(previous.body, previous.operation_id, previous.status_url,
-                                    previous.retry_after, None)
+                    return Accepted(
+                        previous.body, previous.operation_id, previous.status_url, previous.retry_after, None
+                    )
             config_id = req.config_id
             if req.kind == "create":
                 if not if_match_allows(req.if_match, None):  # only with fault post-honours-if-match
@@ -183,20 +171,30 @@ class OperationEngine:
             op = self._new_operation(req.account, req.kind, config_id, req.base_url, accepted_us, payload)
             accepted = Accepted(self._body(op), op.id, op.status_url, self._retry_after, accepted_us)
             if req.idempotency_key is not None:
-                self._store.put_idempotency(
-                    self._key_scope(req.account), req.idempotency_key, time.time(),
-                    IdempotencyRecord(req.fingerprint or "", op.id, op.status_url, self._retry_after, accepted.body))
-                self._puts += 1
-                if self._puts % 200 == 0:
-                    self._store.purge_idempotency(time.time() - cfg.idempotency_ttl_s)
+                self.keys.remember(
+                    req.account,
+                    req.idempotency_key,
+                    req.fingerprint or "",
+                    Replay(accepted.body, op.id, op.status_url, self._retry_after),
+                )
             return accepted
 
-    def _new_operation(self, account: str, kind: str, config_id: str, base_url: str, accepted_us: int,
-                       payload: dict[str, Any]) -> OperationRecord:
+    def _new_operation(
+        self, account: str, kind: str, config_id: str, base_url: str, accepted_us: int, payload: dict[str, Any]
+    ) -> OperationRecord:
         op_id = new_id("op")
-        op = OperationRecord(id=op_id, account=account, kind=kind, status=PENDING,
-                             created_us=self._stamp(accepted_us), completed_us=None, config_id=config_id,
-                             status_url=base_url + OPERATIONS_PATH + op_id, payload=payload, error=None)
+        op = OperationRecord(
+            id=op_id,
+            account=account,
+            kind=kind,
+            status=PENDING,
+            created_us=self._stamp(accepted_us),
+            completed_us=None,
+            config_id=config_id,
+            status_url=base_url + OPERATIONS_PATH + op_id,
+            payload=payload,
+            error=None,
+        )
         self._store.insert_op(op)
         self._scheduler.at(time.monotonic() + self._delay_s, lambda: self._apply(op_id))
         return op
@@ -222,11 +220,15 @@ class OperationEngine:
             return
         holder = self._store.service_holder(account, bridge["serviceId"], config_id)
         if holder is not None:
-            raise ApiError(409, "conversationsV1Bridge.serviceId is already used by another configuration",
-                           headers={"X-Conflicting-Resource-Id": holder})
+            raise ApiError(
+                409,
+                "conversationsV1Bridge.serviceId is already used by another configuration",
+                headers={"X-Conflicting-Resource-Id": holder},
+            )
 
-    def _evaluate(self, account: str, kind: str, config_id: str, changes: dict[str, Any] | None,
-                  if_match: IfMatch) -> tuple[ConfigRecord | None, dict[str, Any] | None]:
+    def _evaluate(
+        self, account: str, kind: str, config_id: str, changes: dict[str, Any] | None, if_match: IfMatch
+    ) -> tuple[ConfigRecord | None, dict[str, Any] | None]:
         """Check an update/delete against the current state; return (current, new fields)."""
         current = self._store.get_config(account, config_id)
         condition = None if self._config.has(Fault.IF_MATCH_IGNORED) else if_match
@@ -302,6 +304,9 @@ class OperationEngine:
         assert new_fields is not None and current is not None
         bump = 0 if op.kind == "patch" and self._config.has(Fault.NO_VERSION_BUMP_ON_PATCH) else 1
         created_us = stamp if self._config.has(Fault.CREATED_AT_CHANGES_ON_UPDATE) else current.created_us
-        updated_us = current.updated_us if self._config.has(Fault.UPDATED_AT_NOT_BUMPED) else max(stamp, current.updated_us)
-        self._store.update_config(ConfigRecord(current.id, current.account, created_us, updated_us,
-                                               current.version + bump, new_fields))
+        updated_us = (
+            current.updated_us if self._config.has(Fault.UPDATED_AT_NOT_BUMPED) else max(stamp, current.updated_us)
+        )
+        self._store.update_config(
+            ConfigRecord(current.id, current.account, created_us, updated_us, current.version + bump, new_fields)
+        )

@@ -16,8 +16,17 @@ from .config import ServerConfig
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:
     # date_header=False: the app sets an exact Date itself (see http_io.DateHeaderMiddleware).
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, date_header=False,
-                          server_header=False, lifespan="on", timeout_graceful_shutdown=5)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        date_header=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+    )
 
 
 def run_server(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -36,7 +45,8 @@ class RunningServer:
 
     @property
     def config(self) -> ServerConfig:
-        return self.app.state.service.config
+        config: ServerConfig = self.app.state.service.config
+        return config
 
     def stop(self, timeout: float = 10.0) -> None:
         self._server.should_exit = True
@@ -46,13 +56,15 @@ class RunningServer:
     def __enter__(self) -> RunningServer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
 
-def start_background(config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0,
-                     startup_timeout: float = 10.0) -> RunningServer:
+def start_background(
+    config: ServerConfig | None = None, host: str = "127.0.0.1", port: int = 0, startup_timeout: float = 10.0
+) -> RunningServer:
     """Start a server on `host:port` (port 0: a free port) and return once it accepts connections."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
@@ -66,8 +78,7 @@ def start_background(config: ServerConfig | None = None, host: str = "127.0.0.1"
     bound_host, bound_port = sock.getsockname()[:2]
     app = create_app(config)
     server = uvicorn.Server(_uvicorn_config(app, host, bound_port))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"server-{bound_port}",
-                              daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"server-{bound_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:

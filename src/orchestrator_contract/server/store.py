@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .faults import Fault
 from .model import ConfigRecord, OperationRecord
@@ -123,8 +123,9 @@ class Store:
 
     @staticmethod
     def _config(row: tuple[Any, ...]) -> ConfigRecord:
-        return ConfigRecord(id=row[0], account=row[1], created_us=row[2], updated_us=row[3], version=row[4],
-                            fields=json.loads(row[5]))
+        return ConfigRecord(
+            id=row[0], account=row[1], created_us=row[2], updated_us=row[3], version=row[4], fields=json.loads(row[5])
+        )
 
     _CFG_COLS = "id, account, created_us, updated_us, version, fields"
 
@@ -132,12 +133,13 @@ class Store:
         """`account=None` looks across accounts (used only by the cross-account-fetch fault)."""
         with self.lock:
             if account is None:
-                row = self._conn.execute(f"SELECT {self._CFG_COLS} FROM configurations WHERE id = ?",
-                                         (config_id,)).fetchone()
+                row = self._conn.execute(
+                    f"SELECT {self._CFG_COLS} FROM configurations WHERE id = ?", (config_id,)
+                ).fetchone()
             else:
                 row = self._conn.execute(
-                    f"SELECT {self._CFG_COLS} FROM configurations WHERE id = ? AND account = ?",
-                    (config_id, account)).fetchone()
+                    f"SELECT {self._CFG_COLS} FROM configurations WHERE id = ? AND account = ?", (config_id, account)
+                ).fetchone()
         return self._config(row) if row else None
 
     def get_config_by_prefix(self, account: str | None, prefix: str) -> ConfigRecord | None:
@@ -160,16 +162,34 @@ class Store:
             self._conn.execute(
                 "INSERT INTO configurations (id, account, created_us, updated_us, version, memory_store_id,"
                 " service_id, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (rec.id, rec.account, rec.created_us, rec.updated_us, rec.version, rec.fields["memoryStoreId"],
-                 _service_id(rec.fields), _dump(rec.fields)))
+                (
+                    rec.id,
+                    rec.account,
+                    rec.created_us,
+                    rec.updated_us,
+                    rec.version,
+                    rec.fields["memoryStoreId"],
+                    _service_id(rec.fields),
+                    _dump(rec.fields),
+                ),
+            )
 
     def update_config(self, rec: ConfigRecord) -> None:
         with self.lock:
             self._conn.execute(
                 "UPDATE configurations SET created_us = ?, updated_us = ?, version = ?, memory_store_id = ?,"
                 " service_id = ?, fields = ? WHERE id = ? AND account = ?",
-                (rec.created_us, rec.updated_us, rec.version, rec.fields["memoryStoreId"], _service_id(rec.fields),
-                 _dump(rec.fields), rec.id, rec.account))
+                (
+                    rec.created_us,
+                    rec.updated_us,
+                    rec.version,
+                    rec.fields["memoryStoreId"],
+                    _service_id(rec.fields),
+                    _dump(rec.fields),
+                    rec.id,
+                    rec.account,
+                ),
+            )
 
     def delete_config(self, account: str, config_id: str) -> None:
         with self.lock:
@@ -180,7 +200,9 @@ class Store:
         with self.lock:
             row = self._conn.execute(
                 "SELECT id FROM configurations WHERE account = ? AND service_id = ? AND id IS NOT ?"
-                " ORDER BY created_us, id LIMIT 1", (account, service_id, exclude_id)).fetchone()
+                " ORDER BY created_us, id LIMIT 1",
+                (account, service_id, exclude_id),
+            ).fetchone()
         return row[0] if row else None
 
     def _where(self, account: str | None, memory_store_id: str | None) -> tuple[str, list[Any]]:
@@ -191,8 +213,15 @@ class Store:
             return "memory_store_id = ?", [memory_store_id]
         return "account = ? AND memory_store_id = ?", [account, memory_store_id]
 
-    def page(self, account: str | None, memory_store_id: str | None, mode: str | None,
-             key: tuple[int, str] | None, limit: int, descending: bool = False) -> list[ConfigRecord]:
+    def page(
+        self,
+        account: str | None,
+        memory_store_id: str | None,
+        mode: str | None,
+        key: tuple[int, str] | None,
+        limit: int,
+        descending: bool = False,
+    ) -> list[ConfigRecord]:
         """Up to `limit` configurations beyond the keyset cursor, nearest first.
 
         mode None: from the start, ascending (from the end, descending, with `descending`, which only
@@ -207,14 +236,14 @@ class Store:
             where += f" AND (created_us, id) {op} (?, ?)"
             args += [key[0], key[1]]
             order = "ASC" if ascending else "DESC"
-        sql = (f"SELECT {self._CFG_COLS} FROM configurations WHERE {where}"
-               f" ORDER BY created_us {order}, id {order} LIMIT ?")
+        sql = (
+            f"SELECT {self._CFG_COLS} FROM configurations WHERE {where} ORDER BY created_us {order}, id {order} LIMIT ?"
+        )
         with self.lock:
             rows = self._conn.execute(sql, (*args, limit)).fetchall()
         return [self._config(r) for r in rows]
 
-    def exists_beyond(self, account: str | None, memory_store_id: str | None, mode: str,
-                      key: tuple[int, str]) -> bool:
+    def exists_beyond(self, account: str | None, memory_store_id: str | None, mode: str, key: tuple[int, str]) -> bool:
         where, args = self._where(account, memory_store_id)
         op, _ = _MODES[mode]
         sql = f"SELECT 1 FROM configurations WHERE {where} AND (created_us, id) {op} (?, ?) LIMIT 1"
@@ -224,8 +253,7 @@ class Store:
     def page_by_offset(self, account: str, memory_store_id: str | None, offset: int, limit: int) -> list[ConfigRecord]:
         """Offset paging: only the offset-page-tokens fault uses it."""
         where, args = self._where(account, memory_store_id)
-        sql = (f"SELECT {self._CFG_COLS} FROM configurations WHERE {where}"
-               " ORDER BY created_us, id LIMIT ? OFFSET ?")
+        sql = f"SELECT {self._CFG_COLS} FROM configurations WHERE {where} ORDER BY created_us, id LIMIT ? OFFSET ?"
         with self.lock:
             rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
         return [self._config(r) for r in rows]
@@ -236,24 +264,45 @@ class Store:
 
     @staticmethod
     def _op(row: tuple[Any, ...]) -> OperationRecord:
-        return OperationRecord(id=row[0], account=row[1], kind=row[2], status=row[3], created_us=row[4],
-                               completed_us=row[5], config_id=row[6], status_url=row[7],
-                               payload=json.loads(row[8]), error=json.loads(row[9]) if row[9] else None)
+        return OperationRecord(
+            id=row[0],
+            account=row[1],
+            kind=row[2],
+            status=row[3],
+            created_us=row[4],
+            completed_us=row[5],
+            config_id=row[6],
+            status_url=row[7],
+            payload=json.loads(row[8]),
+            error=json.loads(row[9]) if row[9] else None,
+        )
 
     def insert_op(self, op: OperationRecord) -> None:
         with self.lock:
             self._conn.execute(
                 f"INSERT INTO operations ({self._OP_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (op.id, op.account, op.kind, op.status, op.created_us, op.completed_us, op.config_id,
-                 op.status_url, _dump(op.payload), _dump(op.error) if op.error else None))
+                (
+                    op.id,
+                    op.account,
+                    op.kind,
+                    op.status,
+                    op.created_us,
+                    op.completed_us,
+                    op.config_id,
+                    op.status_url,
+                    _dump(op.payload),
+                    _dump(op.error) if op.error else None,
+                ),
+            )
 
     def get_op(self, account: str | None, op_id: str) -> OperationRecord | None:
         with self.lock:
             if account is None:
                 row = self._conn.execute(f"SELECT {self._OP_COLS} FROM operations WHERE id = ?", (op_id,)).fetchone()
             else:
-                row = self._conn.execute(f"SELECT {self._OP_COLS} FROM operations WHERE id = ? AND account = ?",
-                                         (op_id, account)).fetchone()
+                row = self._conn.execute(
+                    f"SELECT {self._OP_COLS} FROM operations WHERE id = ? AND account = ?", (op_id, account)
+                ).fetchone()
         return self._op(row) if row else None
 
     def finish_op(self, op_id: str, status: str, completed_us: int, error: dict[str, Any] | None) -> None:
@@ -261,12 +310,14 @@ class Store:
         with self.lock:
             self._conn.execute(
                 "UPDATE operations SET status = ?, completed_us = ?, error = ? WHERE id = ? AND status = 'PENDING'",
-                (status, completed_us, _dump(error) if error else None, op_id))
+                (status, completed_us, _dump(error) if error else None, op_id),
+            )
 
     def pending_op_ids(self) -> list[str]:
         with self.lock:
             rows = self._conn.execute(
-                "SELECT id FROM operations WHERE status = 'PENDING' ORDER BY created_us, id").fetchall()
+                "SELECT id FROM operations WHERE status = 'PENDING' ORDER BY created_us, id"
+            ).fetchall()
         return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ idempotency
@@ -275,7 +326,9 @@ class Store:
         with self.lock:
             row = self._conn.execute(
                 "SELECT fingerprint, operation_id, status_url, retry_after, body FROM idempotency"
-                " WHERE account = ? AND key = ? AND created_s >= ?", (account, key, not_before_s)).fetchone()
+                " WHERE account = ? AND key = ? AND created_s >= ?",
+                (account, key, not_before_s),
+            ).fetchone()
         return IdempotencyRecord(row[0], row[1], row[2], row[3], bytes(row[4])) if row else None
 
     def put_idempotency(self, account: str, key: str, created_s: float, rec: IdempotencyRecord) -> None:
@@ -283,8 +336,8 @@ class Store:
             self._conn.execute(
                 "INSERT OR REPLACE INTO idempotency (account, key, fingerprint, created_s, operation_id, status_url,"
                 " retry_after, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (account, key, rec.fingerprint, created_s, rec.operation_id, rec.status_url, rec.retry_after,
-                 rec.body))
+                (account, key, rec.fingerprint, created_s, rec.operation_id, rec.status_url, rec.retry_after, rec.body),
+            )
 
     def purge_idempotency(self, older_than_s: float) -> None:
         with self.lock:

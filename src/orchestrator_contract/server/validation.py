@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, Callable, Union
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ApiError
 from .faults import Fault
 
-GROUPING_TYPES = frozenset({
-    "GROUP_BY_PROFILE", "GROUP_BY_PARTICIPANT_ADDRESSES", "GROUP_BY_PARTICIPANT_ADDRESSES_AND_CHANNEL_TYPE",
-})
+GROUPING_TYPES = frozenset(
+    {
+        "GROUP_BY_PROFILE",
+        "GROUP_BY_PARTICIPANT_ADDRESSES",
+        "GROUP_BY_PARTICIPANT_ADDRESSES_AND_CHANNEL_TYPE",
+    }
+)
 CHANNELS: tuple[str, ...] = ("VOICE", "SMS", "RCS", "WHATSAPP", "CHAT")
 READ_ONLY = frozenset({"id", "createdAt", "updatedAt", "version"})
 INT32_MAX = 2_147_483_647
@@ -33,7 +36,6 @@ _NON_BMP_RE = re.compile("[\U00010000-\U0010ffff]")
 DISPLAY_NAME_RE = re.compile(r"[a-zA-Z0-9_ -]+")  # `^[a-zA-Z0-9-_ ]+$`, hyphen moved last
 SERVICE_ID_RE = re.compile(r"IS[0-9a-f]{32}")
 MEMORY_STORE_FILTER_RE = re.compile(r"mem_(?:store|service)_[0-7][0-9a-z]{25}")
-IDEMPOTENCY_KEY_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 PAGE_SIZE_RE = re.compile(r"[0-9]{1,9}")
 # RFC 3986 URI (absolute: scheme ":" ...), characters of the generic syntax only.
 _URI_RE = re.compile(
@@ -68,6 +70,7 @@ def _faults(has: HasFault | None) -> Iterator[None]:
 
 # --------------------------------------------------------------------------- JSON text
 
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -91,6 +94,7 @@ def parse_json(raw: bytes) -> Any:
 
 
 # --------------------------------------------------------------------------- primitives
+
 
 def _where(path: str) -> str:
     return path or "the request body"
@@ -159,7 +163,7 @@ def is_absolute_uri(value: str) -> bool:
     if scheme.lower() in ("http", "https"):
         try:
             parts = urlsplit(value)
-            parts.port  # raises ValueError for a non-numeric or out-of-range port
+            _ = parts.port  # raises ValueError for a non-numeric or out-of-range port
         except ValueError:
             return False
         return rest.startswith("//") and bool(parts.hostname)
@@ -167,6 +171,7 @@ def is_absolute_uri(value: str) -> bool:
 
 
 # --------------------------------------------------------------------------- fields
+
 
 def _display_name(value: Any, path: str, *, anchored: bool = True) -> str:
     """`anchored=False` (fault display-name-unanchored-on-put) matches the pattern at the start only."""
@@ -219,9 +224,7 @@ def _capture_rule(value: Any, path: str) -> dict[str, Any]:
     }
     if obj.get("metadata") is not None:
         meta = _object(obj["metadata"], f"{path}/metadata")
-        out["metadata"] = {
-            _text(k, f"{path}/metadata"): _text(v, f"{path}/metadata/{k}") for k, v in meta.items()
-        }
+        out["metadata"] = {_text(k, f"{path}/metadata"): _text(v, f"{path}/metadata/{k}") for k, v in meta.items()}
         if _has(Fault.METADATA_NON_BMP_REPLACED):  # a utf8mb3 column holds at most 3 bytes per character
             out["metadata"] = {k: _NON_BMP_RE.sub("\ufffd", v) for k, v in out["metadata"].items()}
     return out
@@ -406,6 +409,7 @@ def apply_changes(kind: str, current: dict[str, Any], changes: dict[str, Any]) -
 
 # --------------------------------------------------------------------------- headers, query
 
+
 def parse_page_size(values: list[str], default: int, maximum: int) -> int:
     if not values:
         return default
@@ -430,28 +434,10 @@ def parse_memory_store_filter(values: list[str]) -> str | None:
     return values[0]
 
 
-def parse_idempotency_key(values: list[str], *, anchored: bool = True, uuid_parse: bool = False) -> str | None:
-    """`anchored=False` (fault lenient-key-format) matches the pattern at the start only;
-    `uuid_parse` (fault idempotency-key-uuid-parse) accepts whatever uuid.UUID() parses."""
-    if not values:
-        return None
-    if len(values) > 1:
-        raise bad("Several Idempotency-Key headers")
-    if uuid_parse:
-        try:
-            uuid.UUID(values[0])
-        except ValueError:
-            raise bad("Idempotency-Key must be a UUID (8-4-4-4-12 hexadecimal digits)") from None
-        return values[0]
-    if not (IDEMPOTENCY_KEY_RE.fullmatch if anchored else IDEMPOTENCY_KEY_RE.match)(values[0]):
-        raise bad("Idempotency-Key must be a UUID (8-4-4-4-12 hexadecimal digits)")
-    return values[0]
-
-
 # If-Match: None = header absent (unconditional); "*" = any current representation;
 # a list = the strong opaque tags (weak and malformed tags never match, so they are dropped,
 # and a malformed header becomes the empty list, which matches nothing).
-IfMatch = Union[None, str, list[str]]
+IfMatch = None | str | list[str]
 _ETAG_RE = re.compile(r'\s*(W/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*')
 
 
