@@ -285,10 +285,7 @@ def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) ->
         first = group.exceptions[0]
         if isinstance(first, ContractViolation):
             raise first from None
-        clause = next(
-            (checks.BUILTIN_CLAUSES[name] for name in getattr(first, "checks", ()) if name in checks.BUILTIN_CLAUSES),
-            "GEN-STATUS",
-        )
+        clause = checks.failure_clause(first, response.status_code, response.headers)
         detail = "; ".join(f"{f.title}: {f.message}" for f in group.exceptions)
         raise ContractViolation(clause, f"{case.method} {case.formatted_path}: {detail}", response=response) from None
 

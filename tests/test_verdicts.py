@@ -192,17 +192,24 @@ def test_an_error_of_the_suite_is_exit_3_and_never_a_violation(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_the_printed_rerun_command_reproduces_the_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "selection",
+    [["-m", "conditional"], ["-m", "conformance", "-k", "valid_requests_conform"]],
+    ids=["scenario", "schemathesis-item"],
+)
+def test_the_printed_rerun_command_reproduces_the_failure(selection: list[str], tmp_path: Path) -> None:
     """The record's `rerun`, run exactly as printed (the installed command, credentials from the
-    environment), runs that one test again against the same target and fails with the same clause."""
+    environment), runs that one test again against the same target and fails with the same clause;
+    for a scenario test and for an item Schemathesis generated (which pytest cannot select by id)."""
     import shlex
 
-    first = run_cli(tmp_path / "first", "--server-fault", "missing-etag", "--", "-m", "conditional")
+    first = run_cli(tmp_path / "first", "--server-fault", "missing-etag", "--", *selection)
     assert first.returncode == 1, first.explain()
     record = _records(tmp_path / "first")[0]
     command = shlex.split(str(record["rerun"]))
     assert command[:2] == ["orchestrator-contract", "run"] and "--server-fault" in command and "--test" in command
     assert "secret" not in str(record["rerun"]).lower()
+    assert record.get("triage") == "reproducible", record.get("triage")
     again_dir = tmp_path / "again"
     again_dir.mkdir()
     installed = Path(sys.executable).with_name("orchestrator-contract")

@@ -10,7 +10,7 @@ assert what must be visible. The other custom checks enforce clauses no schema c
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -51,6 +51,39 @@ BUILTIN_CLAUSES: dict[str, str] = {
     "ignored_auth": "AUTH-401",
     "ignored_auth_once": "AUTH-401",
 }
+
+# `response_headers_conformance` judges every documented header: its failure belongs to the clause of
+# the header it concerns (a missing ETag is VER-ETAG, not OPS-202). Retry-After depends on the status.
+HEADER_CLAUSES: dict[str, str] = {
+    "etag": "VER-ETAG",
+    "operation-id": "OPS-202",
+    "location": "OPS-202",
+    "www-authenticate": "AUTH-401",
+    "allow": "GEN-405",
+    "date": "GEN-DATE",
+}
+STATUS_HEADER_CLAUSES: dict[int, str] = {202: "OPS-202", 401: "AUTH-401", 405: "GEN-405", 429: "ERR-429"}
+
+
+def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> str:
+    """The clause a failure of a Schemathesis check violates: the check's own, except for response
+    headers, where it is the clause of the header that is missing or malformed."""
+    names = list(getattr(failure, "checks", ()))
+    if "response_headers_conformance" not in names:
+        return next((BUILTIN_CLAUSES[n] for n in names if n in BUILTIN_CLAUSES), "GEN-STATUS")
+    concerned = list(getattr(failure, "missing_headers", None) or [])
+    if not concerned and hasattr(failure, "instance"):  # a header that is there but breaks its schema
+        concerned = [name for name, value in headers.items() if _first(value) == str(failure.instance)]
+    for name in concerned:
+        lowered = name.lower()
+        if lowered in HEADER_CLAUSES:
+            return HEADER_CLAUSES[lowered]
+    return STATUS_HEADER_CLAUSES.get(status, "GEN-STATUS")
+
+
+def _first(value: Any) -> str:
+    """A header's value as text (Schemathesis keeps a list per header, httpx a string)."""
+    return str(value[0]) if isinstance(value, list) and value else str(value)
 
 
 @dataclass

@@ -446,17 +446,20 @@ def _with_workers(
 
 
 def _test_arguments(suites: Path, tests: Sequence[str]) -> list[str]:
-    """pytest's positional arguments: the whole suites folder, or the named tests in it."""
+    """pytest's arguments: the whole suites folder, or the files of the named tests with `--only-test`
+    for each (selected after collection: pytest cannot find Schemathesis's generated items by id)."""
     if not tests:
         return [str(suites)]
-    out = []
+    files: list[str] = []
+    chosen: list[str] = []
     for test in tests:
         path, sep, rest = test.partition("::")
         name = Path(path).name
         if not (suites / name).is_file():
             raise UsageError(f"--test {test!r}: no suite file {name} in {suites}")
-        out.append(str(suites / name) + sep + rest)
-    return out
+        files.append(str(suites / name) + sep + rest.partition("[")[0])
+        chosen.append(f"--only-test={name}{sep}{rest}")
+    return list(dict.fromkeys(files)) + chosen
 
 
 @dataclass(frozen=True)

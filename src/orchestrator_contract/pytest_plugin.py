@@ -416,6 +416,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="embedded server only: apply operations this many milliseconds after accepting them",
     )
     group.addoption(
+        "--only-test",
+        action="append",
+        default=None,
+        metavar="NODEID",
+        help="run only this test (`file.py::name[parameters]`, repeatable); chosen after collection, so "
+        "the items Schemathesis generates, which pytest cannot find by node id, can be named too",
+    )
+    group.addoption(
         "--stop-at-clause",
         action="append",
         default=[],
@@ -494,9 +502,26 @@ def pytest_configure_node(node: Any) -> None:
     node.workerinput[WORKERINPUT_KEY] = node.config.stash[CONTEXT_KEY].to_environ()
 
 
+def _short_nodeid(nodeid: str) -> str:
+    """`file.py::name[parameters]`, whatever directory the node id starts from."""
+    path, sep, rest = nodeid.partition("::")
+    return Path(path).name + sep + rest
+
+
+def _names_of(nodeid: str) -> set[str]:
+    """The names `--only-test` may give a test by: its file, its function, or exactly it."""
+    short = _short_nodeid(nodeid)
+    return {short, short.partition("[")[0], short.partition("::")[0]}
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """In one process, tests that catch the most per second first; across workers, the longest first
     (see `scheduling`)."""
+    wanted = {_short_nodeid(n) for n in config.getoption("--only-test") or ()}
+    if wanted:
+        chosen = [item for item in items if _names_of(item.nodeid) & wanted]
+        config.hook.pytest_deselected(items=[item for item in items if not _names_of(item.nodeid) & wanted])
+        items[:] = chosen
     workerinput = getattr(config, "workerinput", None)
     workers = int(workerinput["workercount"]) if workerinput else int(getattr(config.option, "numprocesses", 0) or 0)
     items[:] = order_longest_first(items, workers) if workers else order_for_signal(items)  # type: ignore[assignment,arg-type]
