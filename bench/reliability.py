@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from machine import git_commit, loadavg, nested_env
+from orchestrator_contract.mutation.suite_runs import run_command
 from orchestrator_contract.reporting import read_run
 
 REPORT = REPO / "reports" / "reliability.md"
@@ -61,19 +62,7 @@ def run(
     profile: str, seed: int | None, workers: int, budget_s: int | None, work: Path, condition: str = "loopback"
 ) -> Outcome:
     report = work / f"{profile}-{seed}-{workers}"
-    command = [
-        sys.executable,
-        "-m",
-        "orchestrator_contract",
-        "run",
-        "--profile",
-        profile,
-        "--workers",
-        str(workers),
-        "--report-dir",
-        str(report),
-        *CONDITIONS[condition],
-    ]
+    command = run_command(profile, workers, report, *CONDITIONS[condition])
     if seed is not None:
         command += ["--seed", str(seed)]
     if budget_s:

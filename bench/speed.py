@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from machine import describe, git_commit, loadavg, nested_env
+from orchestrator_contract.mutation.suite_runs import run_command
 from orchestrator_contract.reporting import read_run
 
 REPORT = REPO / "reports" / "bench.md"
@@ -48,19 +49,7 @@ class Row:
 
 def run_ci(label: str, options: list[str], workers: str, work: Path) -> Row:
     report = work / f"{label.replace(' ', '-')}-{workers}"
-    command = [
-        sys.executable,
-        "-m",
-        "orchestrator_contract",
-        "run",
-        "--profile",
-        "ci",
-        "--workers",
-        workers,
-        "--report-dir",
-        str(report),
-        *options,
-    ]
+    command = run_command("ci", workers, report, *options)
     env = nested_env()
     load = loadavg()
     started = time.monotonic()

@@ -47,16 +47,9 @@ def target(run_context: RunContext) -> Iterator[Target]:
         except ValueError as exc:
             pytest.exit(str(exc), returncode=2)
         return
-    from orchestrator_contract.server import ServerConfig, start_background
+    from orchestrator_contract.server import start_background
 
-    server = run_context.server
-    config = ServerConfig(
-        faults=frozenset(server.faults),
-        rate_limit_per_s=server.rate_limit,
-        latency_ms=server.latency_ms,
-        op_delay_ms=server.op_delay_ms,
-    )
-    with start_background(config) as running:
+    with start_background(run_context.server.server_config()) as running:
         yield Target.embedded_at(running.base_url)
 
 

@@ -406,15 +406,9 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
             context.with_changes(base_url=args.base_url, workers=profile.workers), profile, env, extra, options
         )
 
-    from .server import ServerConfig, start_background
+    from .server import start_background
 
-    config = ServerConfig(
-        faults=frozenset(server.faults),
-        latency_ms=server.latency_ms,
-        op_delay_ms=server.op_delay_ms,
-        rate_limit_per_s=server.rate_limit,
-    )
-    with start_background(config) as running:
+    with start_background(server.server_config()) as running:
         profile = _with_workers(profile, running.base_url, credential, args.test)
         return _run_suites(
             context.with_changes(base_url=running.base_url, embedded=True, workers=profile.workers),

@@ -16,7 +16,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import ServerConfig
 
 ENV_RUN_ID = "ORCHESTRATOR_CONTRACT_RUN_ID"
 ENV_SEED = "ORCHESTRATOR_CONTRACT_SEED"
@@ -77,6 +80,18 @@ class EmbeddedServer:
         if self.rate_limit is not None:
             options += ["--server-rate-limit", f"{self.rate_limit:g}"]
         return options
+
+    def server_config(self) -> ServerConfig:
+        """The reference server's configuration for these settings (imported here: the server is
+        needed only by runs that start one)."""
+        from .server import ServerConfig
+
+        return ServerConfig(
+            faults=frozenset(self.faults),
+            latency_ms=self.latency_ms,
+            op_delay_ms=self.op_delay_ms,
+            rate_limit_per_s=self.rate_limit,
+        )
 
     def describe(self) -> str:
         parts = [f"faults: {', '.join(self.faults)}"] if self.faults else []

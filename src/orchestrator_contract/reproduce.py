@@ -281,17 +281,11 @@ def command(args: Any) -> int:
             return EXIT_USAGE
         same = replay(entries, base_url, credentials, culprit)
     else:
-        from .server import ServerConfig, start_background
+        from .server import start_background
 
         server = _server_from(list(record.get("target_options") or []))
         print(f"against a new {server.describe()}")
-        config = ServerConfig(
-            faults=frozenset(server.faults),
-            latency_ms=server.latency_ms,
-            op_delay_ms=server.op_delay_ms,
-            rate_limit_per_s=server.rate_limit,
-        )
-        with start_background(config) as running:
+        with start_background(server.server_config()) as running:
             same = replay(entries, running.base_url, _credentials(embedded=True), culprit)
     if same:
         print(f"the violation appears again: the failing exchange answers as it did [{record.get('clause')}]")

@@ -21,6 +21,13 @@ EXIT_OK, EXIT_CAUGHT = 0, 1
 RUN_GRACE_S = 180  # beyond --max-time-per-run: pytest start-up, report writing, the run's own grace
 
 
+def run_command(profile: str, workers: int | str, report_dir: Path, *options: str) -> list[str]:
+    """`orchestrator-contract run` with this interpreter, as a user would type it (the gate and the
+    benches run the suites exactly so)."""
+    command = [sys.executable, "-m", "orchestrator_contract", "run", "--profile", profile]
+    return [*command, "--workers", str(workers), "--report-dir", str(report_dir), *options]
+
+
 def run_suite(
     fault: str | None,
     report_dir: Path,
@@ -39,19 +46,7 @@ def run_suite(
     report_dir.mkdir(parents=True)
     # In-process (no xdist workers): tests then run in the schedule's order, so the time to the first
     # failure is what a fail-fast run of the profile costs, and N runs side by side share the cores.
-    command = [
-        sys.executable,
-        "-m",
-        "orchestrator_contract",
-        "run",
-        "--profile",
-        profile,
-        "--workers",
-        "0",
-        "--no-triage",
-        "--report-dir",
-        str(report_dir),
-    ]
+    command = run_command(profile, "0", report_dir, "--no-triage")
     if fault:
         command += ["--server-fault", fault]
     if max_time_s:
