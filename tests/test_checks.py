@@ -29,7 +29,11 @@ def test_a_missing_header_is_reported_under_the_header_s_own_clause(
 
 
 def test_a_malformed_header_is_found_by_its_value() -> None:
-    failure = SimpleNamespace(checks=("response_headers_conformance",), instance='W/"1"')
+    failure = SimpleNamespace(
+        checks=("response_schema_conformance", "response_headers_conformance"),
+        title="Response header does not conform to the schema",
+        instance='W/"1"',
+    )
     headers = {"date": ["Mon, 30 Nov 2026 06:00:00 GMT"], "etag": ['W/"1"']}
     assert failure_clause(failure, 200, headers) == "VER-ETAG"
 
@@ -37,3 +41,13 @@ def test_a_malformed_header_is_found_by_its_value() -> None:
 def test_other_checks_keep_their_own_clause() -> None:
     assert failure_clause(SimpleNamespace(checks=("not_a_server_error",)), 500, {}) == "GEN-NO-5XX"
     assert failure_clause(SimpleNamespace(checks=("unknown_check",)), 200, {}) == "GEN-STATUS"
+
+
+def test_a_body_that_breaks_its_schema_is_res_shape() -> None:
+    """Schemathesis reports body and header schema errors with one class (both checks named)."""
+    failure = SimpleNamespace(
+        checks=("response_schema_conformance", "response_headers_conformance"),
+        title="Response violates schema",
+        instance={"accountSid": "AC1"},
+    )
+    assert failure_clause(failure, 200, {"etag": '"1"'}) == "RES-SHAPE"

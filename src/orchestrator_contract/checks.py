@@ -69,7 +69,13 @@ def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> str
     """The clause a failure of a Schemathesis check violates: the check's own, except for response
     headers, where it is the clause of the header that is missing or malformed."""
     names = list(getattr(failure, "checks", ()))
-    if "response_headers_conformance" not in names:
+    # One failure class (JsonSchemaError) serves both the body's and the headers' schemas: only its
+    # title tells them apart.
+    about_headers = hasattr(failure, "missing_headers") or str(getattr(failure, "title", "")).startswith(
+        "Response header"
+    )
+    if not about_headers:
+        names = [n for n in names if n != "response_headers_conformance"]
         return next((BUILTIN_CLAUSES[n] for n in names if n in BUILTIN_CLAUSES), "GEN-STATUS")
     concerned = list(getattr(failure, "missing_headers", None) or [])
     if not concerned and hasattr(failure, "instance"):  # a header that is there but breaks its schema
