@@ -308,3 +308,47 @@ def test_a_failing_run_writes_every_report_and_no_secret(tmp_path: Path) -> None
 def test_the_plugin_is_enabled_by_the_suites_conftest() -> None:
     conftest = (REPO / "suites" / "conftest.py").read_text(encoding="utf-8")
     assert 'pytest_plugins = ["orchestrator_contract.pytest_plugin"]' in conftest
+
+
+BUDGET_SUITE = '''
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
+
+from orchestrator_contract.client import BudgetExhausted
+
+
+def test_budget_ran_out_inside_hypothesis():
+    """What Hypothesis does when the run's time runs out mid-example: the skip it was handed
+    becomes the context of a FlakyStrategyDefinition (the example drew less than its first run)."""
+    try:
+        raise BudgetExhausted("the run's global time budget (--max-time) ran out during this test")
+    except BudgetExhausted:
+        raise FlakyStrategyDefinition("Inconsistent data generation!")
+
+
+def test_a_real_error_stays_an_error():
+    raise FlakyStrategyDefinition("Inconsistent data generation!")
+'''
+
+
+def test_the_time_budget_running_out_inside_hypothesis_is_a_skip(tmp_path: Path) -> None:
+    """A test stopped by --max-time is skipped, even when Hypothesis wraps the stop in an error of
+    its own; the same error without the budget behind it is still the suite's (exit 3)."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "conftest.py").write_text('pytest_plugins = ["orchestrator_contract.pytest_plugin"]\n')
+    (suite / "test_budget.py").write_text(BUDGET_SUITE)
+    reports = tmp_path / "reports"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", f"--junitxml={reports / 'junit.xml'}"],
+        cwd=suite,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**without_context(os.environ), ENV_REPORT_DIR: str(reports)},
+    )
+    output = completed.stdout + completed.stderr
+    assert "1 failed, 1 skipped" in output, output[-3000:]
+    assert "global time budget" in output and "test_a_real_error_stays_an_error" in output
+    assert completed.returncode == 3, output[-3000:]

@@ -8,10 +8,13 @@ means the suite could not reach a verdict; the reports list it apart and `run` e
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 from . import journal, observed
 from .clauses import describe
 from .redaction import redact
+
+E = TypeVar("E", bound=BaseException)
 
 
 class ContractViolation(AssertionError):
@@ -58,4 +61,9 @@ def _chain(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]
 
 def violation_in(exc: BaseException | None) -> ContractViolation | None:
     """The ContractViolation behind a failure, wherever Hypothesis or a helper wrapped it."""
-    return next((e for e in _chain(exc, set()) if isinstance(e, ContractViolation)), None)
+    return first_in(exc, ContractViolation)
+
+
+def first_in(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The first exception of `kind` behind `exc` (itself, group members, causes, contexts)."""
+    return next((e for e in _chain(exc, set()) if isinstance(e, kind)), None)
