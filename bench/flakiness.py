@@ -19,12 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from orchestrator_contract.reporting import read_junit
+from orchestrator_contract.reporting import read_result
 
 
-def outcomes(junit: Path) -> dict[str, str]:
-    """Each test's outcome (passed, failed, error, skipped) in a junit file."""
-    return {case.key: case.outcome for case in read_junit(junit).cases} if junit.is_file() else {}
+def outcomes(report_dir: Path) -> dict[str, str]:
+    """Each test's outcome (passed, failed, error, skipped) in a run's report directory."""
+    return {case.key: case.outcome for case in read_result(report_dir).cases}
 
 
 def main() -> int:
@@ -57,7 +57,7 @@ def main() -> int:
             env=dict(os.environ),
         )
         wall = time.monotonic() - started
-        seen = outcomes(report_dir / "junit.xml")
+        seen = outcomes(report_dir)
         if baseline is None:
             baseline = seen
         flaky |= {name for name in baseline.keys() | seen.keys() if baseline.get(name) != seen.get(name)}

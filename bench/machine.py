@@ -11,12 +11,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from orchestrator_contract.context import without_context
-
 
 def nested_env(*, drop: tuple[str, ...] = ("PYTEST_",), **extra: str) -> dict[str, str]:
-    """The environment for a measured subprocess: no run context or pytest state inherited from the caller."""
-    env = {name: value for name, value in without_context(os.environ).items() if not name.startswith(drop)}
+    """The environment for a measured subprocess: no pytest state inherited from the caller."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith(drop)}
     env.update(extra)
     return env
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from machine import git_commit, loadavg, nested_env
 from orchestrator_contract.mutation.suite_runs import run_command
-from orchestrator_contract.reporting import read_run
+from orchestrator_contract.reporting import read_result
 
 REPORT = REPO / "reports" / "reliability.md"
 # Server conditions the nightly runs cycle through: a correct server may be slow, remote or throttled.
@@ -71,7 +71,7 @@ def run(
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, timeout=(budget_s or 900) + 400)
     wall = time.monotonic() - started
-    result = read_run(report)
+    result = read_result(report)
     failures = [f"`{f.test}` [{f.clause or 'suite error'}] {f.headline[:160]}" for f in result.failures]
     counts = (
         f"{result.passed} passed, {len(result.violations)} violations, {len(result.suite_errors)} suite errors, "

@@ -33,6 +33,7 @@ import threading
 import time
 import tomllib
 import uuid
+import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,9 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from machine import cpu_model, git_commit, loadavg, nested_env
-from orchestrator_contract.context import ENV_REPORT_DIR
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
-from orchestrator_contract.reporting import read_junit
 
 VENV_BIN = Path(sys.executable).parent
 REPORT = REPO / "reports" / "throughput.md"
@@ -250,18 +249,27 @@ def timed(
     return wall, code, out[-4000:]
 
 
+def read_junit(path: Path) -> list[tuple[str, str, float]]:
+    """(name, outcome, seconds) of each test case in pytest's own junit file (this bench runs plain pytest)."""
+    cases = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        outcome = next((tag for tag in ("failure", "error", "skipped") if case.find(tag) is not None), "passed")
+        cases.append((case.get("name", ""), outcome, float(case.get("time", 0) or 0)))
+    return cases
+
+
 def junit_counts(path: Path) -> str:
     """`N tests (p passed, f failed, e errors, s skipped)` from a junit file."""
     if not path.is_file():
         return "no junit report"
-    counts = Counter(case.outcome for case in read_junit(path).cases)
+    counts = Counter(outcome for _, outcome, _ in read_junit(path))
     total = sum(counts.values())
     return f"{total} tests (" + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ")"
 
 
 def junit_times(path: Path) -> list[tuple[str, float]]:
     """(test name, seconds) of each test in a junit file."""
-    return [(case.name, case.seconds) for case in read_junit(path).cases] if path.is_file() else []
+    return [(name, seconds) for name, _, seconds in read_junit(path)] if path.is_file() else []
 
 
 def measure_suite(server: CountingServer, work: Path, label: str, extra: list[str]) -> tuple[Measure, str]:
@@ -281,9 +289,10 @@ def measure_suite(server: CountingServer, work: Path, label: str, extra: list[st
         "ci",
         "-q",
         f"--junitxml={junit}",
+        f"--report-dir={work}",
         *extra,
     ]
-    env = clean_env(**dev_credentials_env(), **{ENV_REPORT_DIR: str(work)})
+    env = clean_env(**dev_credentials_env())
     server.recorder.reset()
     load_start = loadavg()
     wall, code, _ = timed(command, timeout=SUITE_TIMEOUT_S, env=env)

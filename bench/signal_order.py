@@ -1,11 +1,11 @@
 """Rank the suites' tests by faults caught per second: `suites/schedule.json`, the order tests run in.
 
     python bench/signal_order.py --matrix reports/mutation        # a full `mutate` (not --fail-fast)
-    python bench/signal_order.py --matrix M --durations reports/ci/junit.xml   # durations of another run
+    python bench/signal_order.py --matrix M --durations reports/ci   # durations of another run
 
 From a full mutation matrix (every test against every fault) it takes, per fault, the tests whose
-failure names the fault's own clause, and from the clean server's run (or `--durations`: the junit
-of a serial clean run) each test's duration; then a
+failure names the fault's own clause, and from the clean server's run (or `--durations`: the report
+directory of a serial clean run) each test's duration; then a
 greedy cover (the standard one for minimum-sum set cover): repeatedly the test that catches the most
 faults not yet caught per second it costs, ties to the cheaper and then the name. Tests that catch
 nothing new follow, cheapest first. Each test's duration is written too: with xdist workers the
@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from orchestrator_contract.reporting import read_junit
+from orchestrator_contract.reporting import read_result
 from orchestrator_contract.scheduling import SCHEDULE_FILE
 
 
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument(
         "--durations",
         type=Path,
-        help="junit.xml of a serial clean `ci` run to take durations from (default: the matrix's "
+        help="the report directory of a serial clean `ci` run to take durations from (default: the matrix's "
         "clean run). A shared fixture's set-up counts to the first test that uses it, so "
         "durations measured in the current schedule's order fit the next order best",
     )
@@ -78,7 +78,7 @@ def main() -> int:
             "signal_order: the matrix ran --fail-fast: it names only the first catching test per fault", file=sys.stderr
         )
         return 2
-    clean = read_junit(args.durations or args.matrix / "mutation" / "clean" / "junit.xml")
+    clean = read_result(args.durations or args.matrix / "mutation" / "clean")
     if clean.failed or clean.errors:
         print(
             f"signal_order: the clean run has {clean.failed} failures and {clean.errors} errors: its durations "

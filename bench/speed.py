@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from machine import describe, git_commit, loadavg, nested_env
 from orchestrator_contract.mutation.suite_runs import run_command
-from orchestrator_contract.reporting import read_run
+from orchestrator_contract.reporting import read_result
 
 REPORT = REPO / "reports" / "bench.md"
 TARGETS = {"loopback": 30, "latency 25 ms": 60, "latency 50 ms": 90, "operations 500 ms": 90}
@@ -55,7 +55,7 @@ def run_ci(label: str, options: list[str], workers: str, work: Path) -> Row:
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=work, timeout=1800)
     wall = time.monotonic() - started
-    result = read_run(report)
+    result = read_result(report)
     chosen = next(
         (
             line.split("workers")[0].split(":")[-1].strip()

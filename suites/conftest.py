@@ -16,9 +16,9 @@ import pytest
 from orchestrator_contract import journal, profiles
 from orchestrator_contract.cleanup import remove_run_resources
 from orchestrator_contract.client import ApiClient, ClientSettings, RunShared
-from orchestrator_contract.context import RunContext
 from orchestrator_contract.polling import PollSettings
-from orchestrator_contract.pytest_plugin import CONTEXT_KEY, PROFILE_KEY
+from orchestrator_contract.pytest_plugin import PLAN_KEY, SHARED_KEY
+from orchestrator_contract.run.plan import RunPlan
 from orchestrator_contract.target import RunMarks, Target
 from orchestrator_contract.toolkit import Scenario
 
@@ -27,40 +27,40 @@ pytest_plugins = ["orchestrator_contract.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
-def run_context(pytestconfig: pytest.Config) -> RunContext:
-    return pytestconfig.stash[CONTEXT_KEY]
+def run_plan(pytestconfig: pytest.Config) -> RunPlan:
+    return pytestconfig.stash[PLAN_KEY]
 
 
 @pytest.fixture(scope="session")
-def profile(pytestconfig: pytest.Config) -> profiles.Profile:
-    return pytestconfig.stash[PROFILE_KEY]
+def profile(run_plan: RunPlan) -> profiles.Profile:
+    return run_plan.profile
 
 
 @pytest.fixture(scope="session")
-def target(run_context: RunContext) -> Iterator[Target]:
-    if run_context.base_url and run_context.embedded:  # started by `orchestrator-contract run`
-        yield Target.embedded_at(run_context.base_url)
+def target(run_plan: RunPlan) -> Iterator[Target]:
+    if run_plan.base_url and run_plan.embedded:  # started by `orchestrator-contract run`
+        yield Target.embedded_at(run_plan.base_url)
         return
-    if run_context.base_url:
+    if run_plan.base_url:
         try:
-            yield Target.from_environment(run_context.base_url)
+            yield Target.from_environment(run_plan.base_url)
         except ValueError as exc:
             pytest.exit(str(exc), returncode=2)
         return
     from orchestrator_contract.server import start_background
 
-    with start_background(run_context.server.server_config()) as running:
+    with start_background(run_plan.server.server_config()) as running:
         yield Target.embedded_at(running.base_url)
 
 
 @pytest.fixture(scope="session")
-def marks(run_context: RunContext) -> RunMarks:
-    return RunMarks(run_context.run_id)
+def marks(run_plan: RunPlan) -> RunMarks:
+    return RunMarks(run_plan.run_id)
 
 
 @pytest.fixture(scope="session")
-def shared(run_context: RunContext) -> RunShared:
-    return RunShared(deadline=run_context.deadline)
+def shared(pytestconfig: pytest.Config) -> RunShared:
+    return pytestconfig.stash[SHARED_KEY]
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +70,11 @@ def poll(profile: profiles.Profile) -> PollSettings:
 
 @pytest.fixture(scope="session")
 def client_settings(profile: profiles.Profile) -> ClientSettings:
-    return ClientSettings(timeout_s=profile.request_timeout_s, retry_after_cap_s=profile.retry_after_cap_s)
+    return ClientSettings(
+        timeout_s=profile.request_timeout_s,
+        retry_after_cap_s=profile.retry_after_cap_s,
+        max_response_bytes=profile.max_response_bytes,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import pytest
 
 from cli_harness import REPO, run_cli
 from orchestrator_contract import baseline
-from orchestrator_contract.context import ENV_EXAMPLE_DATABASES, ENV_REPORT_DIR, without_context
 from orchestrator_contract.example_databases import combined, read_only
 
 CLI = [sys.executable, "-m", "orchestrator_contract"]
@@ -238,10 +237,14 @@ def test_a_failure_found_at_night_is_tried_first_locally(tmp_path: Path) -> None
         "--profile",
     ]
 
-    def pytest_run(profile: str, report: str, **env: str) -> subprocess.CompletedProcess[str]:
-        environ = {**without_context(os.environ), ENV_REPORT_DIR: str(tmp_path / report), **env}
+    def pytest_run(profile: str, report: str, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*command, profile], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=environ
+            [*command, profile, f"--report-dir={tmp_path / report}", *options],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **env},
         )
 
     night = pytest_run("nightly", "night")
@@ -250,6 +253,6 @@ def test_a_failure_found_at_night_is_tried_first_locally(tmp_path: Path) -> None
     assert saved.is_dir() and any(p.is_file() for p in saved.rglob("*")), "the nightly run saved nothing"
     alone = pytest_run("local", "alone", RARE_EXACT="1")
     assert alone.returncode == 0, alone.stdout[-2000:]
-    replayed = pytest_run("local", "replayed", RARE_EXACT="1", **{ENV_EXAMPLE_DATABASES: json.dumps([str(saved)])})
+    replayed = pytest_run("local", "replayed", f"--example-db={saved}", RARE_EXACT="1")
     assert replayed.returncode == 3 and "assert 500 != 500" in replayed.stdout, replayed.stdout[-2000:]
     assert not (tmp_path / "replayed" / ".hypothesis-nightly").exists()

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import httpx
 import pytest
@@ -17,12 +16,22 @@ import pytest
 from cli_harness import REPO, run_cli
 from orchestrator_contract import journal
 from orchestrator_contract.clauses import CLAUSES
-from orchestrator_contract.context import ENV_REPORT_DIR, without_context
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.html_report import Context, clause_statuses, write_html_report
+from orchestrator_contract.junit import write_junit
 from orchestrator_contract.pytest_plugin import har_text
-from orchestrator_contract.reporting import artifact_stem, junit_key, read_run, write_summary
+from orchestrator_contract.reporting import (
+    RunResult,
+    artifact_stem,
+    junit_key,
+    record_file,
+    result_from,
+    write_summary,
+)
 from orchestrator_contract.resources import suites_dir
+from orchestrator_contract.run.outcomes import RESULTS_FILE, Outcome, OutcomeLog, StageFacts
+from orchestrator_contract.run.outcomes import read as read_outcomes
+from orchestrator_contract.run.verdict import decide
 
 CREDENTIALS = (PRIMARY_ACCOUNT, SECOND_ACCOUNT, PRIMARY_API_KEY)
 SECRETS = [c.secret for c in CREDENTIALS]
@@ -30,6 +39,9 @@ AUTH_VALUES = [base64.b64encode(f"{c.username}:{c.secret}".encode()).decode() fo
 GET_LIST = "GET /v2/ControlPlane/Configurations"
 FAILED_ID = f"test_conformance.py::test_operation_conforms[{GET_LIST}]"
 ORPHAN_ID = "test_semantics.py::test_patch_absent_and_null_keep_fields"
+POST_ID = "test_conformance.py::test_operation_conforms[POST /v2/ControlPlane/Configurations]"
+SKIPPED_ID = "test_isolation.py::test_api_key_authenticates_as_its_account"
+PASSED_ID = "test_versioning.py::test_if_match_on_updates"
 
 MESSAGE = f"""[RES-SHAPE] The Configuration resource: {CLAUSES["RES-SHAPE"].text}
   violation: GET /v2/ControlPlane/Configurations: unexpected member <script>alert(1)</script>
@@ -39,29 +51,11 @@ curl -i -X GET 'http://127.0.0.1:9/v2/ControlPlane/Configurations?pageSize=1&x=2
 # response body: {{"note": "the server said {PRIMARY_ACCOUNT.secret}"}}"""
 
 
-def xml_attribute(text: str) -> str:
-    return escape(text, {'"': "&quot;", "\n": "&#10;"})
-
-
-JUNIT = f"""<?xml version="1.0" encoding="utf-8"?>
-<testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="1" skipped="1" tests="4"
- time="2.0" timestamp="2026-11-25T10:00:00+00:00" hostname="ci">
-<testcase classname="test_conformance" name="test_operation_conforms[{GET_LIST}]" time="0.5">
-<failure message="{xml_attribute(MESSAGE)}">traceback</failure>
-</testcase>
-<testcase classname="test_conformance" name="test_operation_conforms[POST /v2/ControlPlane/Configurations]" time="0.7"/>
-<testcase classname="test_isolation" name="test_api_key_authenticates_as_its_account" time="0.0">
-<skipped type="pytest.skip" message="no API key: set TWILIO_API_KEY and TWILIO_API_SECRET">skip</skipped>
-</testcase>
-<testcase classname="test_versioning" name="test_if_match_on_updates" time="0.1"/>
-</testsuite></testsuites>
-"""
-
-
-def _record(test: str, clause: str, violation: str) -> dict[str, object]:
+def _record(test: str, clause: str, violation: str, message: str) -> dict[str, object]:
     stem = artifact_stem(test)
     return {
         "test": test,
+        "verdict": "violation",
         "clause": clause,
         "violation": f"violation: {violation}",
         "seed": 7,
@@ -70,38 +64,46 @@ def _record(test: str, clause: str, violation: str) -> dict[str, object]:
         "reproduction": "# GET /v2/ControlPlane/Configurations -> 200\ncurl -i -X GET http://127.0.0.1:9/x",
         "cassette": f"cassettes/{stem}.har",
         "exchanges": 1,
-        "message": violation,
-        "rerun": f"pytest 'suites/{test}' --profile ci --seed 7",
+        "message": message,
+        "rerun": f"orchestrator-contract run --test '{test}' --profile ci --seed 7",
     }
 
 
-def _hand_made_report_dir(tmp_path: Path, *, junit: str | None = JUNIT) -> Path:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    if junit is not None:
-        (tmp_path / "junit.xml").write_text(junit, encoding="utf-8")
-    (tmp_path / "failures").mkdir()
-    (tmp_path / "cassettes").mkdir()
-    for test, clause, violation in (
-        (FAILED_ID, "RES-SHAPE", "GET: unexpected member"),
-        (ORPHAN_ID, "RES-PATCH", "PATCH dropped a field"),
+def _hand_made_log(report_dir: Path) -> OutcomeLog:
+    """A run's outcomes as the plugin yields them: two violations, a pass, a skip, a pass."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    log = OutcomeLog()
+    log.start(report_dir / RESULTS_FILE)
+    log.add_stage(StageFacts("all", (FAILED_ID, POST_ID, SKIPPED_ID, PASSED_ID, ORPHAN_ID), True))
+    for test, clause, violation, message in (
+        (FAILED_ID, "RES-SHAPE", "GET: unexpected member <script>alert(1)</script>", MESSAGE),
+        (ORPHAN_ID, "RES-PATCH", "PATCH dropped a field", "PATCH dropped a field"),
     ):
-        record = _record(test, clause, violation)
-        stem = artifact_stem(test)
-        (tmp_path / "failures" / f"{stem}.json").write_text(json.dumps(record), encoding="utf-8")
-        (tmp_path / "cassettes" / f"{stem}.har").write_text('{"log": {"entries": []}}', encoding="utf-8")
-    return tmp_path
+        record = _record(test, clause, violation, message)
+        log.add(Outcome(test, "failed", verdict="violation", clause=clause, headline=violation, record=record))
+        (report_dir / "cassettes").mkdir(exist_ok=True)
+        (report_dir / str(record["cassette"])).write_text('{"log": {"entries": []}}', encoding="utf-8")
+        (report_dir / "failures").mkdir(exist_ok=True)
+        (report_dir / record_file(test)).write_text(json.dumps(record), encoding="utf-8")
+    log.add(Outcome(POST_ID, "passed", duration_s=0.7))
+    log.add(Outcome(SKIPPED_ID, "skipped", reason="no API key: set TWILIO_API_KEY and TWILIO_API_SECRET"))
+    log.add(Outcome(PASSED_ID, "passed", duration_s=0.1))
+    return log
 
 
 def _context() -> Context:
-    return Context("embedded reference server", "ci (test)", 7, 1.5, exit_code=1)
+    return Context("embedded reference server", "ci (test)", 7, 1.5)
+
+
+def _result(log: OutcomeLog) -> RunResult:
+    return result_from(log, decide(log))
 
 
 def test_html_report_puts_failures_first_with_clause_and_reproduction(tmp_path: Path) -> None:
-    report_dir = _hand_made_report_dir(tmp_path)
-    result = read_run(report_dir)
-    assert (result.tests, result.failed, result.skipped, result.junit) == (5, 2, 1, "complete")
+    result = _result(_hand_made_log(tmp_path))
+    assert (result.tests, result.failed, result.skipped) == (5, 2, 1)
 
-    page = write_html_report(report_dir, result, _context(), suites=suites_dir()).read_text(encoding="utf-8")
+    page = write_html_report(tmp_path, result, _context(), suites=suites_dir()).read_text(encoding="utf-8")
 
     assert "<title>orchestrator-contract: FAIL</title>" in page
     assert page.index('id="failures"') < page.index('id="clauses"') < page.index('id="operations"')
@@ -110,14 +112,13 @@ def test_html_report_puts_failures_first_with_clause_and_reproduction(tmp_path: 
     assert "&lt;script&gt;" in page and "<script" not in page
     stem = artifact_stem(FAILED_ID)
     assert f'href="cassettes/{stem}.har"' in page and f'href="failures/{stem}.json"' in page
-    assert "junit.xml has no entry" in page  # the orphan record still counts
     assert "no API key: set TWILIO_API_KEY" in page
     assert "POST /v2/ControlPlane/Configurations" in page  # the per-operation table
     assert PRIMARY_ACCOUNT.secret not in page
 
 
 def test_clause_status_fail_pass_and_not_run(tmp_path: Path) -> None:
-    result = read_run(_hand_made_report_dir(tmp_path))
+    result = _result(_hand_made_log(tmp_path))
     trace = {
         "RES-SHAPE": ["test_conformance.py::test_operation_conforms"],
         "GEN-DATE": ["test_conformance.py::test_operation_conforms"],
@@ -137,19 +138,27 @@ def test_clause_status_fail_pass_and_not_run(tmp_path: Path) -> None:
     }
 
 
-def test_reports_survive_a_missing_or_truncated_junit(tmp_path: Path) -> None:
-    missing = read_run(_hand_made_report_dir(tmp_path / "missing", junit=None))
-    assert missing.junit == "missing" and missing.failed == 2 and not missing.ok
-
-    truncated = JUNIT[: JUNIT.index('<testcase classname="test_isolation"')]
-    partial = read_run(_hand_made_report_dir(tmp_path / "partial", junit=truncated))
-    assert partial.junit == "partial"
-    assert {c.outcome for c in partial.cases} == {"failed", "passed"} and partial.failed == 2
-
-    summary = write_summary(partial, tmp_path / "summary.md", header=["target: x"], wall_s=1.0)
-    assert "FAIL" in summary and "junit.xml: partial" in summary and PRIMARY_ACCOUNT.secret not in summary
-    page = write_html_report(tmp_path / "partial", partial, _context()).read_text(encoding="utf-8")
-    assert "FAIL" in page and "RES-PATCH" in page
+def test_reports_come_from_the_outcome_stream_even_when_a_killed_run_cut_it(tmp_path: Path) -> None:
+    """results.jsonl is the run's record: read back (as `merge` and the benches do), a line cut short
+    by a killed run is left out and everything before it counts; junit.xml is written from it."""
+    _hand_made_log(tmp_path)
+    path = tmp_path / RESULTS_FILE
+    path.write_text(path.read_text(encoding="utf-8") + '{"event": "test", "test": "cut sh', encoding="utf-8")
+    log = read_outcomes(tmp_path)
+    assert len(log.outcomes) == 5 and len(log.stages) == 1
+    result = _result(log)
+    assert result.verdict.label == "FAIL" and result.failed == 2
+    summary = write_summary(result, tmp_path / "summary.md", header=["target: x"], wall_s=1.0)
+    assert "FAIL" in summary and "RES-PATCH" in summary and PRIMARY_ACCOUNT.secret not in summary
+    junit = ET.parse(write_junit(tmp_path, result)).getroot()
+    cases = {c.get("name"): c for c in junit.iter("testcase")}
+    assert len(cases) == 5 and junit.find("testsuite").get("failures") == "2"  # type: ignore[union-attr]
+    failed = cases[f"test_operation_conforms[{GET_LIST}]"]
+    assert failed.find("failure") is not None and PRIMARY_ACCOUNT.secret not in ET.tostring(junit, encoding="unicode")
+    assert {p.get("name"): p.get("value") for p in failed.iter("property")} == {
+        "verdict": "violation",
+        "clause": "RES-SHAPE",
+    }
 
 
 def test_artifact_names_are_unique_and_match_junit() -> None:
@@ -236,13 +245,13 @@ def test_plugin_records_each_failure_and_scrubs_pytest_reports(tmp_path: Path) -
             "-p",
             "no:cacheprovider",
             f"--junitxml={reports / 'junit.xml'}",
+            f"--report-dir={reports}",
             str(suite),
         ],
         cwd=suite,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**without_context(os.environ), ENV_REPORT_DIR: str(reports)},
     )
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-2000:]
 
@@ -302,7 +311,9 @@ def test_a_failing_run_writes_every_report_and_no_secret(tmp_path: Path) -> None
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "orchestrator-contract: FAIL" in page
     assert "RES-SHAPE" in page and "AUTH-NO-ECHO" in page and "curl -i -X" in page
-    assert "report.html" in run.stdout.strip().splitlines()[-1]
+    verdict = next(line for line in run.stdout.splitlines() if line.startswith("orchestrator-contract: FAIL"))
+    assert "report.html" in verdict
+    assert run.stdout.index(verdict) < run.stdout.index("orchestrator-contract: triage"), "verdict before triage"
 
 
 def test_the_plugin_is_enabled_by_the_suites_conftest() -> None:
@@ -341,12 +352,11 @@ def test_the_time_budget_running_out_inside_hypothesis_is_a_skip(tmp_path: Path)
     (suite / "test_budget.py").write_text(BUDGET_SUITE)
     reports = tmp_path / "reports"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", f"--junitxml={reports / 'junit.xml'}"],
+        [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", f"--report-dir={reports}"],
         cwd=suite,
         capture_output=True,
         text=True,
         timeout=120,
-        env={**without_context(os.environ), ENV_REPORT_DIR: str(reports)},
     )
     output = completed.stdout + completed.stderr
     assert "1 failed, 1 skipped" in output, output[-3000:]

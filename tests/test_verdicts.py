@@ -7,7 +7,6 @@ on a loopback port.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,7 +17,6 @@ import httpx
 import pytest
 
 from cli_harness import REPO, dev_credentials_env, run_cli
-from orchestrator_contract.context import ENV_REPORT_DIR, without_context
 from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
 from orchestrator_contract.observed import COVERAGE_FILE
 
@@ -143,12 +141,12 @@ def test_throttled_runs_still_pass(tmp_path: Path) -> None:
             "8",
             "-k",
             "throttled or test_post_ignores_if_match or requests_without_a_key",
+            f"--report-dir={tmp_path}",
         ],
         capture_output=True,
         text=True,
         timeout=600,
         cwd=REPO,
-        env={**without_context(os.environ), ENV_REPORT_DIR: str(tmp_path)},
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     coverage = json.loads((tmp_path / COVERAGE_FILE).read_text(encoding="utf-8"))
@@ -230,12 +228,35 @@ def test_stop_at_clause_ends_the_run_at_that_violation_with_exit_1(workers: str,
         workers,
         "--server-fault",
         "missing-etag",
+        "--stop-at-clause",
+        "VER-ETAG",
         "--",
         "-m",
         "conditional",
-        "--stop-at-clause=VER-ETAG",
     )
     assert run.returncode == 1, run.explain()
     assert "`VER-ETAG`" in run.summary, run.summary
-    assert "(--stop-at-clause)" in run.stdout, run.explain()
     assert _junit_cases(tmp_path) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["0", "2", "4"])
+@pytest.mark.parametrize("flag", ["-x", "--maxfail=1"])
+def test_pytest_fail_fast_flags_never_change_what_the_exit_status_means(
+    flag: str, workers: str, tmp_path: Path
+) -> None:
+    """`-- -x` or `-- --maxfail=1` against a defective server: exit 1 (a violation was found) at any
+    number of workers; xdist's "interrupted" session status is not the run's verdict."""
+    run = run_cli(tmp_path, "--workers", workers, "--server-fault", "no-version-bump-on-patch", "--", flag)
+    assert run.returncode == 1, run.explain()
+    assert "FAIL:" in run.stdout and "`VER-ARITH`" in run.summary, run.explain()
+
+
+@pytest.mark.slow
+def test_a_budget_that_does_not_cover_every_test_once_is_incomplete_not_pass(tmp_path: Path) -> None:
+    """The nightly profile with 30 s on a correct server: no violation, but not every test ran once:
+    INCOMPLETE (exit 5), in the verdict line and the summary."""
+    run = run_cli(tmp_path, "--profile", "nightly", "--workers", "2", "--max-time", "30", "--no-triage", timeout=400)
+    assert run.returncode == 5, run.explain()
+    assert "INCOMPLETE" in run.stderr and "INCOMPLETE" in run.summary, run.explain()
+    assert "tests ran" in run.summary

@@ -19,9 +19,13 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clauses import CLAUSES
+from .resources import suites_dir
+
+if TYPE_CHECKING:
+    from .run.outcomes import Outcome
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,41 @@ def load(path: Path) -> list[Known]:
 
 def matching(entries: list[Known], clause: str, nodeid: str, operation: str) -> Known | None:
     return next((e for e in entries if e.covers(clause, nodeid, operation)), None)
+
+
+def statuses(entries: list[Known], outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    """Per entry: known (it covered a failure), fixed (its tests ran, none failed its way: remove
+    it) or not run, with the tests it covered."""
+    from .scheduling import base_id
+    from .traceability import build
+
+    trace = build(suites_dir())
+    ran = {o.test for o in outcomes if o.ran}
+    hits: dict[int, set[str]] = {}
+    for outcome in outcomes:
+        if outcome.outcome == "known":
+            entry = matching(entries, outcome.clause, outcome.test, outcome.operation)
+            if entry is not None:
+                hits.setdefault(entries.index(entry), set()).add(outcome.test)
+    out = []
+    for index, entry in enumerate(entries):
+        if index in hits:
+            status = "known"
+        else:
+            candidates = set(trace.get(entry.clause, [])) if not entry.test else set()
+            relevant = [t for t in ran if entry.applies_to(t) and (entry.test or base_id(t) in candidates)]
+            status = "fixed" if relevant else "not run"
+        out.append(
+            {
+                "clause": entry.clause,
+                "test": entry.test,
+                "operation": entry.operation,
+                "reason": entry.reason,
+                "status": status,
+                "covered": sorted(hits.get(index, set())),
+            }
+        )
+    return out
 
 
 def _quote(value: str) -> str:

@@ -1,48 +1,22 @@
 """`orchestrator-contract`: run the contract suites, or serve the reference server.
 
-Exit codes of `run`: 0 the server honours the contract; 1 contract violations found; 2 usage
-error, unreachable target, or a run that could not finish; 3 the suite could not judge some tests
-(its own errors, listed apart in every report) and found no violation.
+The exit status of `run` is one function of the run's outcomes: see `run.verdict` (and `--help`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import os
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from . import profiles
-from .context import EmbeddedServer, RunContext, without_context
-from .defaults import DEV_API_KEYS, PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
-from .html_report import Context, write_html_report
-from .reporting import RunResult, coverage_gaps, junit_key, load_failure_records, read_run, write_summary
+from .defaults import DEV_API_KEYS, PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
+from .errors import UsageError
 from .resources import suites_dir
-
-EXIT_OK, EXIT_VIOLATIONS, EXIT_USAGE, EXIT_SUITE_ERROR, EXIT_COVERAGE = 0, 1, 2, 3, 4
-PROBE_TIMEOUT_S = 5.0
-HARD_STOP_GRACE_S = 120
-EXIT_CODES_HELP = """exit status of run:
-  0  the server honours the contract (every test passed, was skipped with a reason, or failed as the
-     --baseline expects)
-  1  contract violations: at least one test failed naming a clause of the contract (not in the baseline)
-  2  usage error, unreachable target or rejected credentials, or a run that could not finish
-  3  the suite could not judge: tests failed with errors of the suite itself, and none found a violation
-  4  --require-coverage: no violation, but a documented response of the spec was never observed
-"""
-
-
-class UsageError(Exception):
-    """A problem the user can fix; printed as one line, exit code 2."""
+from .run.plan import EmbeddedServer
+from .run.verdict import EXIT_TABLE, Exit
 
 
 def _credential(text: str) -> Credential:
@@ -82,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="orchestrator-contract",
         description=__doc__.splitlines()[0],
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_TABLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser(
         "run",
         help="run the contract suites against a server (default: the embedded one)",
-        epilog=EXIT_CODES_HELP,
+        epilog=EXIT_TABLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--base-url", help="server under test; credentials from TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN")
@@ -156,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR|github:OWNER/REPO",
         help="a Hypothesis example database to replay first, read-only (repeatable): a downloaded "
         "nightly artifact, or the nightly workflow's artifact on GitHub",
+    )
+    run.add_argument(
+        "--stop-at-clause",
+        action="append",
+        default=[],
+        metavar="CLAUSE",
+        help="stop the run at the first violation of this clause (the mutation gate: a fault is caught "
+        "when a failure names its clause)",
     )
     run.add_argument(
         "--no-triage",
@@ -230,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: re-read the st output of the matrix in --report-dir and rewrite its reports",
     )
 
+    merge = sub.add_parser(
+        "merge",
+        help="one report (and one example database) from several runs' report directories (nightly shards)",
+        epilog=EXIT_TABLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    merge.add_argument("report_dirs", nargs="+", metavar="REPORT_DIR", help="the --report-dir of each run")
+    merge.add_argument("--out", type=Path, required=True, help="where the merged report goes")
+
     trace = sub.add_parser("trace", help="print the clause -> tests table (suites/TRACEABILITY.md)")
     trace.add_argument("--write", action="store_true", help="rewrite suites/TRACEABILITY.md")
     return parser
@@ -244,9 +235,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
+            from .run.command import run
+
             return run(args, extra)
         if args.command == "serve":
             return serve(args)
+        if args.command == "merge":
+            from .run.merge import command as merge_command
+
+            return merge_command(args)
         if args.command == "trace":
             return trace(args)
         if args.command == "mutate":
@@ -254,6 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return mutate_command(args)
         if args.command == "baseline":
+            from .run.command import write_baseline
+
             return write_baseline(args)
         if args.command == "reproduce":
             from .reproduce import command as reproduce_command
@@ -262,9 +261,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return list_faults()
     except UsageError as exc:
         print(f"orchestrator-contract: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     except KeyboardInterrupt:
-        return EXIT_USAGE
+        return Exit.USAGE
 
 
 # -- serve -------------------------------------------------------------------------------------
@@ -288,7 +287,7 @@ def serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     run_server(config, host=args.host, port=args.port)
-    return EXIT_OK
+    return Exit.OK
 
 
 def list_faults() -> int:
@@ -297,7 +296,7 @@ def list_faults() -> int:
     width = max(len(name) for name in FAULTS)
     for name, fault in sorted(FAULTS.items()):
         print(f"{name:<{width}}  [{fault.clause}] {fault.description}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def trace(args: argparse.Namespace) -> int:
@@ -308,329 +307,7 @@ def trace(args: argparse.Namespace) -> int:
         (suites_dir() / "TRACEABILITY.md").write_text(text, encoding="utf-8")
     else:
         print(text, end="")
-    return EXIT_OK
-
-
-# -- run ---------------------------------------------------------------------------------------
-def probe(base_url: str, credential: Credential) -> None:
-    """Fail fast, in one line, when the target is unreachable or rejects the credentials."""
-    url = base_url.rstrip("/") + "/v2/ControlPlane/Configurations"
-    try:
-        response = httpx.get(
-            url, params={"pageSize": 1}, auth=(credential.username, credential.secret), timeout=PROBE_TIMEOUT_S
-        )
-    except httpx.HTTPError as exc:
-        raise UsageError(f"cannot reach {base_url}: {type(exc).__name__}: {exc or 'no answer'}") from None
-    if response.status_code == 401:
-        raise UsageError(
-            f"{base_url} rejected the credentials of {credential.username} (401); "
-            "check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN"
-        )
-
-
-def _target_environment(base_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if base_url is None:
-        env.update(
-            TWILIO_ACCOUNT_SID=PRIMARY_ACCOUNT.username,
-            TWILIO_AUTH_TOKEN=PRIMARY_ACCOUNT.secret,
-            TWILIO_SECOND_ACCOUNT_SID=SECOND_ACCOUNT.username,
-            TWILIO_SECOND_AUTH_TOKEN=SECOND_ACCOUNT.secret,
-            TWILIO_API_KEY=PRIMARY_API_KEY.username,
-            TWILIO_API_SECRET=PRIMARY_API_KEY.secret,
-        )
-    elif not env.get("TWILIO_ACCOUNT_SID") or not env.get("TWILIO_AUTH_TOKEN"):
-        raise UsageError("set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to test a server by URL")
-    return env
-
-
-def run(args: argparse.Namespace, extra: list[str]) -> int:
-    try:
-        profile = profiles.load(args.profile, seed=args.seed)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    if args.max_time is not None:
-        profile = profile.with_changes(max_time_s=args.max_time)
-    if args.workers is not None:
-        profile = profile.with_changes(workers=args.workers)
-    server = EmbeddedServer(
-        faults=tuple(args.server_fault),
-        latency_ms=args.server_latency_ms,
-        op_delay_ms=args.server_op_delay_ms,
-        rate_limit=args.server_rate_limit,
-    )
-    if args.base_url and server != EmbeddedServer():
-        raise UsageError("the --server-* options apply to the embedded server only, not with --base-url")
-    check_faults(server.faults)
-    if args.baseline is not None:
-        from . import baseline
-
-        try:
-            baseline.load(args.baseline)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    if args.example_db and profile.derandomize:
-        raise UsageError(
-            f"--example-db needs a profile that is not derandomized (local, nightly); {profile.name} "
-            "replays nothing on purpose: its verdict must not depend on earlier runs"
-        )
-    for source in args.example_db:
-        from .example_databases import read_only
-
-        try:
-            read_only(source)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    env = _target_environment(args.base_url)
-    report_dir: Path = args.report_dir
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("junit.xml", "summary.md"):
-        (report_dir / stale).unlink(missing_ok=True)
-    context = RunContext(
-        profile=args.profile,
-        seed=profile.seed,
-        report_dir=report_dir.resolve(),
-        workers=profile.workers,
-        server=server,
-        baseline=args.baseline.resolve() if args.baseline else None,
-        example_databases=tuple(str(Path(s).resolve()) if not s.startswith("github:") else s for s in args.example_db),
-    )
-    options = RunOptions(tests=tuple(args.test), triage=args.triage, require_coverage=args.require_coverage)
-    context = context.started(seed=profile.seed, max_time_s=profile.max_time_s)
-
-    credential = Credential(env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"])
-    if args.base_url:
-        probe(args.base_url, credential)
-        profile = _with_workers(profile, args.base_url, credential, args.test)
-        return _run_suites(
-            context.with_changes(base_url=args.base_url, workers=profile.workers), profile, env, extra, options
-        )
-
-    from .server import start_background
-
-    with start_background(server.server_config()) as running:
-        profile = _with_workers(profile, running.base_url, credential, args.test)
-        return _run_suites(
-            context.with_changes(base_url=running.base_url, embedded=True, workers=profile.workers),
-            profile,
-            env,
-            extra,
-            options,
-        )
-
-
-def _with_workers(
-    profile: profiles.Profile, base_url: str, credential: Credential, tests: Sequence[str]
-) -> profiles.Profile:
-    """The profile with `workers = "auto"` resolved (a run of named tests runs in-process)."""
-    from .concurrency import AUTO, choose_workers, measure_rtt
-
-    if tests:
-        return profile.with_changes(workers=0)
-    if profile.workers != AUTO:
-        return profile
-    rtt = measure_rtt(base_url, credential)
-    workers = choose_workers(rtt, profile.max_workers)
-    print(
-        f"orchestrator-contract: {workers} workers (auto: round trip {rtt * 1000:.1f} ms, "
-        f"at most {profile.max_workers})",
-        flush=True,
-    )
-    return profile.with_changes(workers=workers)
-
-
-def _test_arguments(suites: Path, tests: Sequence[str]) -> list[str]:
-    """pytest's arguments: the whole suites folder, or the files of the named tests with `--only-test`
-    for each (selected after collection: pytest cannot find Schemathesis's generated items by id)."""
-    if not tests:
-        return [str(suites)]
-    files: list[str] = []
-    chosen: list[str] = []
-    for test in tests:
-        path, sep, rest = test.partition("::")
-        name = Path(path).name
-        if not (suites / name).is_file():
-            raise UsageError(f"--test {test!r}: no suite file {name} in {suites}")
-        files.append(str(suites / name) + sep + rest.partition("[")[0])
-        chosen.append(f"--only-test={name}{sep}{rest}")
-    return list(dict.fromkeys(files)) + chosen
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    tests: tuple[str, ...] = ()  # only these node ids
-    triage: bool = True  # replay failed tests once: reproducible or intermittent
-    require_coverage: bool = False
-
-
-def _pytest_command(
-    context: RunContext, profile: profiles.Profile, tests: Sequence[str], junit: Path, extra: list[str]
-) -> list[str]:
-    suites = suites_dir()
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *_test_arguments(suites, tests),
-        "-c",
-        str(suites / "pytest.ini"),
-        "--rootdir",
-        str(suites),
-        f"--junitxml={junit}",
-        "-q",
-    ]
-    if profile.workers > 0:
-        command += ["-n", str(profile.workers), "--dist", "worksteal"]
-    if profile.maxfail > 0:
-        command += [f"--maxfail={profile.maxfail}"]
-    return command + extra
-
-
-def _run_suites(
-    context: RunContext, profile: profiles.Profile, env: dict[str, str], extra: list[str], options: RunOptions
-) -> int:
-    report_dir = context.report_dir
-    header = [
-        f"target: {context.target_label}",
-        f"profile: {profile.name} ({profile.description})",
-        f"seed: {profile.seed}",
-        f"time budget: {profile.max_time_s} s",
-    ]
-    if context.baseline:
-        header.append(f"baseline: {context.baseline}")
-    print("orchestrator-contract: " + "; ".join(header), flush=True)
-    started = time.monotonic()
-    command = _pytest_command(context, profile, options.tests, report_dir / "junit.xml", extra)
-    environ = {**without_context(env), **context.to_environ()}
-    try:
-        # Past the budget the suites skip what is left and write their reports; the hard stop is
-        # for a test stuck past the budget (a grace period later).
-        completed = subprocess.run(command, env=environ, timeout=profile.max_time_s + HARD_STOP_GRACE_S)
-        code = completed.returncode
-    except subprocess.TimeoutExpired:
-        code = -1
-    result = read_run(report_dir)  # junit.xml + failures/*.json (written as each test failed)
-    if options.triage and code in (1, EXIT_SUITE_ERROR) and result.failures:
-        triage(context, profile, env, result)
-        result = read_run(report_dir)
-    wall = time.monotonic() - started
-    summary = write_summary(result, report_dir / "summary.md", header=header, wall_s=wall)
-    html = write_html_report(
-        report_dir,
-        result,
-        Context(context.target_label, f"{profile.name} ({profile.description})", profile.seed, wall, exit_code=code),
-    )
-    if code == -1:
-        print(
-            f"orchestrator-contract: the run exceeded its time budget of {profile.max_time_s} s "
-            f"(+{HARD_STOP_GRACE_S} s grace) and was stopped; partial report: {html}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if code == 5:
-        print(
-            "orchestrator-contract: no test was selected (check --test, or the -k / -m arguments after --)",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    if code in (0, 1, EXIT_SUITE_ERROR) and result.violations:
-        print(summary)
-        print(
-            f"orchestrator-contract: FAIL ({len(result.violations)} of {result.tests} tests found violations"
-            + (f", {len(result.suite_errors)} suite errors" if result.suite_errors else "")
-            + f", {wall:.1f} s); report: {html}"
-        )
-        return EXIT_VIOLATIONS
-    if code in (1, EXIT_SUITE_ERROR) and result.suite_errors:
-        print(summary)
-        print(
-            f"orchestrator-contract: SUITE ERROR ({len(result.suite_errors)} of {result.tests} tests could not be "
-            f"judged; no violation found; {wall:.1f} s); report: {html}",
-            file=sys.stderr,
-        )
-        return EXIT_SUITE_ERROR
-    if code == 0:
-        gaps = coverage_gaps(result)
-        if options.require_coverage and gaps:
-            print(
-                f"orchestrator-contract: COVERAGE INCOMPLETE (--require-coverage): no violation, but these "
-                f"documented responses were never observed: {', '.join(gaps)}; report: {html}",
-                file=sys.stderr,
-            )
-            return EXIT_COVERAGE
-        skipped = f", {result.skipped} skipped" if result.skipped else ""
-        known = f", {len(result.known)} known violations (baseline)" if result.known else ""
-        print(f"orchestrator-contract: PASS ({result.passed} passed{skipped}{known}, {wall:.1f} s); report: {html}")
-        return EXIT_OK
-    print(
-        f"orchestrator-contract: pytest stopped with exit code {code} (usage error or interrupted run); report: {html}",
-        file=sys.stderr,
-    )
-    return EXIT_USAGE
-
-
-def triage(context: RunContext, profile: profiles.Profile, env: dict[str, str], result: RunResult) -> None:
-    """Replay every failed test once, in one process, with the same profile and seed (so the same
-    examples): a failure that shows again with the same clause is *reproducible*, one that does not
-    is *intermittent* (still a failure: a race is a real defect). The labels go into the records."""
-    failed = [f for f in result.failures if f.record]
-    if not failed:
-        return
-    replay_dir = context.report_dir / "triage"
-    shutil.rmtree(replay_dir, ignore_errors=True)
-    replay_dir.mkdir(parents=True)
-    nodeids = list(dict.fromkeys(str(f.record["test"]) for f in failed))  # type: ignore[index]
-    replay = context.with_changes(report_dir=replay_dir, deadline=None, baseline=None)
-    replay = replay.started(seed=profile.seed, max_time_s=profile.max_time_s)
-    command = _pytest_command(
-        replay, profile.with_changes(workers=0, maxfail=0), nodeids, replay_dir / "junit.xml", ["-p", "no:randomly"]
-    )
-    print(
-        f"orchestrator-contract: replaying {len(nodeids)} failed test(s) once to tell reproducible from intermittent",
-        flush=True,
-    )
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        subprocess.run(
-            command,
-            env={**without_context(env), **replay.to_environ()},
-            timeout=profile.max_time_s,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    again = {str(r["test"]): r for r in load_failure_records(replay_dir)}
-    replayed = read_run(replay_dir)
-    ran = {c.key for c in replayed.cases}
-    for failure in failed:
-        record = failure.record or {}
-        nodeid = str(record.get("test"))
-        second = again.get(nodeid)
-        if (
-            second is not None
-            and second.get("clause") == record.get("clause")
-            and second.get("verdict") == record.get("verdict")
-        ):
-            label = "reproducible"
-        elif second is not None:
-            label = f"intermittent (the replay failed otherwise: [{second.get('clause') or 'suite error'}])"
-        elif junit_key(nodeid) in ran:
-            label = "intermittent (the replay passed)"
-        else:
-            label = "not replayed"
-        record["triage"] = label
-        path = context.report_dir / str(record.get("_file"))
-        clean = {k: v for k, v in record.items() if not k.startswith("_")}
-        path.write_text(json.dumps(clean, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def write_baseline(args: argparse.Namespace) -> int:
-    """`orchestrator-contract baseline REPORT_DIR`: a baseline knowing every violation of that run."""
-    from .baseline import render
-
-    records = load_failure_records(args.report_dir)
-    if not (args.report_dir / "junit.xml").is_file() and not records:
-        raise UsageError(f"{args.report_dir} holds no run (no junit.xml, no failures/*.json)")
-    sys.stdout.write(render(records, source=str(args.report_dir)))
-    return EXIT_OK
+    return Exit.OK
 
 
 if __name__ == "__main__":

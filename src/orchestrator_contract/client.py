@@ -28,6 +28,7 @@ import httpx
 
 from . import journal, observed, redaction
 from .defaults import Credential
+from .target_health import TargetHealth, answer_limit, describe_exchange, insanity, spec_bound
 from .violations import ContractViolation, SuiteError, expect
 
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
@@ -35,6 +36,7 @@ OPERATIONS = "/v2/ControlPlane/Operations"
 UNSET: Any = object()
 NO_AUTH: Any = object()
 AUTH_ROLE = "orchestrator_contract_auth"  # request extension: primary, second, api-key, none or custom
+VALID_ROLES = frozenset({"primary", "second", "api-key"})  # roles whose requests carry the run's valid credentials
 # What h11 (httpx's HTTP/1.1) lets through as a header value: no NUL, no CR/LF/VT/FF, no
 # surrounding whitespace; obs-text (bytes 0x80-0xFF) is allowed.
 _FIELD_VALUE = re.compile(rb"(?:[^\x00\s](?:[ \t]*[^\x00\s])*)?")
@@ -62,6 +64,11 @@ class Throttled(SuiteError):
     """The target kept answering 429 for longer than the client's patience: nothing to judge."""
 
 
+class TargetBroken(unittest.SkipTest):
+    """The target answers nothing sanely (see `target_health`): the request was not sent. The test
+    is skipped; the run's verdict says what the target did."""
+
+
 @dataclass
 class RunShared:
     """What every client of one run shares (thread-safe)."""
@@ -72,6 +79,8 @@ class RunShared:
     throttled: int = 0  # 429 answers seen
     stuck_operation: str | None = None  # the first operation that outlived a whole poll budget
     slowest_completion_s: float = 0.0  # the longest an operation took to be seen terminal
+    health: TargetHealth = field(default_factory=TargetHealth)
+    test_deadline: float | None = None  # epoch seconds: this test's time slice ends then (deep stages)
     _not_before: float = 0.0  # monotonic: no request before this (the latest Retry-After)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -103,8 +112,18 @@ class RunShared:
 
     # -- the time budget -----------------------------------------------------------------------
     def check_deadline(self) -> None:
-        if self.enforcing and self.deadline is not None and time.time() > self.deadline:
+        if not self.enforcing:
+            return
+        now = time.time()
+        if self.deadline is not None and now > self.deadline:
             raise BudgetExhausted("the run's global time budget (--max-time) ran out during this test")
+        if self.test_deadline is not None and now > self.test_deadline:
+            raise BudgetExhausted("this test's share of the deep stage's time ran out")
+
+    def check_target(self) -> None:
+        broken = self.health.state()
+        if broken is not None:
+            raise TargetBroken(f"not sent: {broken.reason}")
 
     # -- operations that never complete ---------------------------------------------------------
     def mark_stuck(self, operation_id: str) -> None:
@@ -135,6 +154,7 @@ class ClientSettings:
     timeout_s: float = 10.0
     retry_after_cap_s: float = 5.0  # the longest single wait a Retry-After may impose
     throttle_patience_s: float = 120.0  # after this long answered only 429s, a request gives up
+    max_response_bytes: int = 16 * 1024 * 1024  # an answer is read up to this (see `target_health`)
 
 
 def retry_after_seconds(response: httpx.Response, cap_s: float) -> float:
@@ -171,8 +191,9 @@ class ContractTransport(httpx.BaseTransport):
             try:
                 raw = self._inner.handle_request(request)
                 headers = raw.headers
+                limit = answer_limit(request, self._settings.max_response_bytes)
                 try:
-                    body = b"".join(raw.iter_raw())  # as sent: the client decodes it as usual
+                    body, exchange.cut_at = _read_up_to(raw, limit)
                 except httpx.StreamConsumed:  # a transport that hands over read responses (tests)
                     body = raw.content
                     headers = httpx.Headers(
@@ -195,6 +216,11 @@ class ContractTransport(httpx.BaseTransport):
                     raise SuiteError(
                         f"the suite could not send {request.method} {request.url.path}: {exchange.error}"
                     ) from exc
+                self._shared.health.observe(
+                    observed.operation_of(request.method, request.url.path),
+                    (f"gave no answer ({exchange.error})", "GEN-NO-5XX"),
+                    describe_exchange(request, None, None, b""),
+                )
                 raise ContractViolation(
                     "GEN-NO-5XX",
                     (
@@ -203,10 +229,19 @@ class ContractTransport(httpx.BaseTransport):
                         "a conformant server answers every request"
                     ),
                 ) from exc
+            valid = request.extensions.get(AUTH_ROLE) in VALID_ROLES
+            problem = insanity(response.status_code, headers, body, cut_at=exchange.cut_at, valid_credentials=valid)
+            self._shared.health.observe(
+                observed.operation_of(request.method, request.url.path),
+                problem,
+                describe_exchange(request, response.status_code, headers, body) if problem else "",
+            )
             response.request = request
             exchange.response = response
             journal.current().add(exchange)
             observed.record_response(request, response.status_code, response.headers, body)
+            if exchange.cut_at is not None:
+                self._refuse_oversized(request, response, exchange.cut_at)
             if response.status_code != 429:
                 return response
             response.read()  # never handed to the client: read here so its journal entry is complete
@@ -219,8 +254,37 @@ class ContractTransport(httpx.BaseTransport):
                 )
             self._shared.throttle(max(wait, 0.05))
 
+    def _refuse_oversized(self, request: httpx.Request, response: httpx.Response, cut_at: int) -> None:
+        """An answer longer than the limit was cut there: a violation when the spec's bound for this
+        request is no larger (no correct answer is that long), else the suite's own limit is too low."""
+        if cut_at >= spec_bound(request):
+            raise ContractViolation(
+                "RES-SHAPE",
+                f"{request.method} {request.url.path} answered more than {cut_at} bytes (the response size "
+                "limit); no answer the spec allows to this request is that long (recorded cut short)",
+                response=response,
+            )
+        raise SuiteError(
+            f"{request.method} {request.url.path} answered more than {cut_at} bytes, the profile's "
+            "max_response_bytes; raise it to judge such answers"
+        )
+
     def close(self) -> None:
         self._inner.close()
+
+
+def _read_up_to(raw: httpx.Response, limit: int) -> tuple[bytes, int | None]:
+    """The raw body, read up to `limit` bytes (a longer one is cut there: the rest is never read);
+    and where it was cut, or None."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_raw():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), limit
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), None
 
 
 def wire_headers(headers: Mapping[str, Any] | list[tuple[str, Any]] | None) -> list[tuple[str, bytes | str]]:
@@ -301,6 +365,7 @@ class ApiClient:
     ) -> httpx.Response:
         """Send one request and return its answer. `url` is a path or an absolute URL."""
         self.shared.check_deadline()
+        self.shared.check_target()
         items = wire_headers(headers)
         if json is not UNSET:
             content = json_bytes(json)

@@ -106,7 +106,12 @@ def _entry(exchange: journal.Exchange, now: datetime) -> dict[str, Any]:
         "response": har_response,
         "cache": {},
         "timings": {"blocked": -1, "dns": -1, "connect": -1, "send": 0, "wait": elapsed_ms, "receive": 0, "ssl": -1},
-        "comment": exchange.headline(),
+        "comment": exchange.headline()
+        + (
+            f" (the answer was longer than the response size limit: recorded up to {exchange.cut_at} bytes)"
+            if exchange.cut_at is not None
+            else ""
+        ),
     }
 
 

@@ -3,8 +3,8 @@
 One self-contained file (inline CSS, no scripts): the verdict and the run's facts, then every
 failure with its clause, violation and curl reproduction (linking the HAR cassette and the failure
 record), then the clause table, the per-operation table of the conformance tests, and the skips.
-It is built from junit.xml and failures/*.json (`reporting.read_run`), so it also works after an
-xdist run, and after a run whose junit.xml is missing. Every text is scrubbed and escaped.
+It is built from the run's outcomes (`reporting.result_from`), with the verdict already decided.
+Every text is scrubbed and escaped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from .clauses import CLAUSES
 from .redaction import scrub
-from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, failure_groups, verdict_line
+from .reporting import HTML_REPORT, REPRODUCE_MARK, CaseResult, Failure, RunResult, failure_groups, record_file
 
 CONFORMANCE_MODULE = "test_conformance"
 
@@ -26,7 +26,8 @@ CSS = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2327;background:#f6f7f9}
 main{max-width:1200px;margin:0 auto;padding:0 20px 40px}
 header.verdict{padding:18px 20px;color:#fff}
-header.pass{background:#1a7f37} header.fail{background:#b42318} header.incomplete,header.suiteerror{background:#9a6700}
+header.pass{background:#1a7f37} header.fail,header.targetbroken{background:#b42318}
+header.incomplete,header.suiteerror,header.coverageincomplete,header.usage,header.interrupted{background:#9a6700}
 header h1{margin:0 0 8px;font-size:26px}
 header dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0;max-width:1160px}
 header dt{font-weight:600;opacity:.85} header dd{margin:0}
@@ -54,13 +55,12 @@ th{background:#eef1f4}
 
 @dataclass
 class Context:
-    """The facts of the run that junit.xml does not hold (the CLI knows them)."""
+    """The facts of the run its outcomes do not hold (the CLI knows them)."""
 
     target: str
     profile: str
     seed: int | str
     wall_s: float
-    exit_code: int | None = None  # pytest's; None when unknown
 
 
 def esc(value: object) -> str:
@@ -74,16 +74,6 @@ def _badge(status: str, label: str | None = None) -> str:
 def _triage_badge(triage: str) -> str:
     """INCONCLUSIVE for a failure that did not show again on replay, FAIL otherwise."""
     return "INCONCLUSIVE" if "intermittent" in triage else "FAIL"
-
-
-def verdict(result: RunResult, exit_code: int | None) -> str:
-    if result.violations:
-        return "FAIL"
-    if result.suite_errors:
-        return "SUITE ERROR"
-    if exit_code not in (None, 0) or (result.tests == 0 and result.junit != "complete"):
-        return "INCOMPLETE"
-    return "PASS"
 
 
 # -- mapping junit cases to the traceability table ------------------------------------------------
@@ -111,16 +101,11 @@ def _tally(cases: list[CaseResult]) -> str:
 
 # -- sections --------------------------------------------------------------------------------------
 def _header(result: RunResult, ctx: Context, status: str) -> str:
-    headline = (
-        verdict_line(result)
-        if status != "INCOMPLETE"
-        else "INCOMPLETE: the run did not finish; no violation was found in what ran"
-    )
+    headline = result.verdict.line
     facts = [
         ("target", ctx.target),
         ("profile", ctx.profile),
         ("seed", ctx.seed),
-        ("started", result.started_at or "unknown (no junit.xml)"),
         ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
         ("wall time", f"{ctx.wall_s:.1f} s"),
         (
@@ -129,8 +114,12 @@ def _header(result: RunResult, ctx: Context, status: str) -> str:
             f"{result.skipped} skipped",
         ),
     ]
-    if result.junit != "complete":
-        facts.append(("junit.xml", f"{result.junit}: failures below also come from failures/*.json"))
+    facts += [("stage", stage) for stage in result.stages]
+    if result.target is not None:
+        facts += [
+            ("target broken", f"{result.target.reason} [{result.target.clause}]"),
+            ("one answer", result.target.example),
+        ]
     rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in facts)
     return f'<header class="verdict {status.lower().replace(" ", "")}"><h1>{esc(headline)}</h1><dl>{rows}</dl></header>'
 
@@ -158,7 +147,7 @@ def _suite_error(report_dir: Path, index: int, failure: Failure) -> str:
     record = failure.record or {}
     links = [
         _link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
-        _link(report_dir, record.get("_file"), "failure record"),
+        _link(report_dir, record_file(failure.test), "failure record"),
     ]
     message = failure.message or str(record.get("message", ""))
     parts = [
@@ -185,7 +174,7 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
     violation = str(record.get("violation") or failure.headline)
     links = [
         _link(report_dir, record.get("cassette"), f"cassette ({record.get('exchanges', '?')} exchanges)"),
-        _link(report_dir, record.get("_file"), "failure record"),
+        _link(report_dir, record_file(failure.test), "failure record"),
     ]
     parts = [
         f'<article class="failure" id="failure-{index}">',
@@ -204,11 +193,6 @@ def _failure(report_dir: Path, index: int, failure: Failure) -> str:
             f'<p class="muted">Rerun exactly this test (seed {esc(record.get("seed"))}, profile '
             f"{esc(record.get('profile'))}, the same target; credentials from the environment): "
             f"<code>{esc(record['rerun'])}</code></p>"
-        )
-    if not failure.in_junit:
-        parts.append(
-            '<p class="muted">Recorded when the test failed; junit.xml has no entry for it '
-            "(the run was stopped before pytest wrote it).</p>"
         )
     message = failure.message or str(record.get("message", ""))
     if record.get("hypothesis"):
@@ -448,7 +432,7 @@ def _skipped(result: RunResult) -> str:
 
 
 def render(report_dir: Path, result: RunResult, ctx: Context, trace: dict[str, list[str]]) -> str:
-    status = verdict(result, ctx.exit_code)
+    status = result.verdict.label
     nav = (
         '<nav><a href="#failures">Violations</a><a href="#suite-errors">Suite errors</a><a href="#known">Known</a>'
         '<a href="#coverage">Coverage</a><a href="#clauses">Clauses</a>'
@@ -480,7 +464,7 @@ def render(report_dir: Path, result: RunResult, ctx: Context, trace: dict[str, l
 
 def _fallback(result: RunResult, ctx: Context, error: BaseException) -> str:
     """A minimal page when rendering failed: the verdict must still be readable."""
-    status = verdict(result, ctx.exit_code)
+    status = result.verdict.label
     items = "".join(f"<li><code>{esc(f.test)}</code> [{esc(f.clause)}] {esc(f.headline)}</li>" for f in result.failures)
     return scrub(
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>orchestrator-contract: '

@@ -64,6 +64,7 @@ class Exchange:
     request: httpx.Request
     response: httpx.Response | None = None
     error: str | None = None
+    cut_at: int | None = None  # the answer was longer than the limit and recorded up to here
 
     def headline(self) -> str:
         path = self.request.url.raw_path.decode("latin-1")

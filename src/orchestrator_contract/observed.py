@@ -24,7 +24,6 @@ import httpx
 
 from .links import load_spec, operations
 
-OBSERVED_DIR = "observed"
 COVERAGE_FILE = "coverage.json"
 # Statuses a correct run need not see: a server that never throttles answers no 429, and a
 # conformant one never answers 5xx.
@@ -106,19 +105,19 @@ def record_checks(clauses: Iterable[str]) -> None:
             _checks[clause] += 1
 
 
-def snapshot() -> dict[str, Any]:
+def take_tally() -> dict[str, Any]:
+    """This process's tally since the last one taken (the counters start again from zero: a process
+    that runs several stages of a run hands each stage's tally over once)."""
     with _lock:
-        return {
+        tally = {
             "responses": [[op, status, problem, n] for (op, status, problem), n in sorted(_responses.items())],
             "checks": dict(_checks),
             "failed": dict(_failed),
         }
-
-
-def write_process_tally(report_dir: Path, process: str) -> None:
-    target = report_dir / OBSERVED_DIR / f"{process}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(snapshot()), encoding="utf-8")
+        _responses.clear()
+        _checks.clear()
+        _failed.clear()
+    return tally
 
 
 def documented() -> dict[str, list[str]]:
@@ -151,17 +150,15 @@ EXPECTED_PROBLEMS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def merge(report_dir: Path) -> dict[str, Any]:
-    """coverage.json's content: per operation, each documented status (and problem) observed or
-    not; per clause, checks run and failed. Gaps first."""
+def coverage(tallies: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """coverage.json's content from the tallies of every process of the run: per operation, each
+    documented status (and problem) observed or not; per clause, checks run and failed. Gaps first."""
     responses: Counter[tuple[str, str, str]] = Counter()
     checks: Counter[str] = Counter()
     failed: Counter[str] = Counter()
-    for path in sorted((report_dir / OBSERVED_DIR).glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
+    processes = 0
+    for data in tallies:
+        processes += 1
         for op, status, problem, n in data.get("responses", []):
             responses[(op, status, problem)] += n
         checks.update(data.get("checks", {}))
@@ -199,14 +196,12 @@ def merge(report_dir: Path) -> dict[str, Any]:
         "gaps": gaps,
         "operations": operations_out,
         "clauses": clauses,
-        "processes": len(list((report_dir / OBSERVED_DIR).glob("*.json"))),
+        "processes": processes,
     }
 
 
-def write_coverage(report_dir: Path) -> dict[str, Any]:
-    data = merge(report_dir)
+def write_coverage(report_dir: Path, data: dict[str, Any]) -> None:
     (report_dir / COVERAGE_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    return data
 
 
 def describe_gap(gap: dict[str, str]) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import random
 import tomllib
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +18,8 @@ from .resources import suites_dir
 if TYPE_CHECKING:
     from hypothesis.database import ExampleDatabase
 
-    from .context import RunContext
+
+DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # see `target_health`: answers are read up to this
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,39 @@ class Profile:
     maxfail: int
     workers: int  # pytest-xdist workers; 0 = in-process, concurrency.AUTO = chosen from the round trip
     max_workers: int
+    max_response_bytes: int  # an answer is read (and recorded) up to this many bytes; a longer one is a violation
+    breadth: str  # a profile whose depth every test runs at first, before this one's depth ("" = none)
+    triage_max_s: float  # the replay of failed tests (triage) stops after this long
+    triage_max_replays: int  # and replays at most this many tests (one per clause and operation first)
+
+    # Depth: how much each test does. A breadth-first run runs every test at another profile's depth first.
+    DEPTH_FIELDS = (
+        "max_examples",
+        "stateful_max_examples",
+        "stateful_step_count",
+        "scenario_examples",
+        "scenario_steps",
+        "concurrency",
+        "dataset_size",
+        "edge_fuzz_examples",
+        "shrink",
+    )
 
     def with_changes(self, **changes: Any) -> Profile:
         return replace(self, **changes)
+
+    def at_depth_of(self, other: Profile) -> Profile:
+        """This profile (seed, database, budget, workers) with `other`'s depth."""
+        return replace(self, **{name: getattr(other, name) for name in self.DEPTH_FIELDS})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Profile:
+        """The inverse of `to_dict` (after a JSON round trip: lists back to tuples)."""
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
     def example_database(self, report_dir: Path) -> Path | None:
         """Where failing examples are kept between runs (nightly), relative to the report directory."""
@@ -57,13 +91,13 @@ class Profile:
         path = Path(self.database)
         return path if path.is_absolute() else report_dir / path
 
-    def example_database_for(self, context: RunContext) -> ExampleDatabase | None:
+    def example_database_for(self, report_dir: Path, extra: tuple[str, ...]) -> ExampleDatabase | None:
         """The profile's own database (read and written), multiplexed with the run's extra ones,
         which are only read: a directory downloaded from a nightly job, or `github:OWNER/REPO`
         for the nightly workflow's artifact (Hypothesis' GitHubArtifactDatabase)."""
         from .example_databases import combined
 
-        return combined(self.example_database(context.report_dir), context.example_databases)
+        return combined(self.example_database(report_dir), extra)
 
     @property
     def hypothesis_phases(self) -> tuple[hypothesis.Phase, ...]:
@@ -79,22 +113,29 @@ class Profile:
         return hypothesis.settings(max_examples=max(2, self.scenario_examples // share), phases=self.hypothesis_phases)
 
 
-# A module global because the suites' test modules build their Schemathesis tests at import time, from
-# decorators that cannot take a fixture: the profile has to be reachable before any fixture exists.
-_active: Profile | None = None
+# The profile of the suites being imported or run: a scoped variable (set only inside `in_scope`),
+# because the suites' test modules build their Schemathesis tests at import time, from decorators
+# that cannot take a fixture. Outside a scope there is none.
+_scoped: ContextVar[Profile | None] = ContextVar("orchestrator_contract_profile", default=None)
 
 
-def activate(profile: Profile) -> None:
-    """Make `profile` the one this process runs with (set once by the suites' conftest)."""
-    global _active  # noqa: PLW0603 -- see `_active`
-    _active = profile
+@contextmanager
+def in_scope(profile: Profile) -> Iterator[None]:
+    """Make `profile` the one `active()` returns while the block runs (the plugin wraps collection
+    and every test in it)."""
+    token = _scoped.set(profile)
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
 
 
 def active() -> Profile:
     """The profile of this run; code that runs at import time (spec-driven test collection) reads it."""
-    if _active is None:
-        raise RuntimeError("no active profile: the suites' conftest sets it in pytest_configure")
-    return _active
+    profile = _scoped.get()
+    if profile is None:
+        raise RuntimeError("no profile in scope: the suites' plugin sets it while it collects and runs tests")
+    return profile
 
 
 def _workers(value: object) -> int:
@@ -117,8 +158,8 @@ def load(name: str, *, seed: int | None = None) -> Profile:
     if not path.is_file():
         raise ValueError(f"unknown profile {name!r}; available: {', '.join(available())}")
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    hyp, conf, scen, poll, run, edge = (
-        data.get(k, {}) for k in ("hypothesis", "conformance", "scenarios", "polling", "run", "edges")
+    hyp, conf, scen, poll, run, edge, triage = (
+        data.get(k, {}) for k in ("hypothesis", "conformance", "scenarios", "polling", "run", "edges", "triage")
     )
     raw_seed = hyp.get("seed", 0)
     if seed is None:
@@ -150,4 +191,8 @@ def load(name: str, *, seed: int | None = None) -> Profile:
         maxfail=int(run.get("maxfail", 0)),
         workers=_workers(run.get("workers", 0)),
         max_workers=int(run.get("max_workers", 8)),
+        max_response_bytes=int(run.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)),
+        breadth=str(run.get("breadth", "")),
+        triage_max_s=float(triage.get("max_s", 60)),
+        triage_max_replays=int(triage.get("max_replays", 12)),
     )

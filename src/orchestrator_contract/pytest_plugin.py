@@ -1,18 +1,17 @@
-"""The suites' pytest plugin: every failed test is classified, recorded, and scrubbed of secrets.
+"""The suites' pytest plugin: it runs the plan, turns every test into one typed outcome, and keeps
+secrets out of every report.
 
-Classification: a failure is a *violation* when a `ContractViolation` is behind it (it names a
-clause); anything else is a *suite error*: the suite could not judge (its own bug, a request it
-could not build, a target that throttled it for minutes). The verdict travels with the report
-(`user_properties`, so xdist and junit.xml carry it), and the session's exit status is 3 when
-tests failed but none of them for a violation.
+Where tests run (in-process, or each xdist worker), a failed test is classified the moment it
+fails: a *violation* when a `ContractViolation` is behind it (it names a clause), else a *suite
+error* (the suite could not judge). Its failure record (`failures/<id>.json`) and cassette
+(`cassettes/<id>.har`) are written then, so a crash later loses nothing, and the record travels
+with pytest's report (xdist carries it to the controller).
 
-For every failed test, the moment it fails, in the report directory:
-- `cassettes/<id>.har`: every HTTP exchange of the test's journal as a HAR 1.2 file;
-- `failures/<id>.json`: test id, verdict, clause, violation or traceback, seed, profile, curl
-  commands, and the `orchestrator-contract run` command that reruns exactly that test against
-  the same target.
-`<id>` is the sanitized node id plus a hash of it, so xdist workers never collide; writing at
-failure time (not at session end) means a crash later in the run loses nothing.
+Where reports arrive (the process that runs pytest, or the xdist controller), each test's reports
+become one `Outcome` in the run's `OutcomeLog` (and `results.jsonl`), with the tests the session
+was asked to run and the target's state. `orchestrator-contract run` hands the plan in and takes
+the log out (`PlanProvider`); a plain `pytest suites` builds the plan from the options and decides
+its exit status from the same log with the same function (`run.verdict.decide`).
 """
 
 from __future__ import annotations
@@ -23,7 +22,9 @@ import random
 import shlex
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,29 +35,20 @@ from hypothesis import HealthCheck
 
 from . import baseline, journal, observed, profiles, redaction
 from .clauses import CLAUSES
-from .client import BudgetExhausted
-from .context import WORKERINPUT_KEY, EmbeddedServer, RunContext
+from .client import BudgetExhausted, RunShared, TargetBroken
 from .har import har_text
-from .reporting import (
-    BASELINE_STATUS,
-    CASSETTES_DIR,
-    FAILURES_DIR,
-    HTML_REPORT,
-    KNOWN_PROPERTY,
-    REPRODUCE_MARK,
-    SUITE_ERROR,
-    VERDICT_PROPERTY,
-    VIOLATION,
-    artifact_stem,
-)
-from .resources import suites_dir
-from .scheduling import base_id, order_for_signal, order_longest_first
+from .reporting import CASSETTES_DIR, REPRODUCE_MARK, artifact_stem, clear_stale, record_file
+from .run import outcomes as oc
+from .run.plan import WORKERINPUT_KEY, EmbeddedServer, PlanProvider, RunPlan
+from .run.verdict import decide
+from .scheduling import order_for_signal, order_longest_first
 from .violations import ContractViolation, first_in, violation_in
 
 MESSAGE_LIMIT = 20_000
-EXIT_SUITE_ERROR = 3
-CONTEXT_KEY = pytest.StashKey[RunContext]()
-PROFILE_KEY = pytest.StashKey[profiles.Profile]()
+PLAN_KEY = pytest.StashKey[RunPlan]()
+SHARED_KEY = pytest.StashKey[RunShared]()  # what every client of this process shares (see `client.RunShared`)
+REPORT_ATTRIBUTE = "orchestrator_contract"  # the attribute of a TestReport that carries our classification
+TALLY_KEY = "orchestrator_contract_tally"  # a worker's coverage tally, in xdist's `workeroutput`
 MARKERS = {
     "conformance": "Schemathesis property tests over every operation (positive and negative data)",
     "stateful": "link-driven and model-based state machines",
@@ -73,42 +65,41 @@ MARKERS = {
 }
 
 
-def rerun_command(context: RunContext, nodeid: str, seed: object) -> str:
+def rerun_command(plan: RunPlan, nodeid: str) -> str:
     """`orchestrator-contract run` for exactly this test, with the run's profile and seed, against
     the same target (credentials come from the environment and are never printed)."""
-    parts = ["orchestrator-contract", "run", *context.target_options(), "--profile", context.profile]
-    if seed is not None:
-        parts += ["--seed", str(seed)]
-    parts += ["--test", nodeid]
+    parts = ["orchestrator-contract", "run", *plan.target_options(), "--profile", plan.profile.source]
+    parts += ["--seed", str(plan.seed), "--test", nodeid]
     return shlex.join(parts)
 
 
-def verdict_of(report: pytest.TestReport) -> str | None:
-    """`violation` / `suite-error` for a failed report (as the plugin classified it), else None."""
-    for name, value in getattr(report, "user_properties", ()):
-        if name == VERDICT_PROPERTY:
-            return str(value)
-    return None
+def provider_of(config: pytest.Config) -> PlanProvider | None:
+    """The plan provider `orchestrator-contract run` registered, if it did."""
+    return next((p for p in config.pluginmanager.get_plugins() if isinstance(p, PlanProvider)), None)
 
 
-class ContractReporting:
-    """The plugin object: holds the config (some hooks get none) and the run's tally of verdicts."""
+def plan_of(config: pytest.Config) -> RunPlan:
+    return config.stash[PLAN_KEY]
 
-    def __init__(self, config: pytest.Config) -> None:
+
+@contextmanager
+def plan_in_scope(plan: RunPlan) -> Iterator[None]:
+    """The plan's profile for code that runs while the suites are imported (Schemathesis builds its
+    tests at import time, from decorators that cannot take a fixture)."""
+    with profiles.in_scope(plan.profile):
+        yield
+
+
+# -- where tests run: classification and failure records -------------------------------------------
+class TestSide:
+    """The plugin object where tests run: classifies failures and writes their records."""
+
+    def __init__(self, config: pytest.Config, plan: RunPlan, shared: RunShared) -> None:
         self.config = config
-        self.violations = 0
-        self.suite_errors = 0
-        self.stop_at = set(config.getoption("--stop-at-clause") or [])
-        self.stopped_at = ""  # why --stop-at-clause ended the run, once it has
-        self.session: pytest.Session | None = None
-        context = config.stash[CONTEXT_KEY]
-        self.baseline = baseline.load(context.baseline) if context.baseline else []
-        self.known_hits: dict[int, set[str]] = {}  # baseline entry -> the tests it covered
-        self.ran: set[str] = set()  # tests that ran (or failed to set up)
+        self.plan = plan
+        self.shared = shared
+        self.baseline = baseline.load(plan.baseline) if plan.baseline else []
         self.fixture_exchanges: dict[str, list[journal.Exchange]] = {}  # shared fixture -> its setup's requests
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        self.session = session
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
@@ -125,124 +116,142 @@ class ContractReporting:
             if recorded.exchanges:
                 self.fixture_exchanges[fixturedef.argname] = recorded.snapshot()
 
-    def context(self) -> RunContext:
-        return self.config.stash[CONTEXT_KEY]
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+        with plan_in_scope(self.plan):
+            return (yield)
 
-    def report_dir(self) -> Path:
-        return self.context().report_dir
-
-    # -- hooks --------------------------------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report: pytest.TestReport = yield
-        if report.failed and call.excinfo is not None and violation_in(call.excinfo.value) is None:
-            budget = first_in(call.excinfo.value, BudgetExhausted)
-            if budget is not None:
-                # The run's time ran out inside the test, and something (Hypothesis, seeing an example
-                # end earlier than its first run did) turned that skip into an error: still a skip.
+        data: dict[str, Any] = {}
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if report.failed and violation_in(exc) is None:
+            skip = first_in(exc, BudgetExhausted) or first_in(exc, TargetBroken)
+            if skip is not None:
+                # The run's time ran out, or the target broke, inside the test, and something (Hypothesis,
+                # seeing an example end earlier than its first run did) turned that skip into an error.
                 report.outcome = "skipped"
-                report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {budget}")
+                report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {skip}")
+        if report.skipped and exc is not None:
+            data["budget"] = first_in(exc, BudgetExhausted) is not None
         if report.failed:
-            setup = [e for name in getattr(item, "fixturenames", ()) for e in self.fixture_exchanges.get(name, [])]
-            exchanges = setup + journal.current().snapshot()
-            redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
-            exc = call.excinfo.value if call.excinfo is not None else None
-            violation = violation_in(exc)
-            operation = operation_of_failure(violation, exchanges)
-            known = (
-                baseline.matching(self.baseline, violation.clause, report.nodeid, operation)
-                if violation is not None
-                else None
-            )
-            properties = [(VERDICT_PROPERTY, VIOLATION if violation is not None else SUITE_ERROR)]
-            if violation is not None:
-                properties += [("clause", violation.clause), ("operation", operation)]
-            if known is not None:
-                properties.append((KNOWN_PROPERTY, str(self.baseline.index(known))))
-            report.user_properties.extend(properties)
-            item.user_properties.extend(properties)  # junitxml writes the teardown report's, copied from the item
-            try:
-                self._record_failure(item, call, report, exchanges, operation, known)
-            except Exception as problem:  # a reporting problem must never change the verdict
-                print(
-                    f"orchestrator-contract: could not record the failure of {item.nodeid}: {problem!r}",
-                    file=sys.stderr,
-                )
-            if known is not None:  # an expected failure: pytest's xfail, with the baseline's reason
-                report.outcome = "skipped"
-                report.wasxfail = f"known violation [{known.clause}] (baseline): {known.reason}"
+            data.update(self._classify(item, call, report, exc))
+        broken = self.shared.health.state()
+        if broken is not None:
+            data["target"] = asdict(broken)
+        if data:
+            setattr(report, REPORT_ATTRIBUTE, data)
         self._scrub_report(report)
         return report
 
+    def _classify(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, exc: BaseException | None
+    ) -> dict[str, Any]:
+        setup = [e for name in getattr(item, "fixturenames", ()) for e in self.fixture_exchanges.get(name, [])]
+        exchanges = setup + journal.current().snapshot()
+        redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
+        violation = violation_in(exc)
+        operation = operation_of_failure(violation, exchanges)
+        known = (
+            baseline.matching(self.baseline, violation.clause, report.nodeid, operation)
+            if violation is not None
+            else None
+        )
+        record = self._record(item, call, report, exchanges, operation, known, violation)
+        try:
+            self._write(report.nodeid, record, exchanges)
+        except Exception as problem:  # a reporting problem must never change the verdict
+            print(f"orchestrator-contract: could not record the failure of {item.nodeid}: {problem!r}", file=sys.stderr)
+        if known is not None:  # an expected failure: pytest's xfail, with the baseline's reason
+            report.outcome = "skipped"
+            report.wasxfail = f"known violation [{known.clause}] (baseline): {known.reason}"
+        return {"record": record, "known": known.reason if known is not None else "", "operation": operation}
+
+    def _record(
+        self,
+        item: pytest.Item,
+        call: pytest.CallInfo[None],
+        report: pytest.TestReport,
+        exchanges: list[journal.Exchange],
+        operation: str,
+        known: baseline.Known | None,
+        violation: ContractViolation | None,
+    ) -> dict[str, Any]:
+        exc = call.excinfo.value if call.excinfo is not None else None
+        plan = self.plan
+        if violation is not None:
+            message = redaction.scrub(str(violation))[:MESSAGE_LIMIT]
+            clause, detail, verdict = violation.clause, violation.detail, oc.VIOLATION
+        else:
+            message = redaction.scrub(report.longreprtext)[-MESSAGE_LIMIT:]
+            summary = f"{type(exc).__name__}: {exc}" if exc is not None else message.splitlines()[-1:]
+            clause, detail, verdict = "", redaction.scrub(str(summary)), oc.SUITE_ERROR
+        described = CLAUSES.get(clause)
+        record: dict[str, Any] = {
+            "test": report.nodeid,
+            "phase": report.when,
+            "verdict": verdict,
+            "clause": clause,
+            "clause_section": described.section if described else "",
+            "clause_text": described.text if described else "",
+            "violation": f"violation: {detail.splitlines()[0] if detail else ''}" if violation is not None else "",
+            "detail": detail,
+            "seed": plan.seed,
+            "profile": plan.profile.name,
+            "stage": plan.stage,
+            "run_id": plan.run_id,
+            "target": plan.target_label,
+            "base_url": "" if plan.embedded else (plan.base_url or ""),
+            "operation": operation,
+            "known": known.reason if known is not None else "",
+            "target_options": plan.target_options(),
+            "culprit": exchanges.index(violation.culprit)
+            if violation is not None and violation.culprit in exchanges
+            else (len(exchanges) - 1 if exchanges else None),
+            "curl": curl_commands(exchanges, message),
+            "reproduction": message.partition(REPRODUCE_MARK)[2].strip("\n") if REPRODUCE_MARK in message else "",
+            "hypothesis": "\n".join(getattr(item, "hypothesis_report_information", []) or []),
+            "rerun": rerun_command(plan, report.nodeid),
+            "cassette": f"{CASSETTES_DIR}/{artifact_stem(report.nodeid)}.har",
+            "exchanges": len(exchanges),
+            "message": message,
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+            "duration_s": round(report.duration, 3),
+            "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        scrubbed: dict[str, Any] = json.loads(redaction.scrub(json.dumps(redaction.scrub_tree(record))))
+        return scrubbed
+
+    def _write(self, nodeid: str, record: dict[str, Any], exchanges: list[journal.Exchange]) -> None:
+        directory = self.plan.report_dir
+        write_atomically(
+            directory / record["cassette"], har_text(exchanges, comment=f"orchestrator-contract: {nodeid}")
+        )
+        text = json.dumps(record, indent=2, ensure_ascii=False)
+        write_atomically(directory / record_file(nodeid), text + "\n")
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Scrub again before junitxml, the terminal or xdist see the report (other plugins'
-        makereport wrappers may have added sections after ours), and tally the verdicts."""
+        """Scrub again before the terminal, junitxml or xdist see the report (other plugins'
+        makereport wrappers may have added sections after ours)."""
         self._scrub_report(report)
-        properties = dict(getattr(report, "user_properties", ()))
-        if KNOWN_PROPERTY in properties and report.when in ("setup", "call", "teardown"):
-            self.known_hits.setdefault(int(properties[KNOWN_PROPERTY]), set()).add(report.nodeid)
-        if (report.when == "call" and not report.skipped) or (report.when == "setup" and report.failed):
-            self.ran.add(report.nodeid)
-        if report.failed:
-            if verdict_of(report) == VIOLATION:
-                self.violations += 1
-                clause = dict(report.user_properties).get("clause")
-                if clause in self.stop_at and self.session is not None:
-                    self._stop(f"a violation of {clause} was found (--stop-at-clause)")
-            else:
-                self.suite_errors += 1
-
-    def _stop(self, reason: str) -> None:
-        """End the run after this test. In-process: shouldfail, as -x does. Under xdist the controller's
-        DSession decides, so it is told to stop; it ends that as interrupted, which sessionfinish turns
-        back into exit code 1 (a violation was found), never 2."""
-        assert self.session is not None
-        self.stopped_at = reason
-        self.session.shouldfail = reason
-        dsession = self.config.pluginmanager.getplugin("dsession")
-        if dsession is not None and not getattr(dsession, "shouldstop", True):
-            dsession.shouldstop = reason
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         self._scrub_report(report)
-        if report.failed:
-            self.suite_errors += 1
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write this process's coverage tally (the controller merges them into coverage.json once the
-        workers are done). Tests failed, none for a violation: the suite could not judge (exit 3, not 1)."""
-        instance = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        try:
-            observed.write_process_tally(self.report_dir(), instance)
-            if not hasattr(self.config, "workerinput"):
-                observed.write_coverage(self.report_dir())
-        except OSError as problem:  # coverage is a report; it never changes the verdict
-            print(f"orchestrator-contract: could not write the coverage tally: {problem!r}", file=sys.stderr)
-        if hasattr(self.config, "workerinput"):
-            return
-        if self.baseline:
-            write_baseline_status(self.report_dir(), self.baseline, self.known_hits, self.ran)
-        if exitstatus == pytest.ExitCode.INTERRUPTED and self.stopped_at and self.violations:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        if exitstatus == pytest.ExitCode.TESTS_FAILED and self.violations == 0 and self.suite_errors:
-            session.exitstatus = EXIT_SUITE_ERROR
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Hand this process's coverage tally over: to the controller through xdist's workeroutput."""
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[TALLY_KEY] = observed.take_tally()
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.suite_errors:
-            terminalreporter.write_sep("=", "orchestrator-contract", yellow=True)
-            terminalreporter.write_line(
-                f"{self.suite_errors} failure(s) are the suite's own (it could not judge), not contract violations; "
-                f"{self.violations} test(s) found violations."
-            )
-
-    # -- redaction of pytest's own reports ---------------------------------------------------------
     def _scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
         """Redact the report's traceback and sections in place, through pytest's (xdist's) own
-        serialization, so its structure (and junit's message attribute) is kept."""
+        serialization, so its structure is kept."""
         if report.longrepr is None and not report.sections:
             return
         data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
@@ -255,66 +264,145 @@ class ContractReporting:
         report.longrepr = fresh.longrepr
         report.sections = fresh.sections
 
-    # -- the failure record -------------------------------------------------------------------------
-    def _record_failure(
-        self,
-        item: pytest.Item,
-        call: pytest.CallInfo[None],
-        report: pytest.TestReport,
-        exchanges: list[journal.Exchange],
-        operation: str,
-        known: baseline.Known | None,
-    ) -> None:
-        directory = self.report_dir()
-        stem = artifact_stem(report.nodeid)
-        cassette = f"{CASSETTES_DIR}/{stem}.har"
-        write_atomically(directory / cassette, har_text(exchanges, comment=f"orchestrator-contract: {report.nodeid}"))
-        exc = call.excinfo.value if call.excinfo is not None else None
-        violation = violation_in(exc)
-        context = self.context()
-        profile = active_profile()
-        seed = profile.seed if profile else context.seed
-        if violation is not None:
-            message = redaction.scrub(str(violation))[:MESSAGE_LIMIT]
-            clause, detail, verdict = violation.clause, violation.detail, VIOLATION
-        else:
-            message = redaction.scrub(report.longreprtext)[-MESSAGE_LIMIT:]
-            summary = f"{type(exc).__name__}: {exc}" if exc is not None else message.splitlines()[-1:]
-            clause, detail, verdict = "", redaction.scrub(str(summary)), SUITE_ERROR
-        described = CLAUSES.get(clause)
-        record: dict[str, Any] = {
-            "test": report.nodeid,
-            "phase": report.when,
-            "verdict": verdict,
-            "clause": clause,
-            "clause_section": described.section if described else "",
-            "clause_text": described.text if described else "",
-            "violation": f"violation: {detail.splitlines()[0] if detail else ''}" if violation is not None else "",
-            "detail": detail,
-            "seed": seed,
-            "profile": profile.name if profile else context.profile,
-            "run_id": context.run_id,
-            "target": context.target_label,
-            "base_url": "" if context.embedded else (context.base_url or ""),
-            "operation": operation,
-            "known": known.reason if known is not None else "",
-            "target_options": context.target_options(),
-            "culprit": exchanges.index(violation.culprit)
-            if violation is not None and violation.culprit in exchanges
-            else (len(exchanges) - 1 if exchanges else None),
-            "curl": curl_commands(exchanges, message),
-            "reproduction": message.partition(REPRODUCE_MARK)[2].strip("\n") if REPRODUCE_MARK in message else "",
-            "hypothesis": "\n".join(getattr(item, "hypothesis_report_information", []) or []),
-            "rerun": rerun_command(context, report.nodeid, seed),
-            "cassette": cassette,
-            "exchanges": len(exchanges),
-            "message": message,
-            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
-            "duration_s": round(report.duration, 3),
-            "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        text = redaction.scrub(json.dumps(redaction.scrub_tree(record), indent=2, ensure_ascii=False))
-        write_atomically(directory / f"{FAILURES_DIR}/{stem}.json", text + "\n")
+
+# -- where reports arrive: outcomes --------------------------------------------------------------
+class OutcomeSide:
+    """The plugin object where reports arrive: one `Outcome` per test into the run's log, the tests
+    the session was asked to run, the stop rules (a broken target, `--stop-at-clause`)."""
+
+    def __init__(self, config: pytest.Config, plan: RunPlan, log: oc.OutcomeLog) -> None:
+        self.config = config
+        self.plan = plan
+        self.log = log
+        self.expected: list[str] = []
+        self.interrupted = False
+        self.tallies: list[dict[str, Any]] = []
+        self.session: pytest.Session | None = None
+        self._phases: dict[str, list[pytest.TestReport]] = {}
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.session = session
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not hasattr(self.config, "workerinput") and not self.config.pluginmanager.hasplugin("dsession"):
+            self.expected = [item.nodeid for item in session.items]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        if not self.expected:
+            self.expected = list(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        tally = getattr(node, "workeroutput", {}).get(TALLY_KEY)
+        if tally is not None:
+            self.tallies.append(tally)
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        """A Ctrl-C; not the `Interrupted` (a KeyboardInterrupt too) xdist raises to end a session
+        told to stop (-x, --maxfail, a broken target)."""
+        self.interrupted = excinfo.type is KeyboardInterrupt
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._phases.setdefault(report.nodeid, []).append(report)
+        if report.when == "teardown":
+            self._emit(report.nodeid)
+
+    def _emit(self, nodeid: str) -> None:
+        reports = self._phases.pop(nodeid, [])
+        if not reports:
+            return
+        outcome = outcome_of(nodeid, reports, self.plan.stage)
+        self.log.add(outcome)
+        target = next(
+            (d["target"] for r in reports if (d := getattr(r, REPORT_ATTRIBUTE, None)) and "target" in d), None
+        )
+        if target is not None:
+            self.log.set_target(oc.TargetFacts(**target))
+            self._stop("the target answers nothing sanely")
+        if outcome.is_violation and outcome.clause in self.plan.stop_at:
+            self._stop(f"a violation of {outcome.clause} was found (--stop-at-clause)")
+
+    def _stop(self, reason: str) -> None:
+        """End the run after this test: in-process as -x does; under xdist the controller's DSession
+        decides, so it is told to stop (the verdict never reads pytest's status for it)."""
+        if self.session is None:
+            return
+        self.session.shouldstop = reason
+        dsession = self.config.pluginmanager.getplugin("dsession")
+        if dsession is not None and not getattr(dsession, "shouldstop", True):
+            dsession.shouldstop = reason
+
+    def finish(self, exitstatus: int) -> oc.StageFacts:
+        """Flush tests whose teardown never came (a crashed worker), take the in-process tally, and
+        say how the stage went."""
+        for nodeid in list(self._phases):
+            self._emit(nodeid)
+        if not self.config.pluginmanager.hasplugin("dsession"):
+            self.tallies.append(observed.take_tally())
+        return oc.StageFacts(
+            stage=self.plan.stage,
+            expected=tuple(self.expected),
+            counts_for_completeness=self.plan.stage != "depth",
+            pytest_status=int(exitstatus),
+            interrupted=self.interrupted,
+            stopped=str(self.session.shouldstop or self.session.shouldfail or "") if self.session else "",
+        )
+
+
+def outcome_of(nodeid: str, reports: list[pytest.TestReport], stage: str) -> oc.Outcome:
+    """One test's outcome from its phase reports: the first failure decides, then a skip."""
+    failed = next((r for r in reports if r.failed), None)
+    known = next((r for r in reports if getattr(r, "wasxfail", "") and r.skipped), None)
+    skipped = next((r for r in reports if r.skipped and not getattr(r, "wasxfail", "")), None)
+    duration = round(sum(r.duration for r in reports), 3)
+    worker = str(getattr(getattr(getattr(reports[0], "node", None), "gateway", None), "id", "main"))
+    decisive = failed or known
+    if decisive is not None:
+        data = getattr(decisive, REPORT_ATTRIBUTE, None) or {}
+        record = data.get("record")
+        verdict = (record or {}).get("verdict") or oc.SUITE_ERROR
+        clause = (record or {}).get("clause", "")
+        headline = (record or {}).get("violation") or (record or {}).get("detail", "") or _last_line(decisive)
+        return oc.Outcome(
+            test=nodeid,
+            outcome=oc.FAILED if failed is not None else oc.KNOWN,
+            stage=stage,
+            verdict=verdict,
+            clause=clause,
+            operation=data.get("operation", ""),
+            headline=str(headline).splitlines()[0][:240] if headline else "",
+            phase=str(decisive.when),
+            duration_s=duration,
+            reason=data.get("known", ""),
+            record=record,
+            worker=worker,
+        )
+    if skipped is not None:
+        data = getattr(skipped, REPORT_ATTRIBUTE, None) or {}
+        return oc.Outcome(
+            test=nodeid,
+            outcome=oc.SKIPPED,
+            stage=stage,
+            phase=str(skipped.when),
+            duration_s=duration,
+            reason=_skip_reason(skipped)[:240],
+            budget=bool(data.get("budget")),
+            worker=worker,
+        )
+    return oc.Outcome(test=nodeid, outcome=oc.PASSED, stage=stage, duration_s=duration, worker=worker)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")
+
+
+def _last_line(report: pytest.TestReport) -> str:
+    lines = [ln for ln in report.longreprtext.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 def operation_of_failure(violation: ContractViolation | None, exchanges: list[journal.Exchange]) -> str:
@@ -327,42 +415,6 @@ def operation_of_failure(violation: ContractViolation | None, exchanges: list[jo
     if exchange is None:
         return ""
     return observed.operation_of(exchange.request.method, exchange.request.url.path)
-
-
-def write_baseline_status(
-    report_dir: Path, entries: list[baseline.Known], hits: dict[int, set[str]], ran: set[str]
-) -> None:
-    """baseline.json: per entry, known (it covered a failure), fixed (its tests ran, none failed its
-    way: remove it) or not run."""
-    from .traceability import build
-
-    trace = build(suites_dir())
-    out = []
-    for index, entry in enumerate(entries):
-        if index in hits:
-            status = "known"
-        else:
-            candidates = set(trace.get(entry.clause, [])) if not entry.test else set()
-            relevant = [t for t in ran if entry.applies_to(t) and (entry.test or base_id(t) in candidates)]
-            status = "fixed" if relevant else "not run"
-        out.append(
-            {
-                "clause": entry.clause,
-                "test": entry.test,
-                "operation": entry.operation,
-                "reason": entry.reason,
-                "status": status,
-                "covered": sorted(hits.get(index, set())),
-            }
-        )
-    write_atomically(report_dir / BASELINE_STATUS, json.dumps({"entries": out}, indent=1) + "\n")
-
-
-def active_profile() -> profiles.Profile | None:
-    try:
-        return profiles.active()
-    except RuntimeError:
-        return None
 
 
 def curl_commands(exchanges: list[journal.Exchange], message: str) -> list[str]:
@@ -379,50 +431,25 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def clear_stale(directory: Path) -> None:
-    """Remove an earlier run's artifacts (only ours), so the report shows this run alone."""
-    for pattern in (
-        f"{CASSETTES_DIR}/*.har",
-        f"{FAILURES_DIR}/*.json",
-        HTML_REPORT,
-        f"{observed.OBSERVED_DIR}/*.json",
-        observed.COVERAGE_FILE,
-        BASELINE_STATUS,
-    ):
-        for path in directory.glob(pattern):
-            path.unlink(missing_ok=True)
-
-
-# -- wiring: options, the run context, the profile, Hypothesis, ordering ----------------------------
+# -- wiring: options, the plan, Hypothesis, ordering -------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """The options of a plain `pytest suites` run (`orchestrator-contract run` hands a plan instead)."""
     group = parser.getgroup("orchestrator-contract")
     group.addoption("--base-url", default=None, help="server under test; default: start the embedded reference server")
     group.addoption("--profile", default=None, help="run profile (ci, local, nightly, or a path to a .toml file)")
     group.addoption("--seed", type=int, default=None, help="override the profile's seed")
+    group.addoption("--report-dir", default="reports", help="where results.jsonl, failures/ and cassettes/ go")
     group.addoption(
-        "--server-fault",
+        "--example-db",
         action="append",
         default=None,
-        help="embedded server only: start it with this deliberate fault (repeatable)",
+        metavar="DIR|github:OWNER/REPO",
+        help="a Hypothesis example database to replay first, read-only (repeatable)",
     )
-    group.addoption(
-        "--server-rate-limit",
-        type=float,
-        default=None,
-        help="embedded server only: answer 429 above this many requests per second per account",
-    )
-    group.addoption(
-        "--server-latency-ms",
-        type=int,
-        default=None,
-        help="embedded server only: answer every request this many milliseconds later",
-    )
-    group.addoption(
-        "--server-op-delay-ms",
-        type=int,
-        default=None,
-        help="embedded server only: apply operations this many milliseconds after accepting them",
-    )
+    group.addoption("--server-fault", action="append", default=None, help="embedded server only: a deliberate fault")
+    group.addoption("--server-rate-limit", type=float, default=None, help="embedded server only: 429 above N req/s")
+    group.addoption("--server-latency-ms", type=int, default=None, help="embedded server only: answer N ms later")
+    group.addoption("--server-op-delay-ms", type=int, default=None, help="embedded server only: apply operations later")
     group.addoption(
         "--only-test",
         action="append",
@@ -436,49 +463,49 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         metavar="CLAUSE",
-        help="stop the run at the first violation of this clause (the mutation gate: a fault is caught "
-        "when a failure names its clause)",
+        help="stop the run at the first violation of this clause",
     )
 
 
-def context_from(config: pytest.Config) -> RunContext:
-    """The controller's context: the environment (what `run` decided), then explicit options."""
-    context = RunContext.from_environ()
+def plan_from_options(config: pytest.Config) -> RunPlan:
+    """The plan of a plain `pytest suites` run, from its options (the one place a profile is read)."""
     option = config.getoption
-    server = context.server
     server = EmbeddedServer(
-        faults=tuple(option("--server-fault")) if option("--server-fault") else server.faults,
-        latency_ms=option("--server-latency-ms") if option("--server-latency-ms") is not None else server.latency_ms,
+        faults=tuple(option("--server-fault") or ()),
+        latency_ms=option("--server-latency-ms") or 0,
         op_delay_ms=option("--server-op-delay-ms")
         if option("--server-op-delay-ms") is not None
-        else server.op_delay_ms,
-        rate_limit=option("--server-rate-limit") if option("--server-rate-limit") is not None else server.rate_limit,
+        else EmbeddedServer.op_delay_ms,
+        rate_limit=option("--server-rate-limit"),
     )
-    explicit_url = option("--base-url")
-    return context.with_changes(
-        base_url=explicit_url or context.base_url,
-        embedded=context.embedded and not explicit_url,
-        profile=option("--profile") or context.profile,
-        seed=option("--seed") if option("--seed") is not None else context.seed,
+    try:
+        profile = profiles.load(option("--profile") or "ci", seed=option("--seed"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return RunPlan(
+        profile=profile,
+        base_url=option("--base-url"),
         server=server,
-    )
+        report_dir=Path(option("--report-dir")).resolve(),
+        example_databases=tuple(option("--example-db") or ()),
+        tests=tuple(option("--only-test") or ()),
+        stop_at=tuple(option("--stop-at-clause") or ()),
+    ).started()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     workerinput = getattr(config, "workerinput", None)
+    provider = provider_of(config)
     if workerinput is not None:  # an xdist worker: the controller decided everything
-        context = RunContext.from_environ(workerinput[WORKERINPUT_KEY])
-        profile = profiles.load(context.profile, seed=context.seed)
+        plan = RunPlan.from_json(workerinput[WORKERINPUT_KEY])
+    elif provider is not None:
+        plan = provider.plan
     else:
-        context = context_from(config)
-        profile = profiles.load(context.profile, seed=context.seed)
-        context = context.started(seed=profile.seed, max_time_s=profile.max_time_s)
-    profile = profile.with_changes(seed=context.seed)
-    config.stash[CONTEXT_KEY] = context
-    config.stash[PROFILE_KEY] = profile
-    profiles.activate(profile)
+        plan = plan_from_options(config)
+    config.stash[PLAN_KEY] = plan
+    profile = plan.profile
     if profile.maxfail and not config.option.maxfail:
         config.option.maxfail = profile.maxfail  # `local` stops at the first failure
     hypothesis.settings.register_profile(
@@ -488,7 +515,7 @@ def pytest_configure(config: pytest.Config) -> None:
         phases=profile.hypothesis_phases,  # every `@given` of the suites inherits the profile's shrinking
         deadline=None if profile.deadline_ms == 0 else profile.deadline_ms,
         # A derandomized profile reads no database (Hypothesis forbids it: its runs must not depend on earlier ones).
-        database=None if profile.derandomize else profile.example_database_for(context),
+        database=None if profile.derandomize else profile.example_database_for(plan.report_dir, plan.example_databases),
         suppress_health_check=[
             HealthCheck.too_slow,
             HealthCheck.filter_too_much,
@@ -496,18 +523,61 @@ def pytest_configure(config: pytest.Config) -> None:
             HealthCheck.function_scoped_fixture,
         ],
         print_blob=True,
+        report_multiple_bugs=False,  # the first failure is the verdict; hunting more costs minutes on a broken target
     )
     hypothesis.settings.load_profile("orchestrator-contract")
-    config.pluginmanager.register(ContractReporting(config), "orchestrator-contract-reporting")
     redaction.register_environment()
-    if workerinput is None:  # the controller (or a run without xdist) only
-        clear_stale(context.report_dir)
+    shared = RunShared(deadline=plan.deadline)
+    config.stash[SHARED_KEY] = shared
+    config.pluginmanager.register(TestSide(config, plan, shared), "orchestrator-contract-tests")
+    if workerinput is None:
+        log = provider.sink if provider is not None and provider.sink is not None else oc.OutcomeLog()
+        if provider is None:  # a plain `pytest suites`: this session is the whole run
+            clear_stale(plan.report_dir)
+            log.start(plan.report_dir / oc.RESULTS_FILE)
+            log.add_run(plan.summary())
+        side = OutcomeSide(config, plan, log)
+        config.stash[OUTCOMES_KEY] = side
+        config.pluginmanager.register(side, "orchestrator-contract-outcomes")
+
+
+OUTCOMES_KEY = pytest.StashKey[OutcomeSide]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session: pytest.Session) -> Generator[None, Any, Any]:
+    with plan_in_scope(plan_of(session.config)):
+        return (yield)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Where reports arrive: the stage's facts into the log. A plain `pytest suites` run (no
+    `orchestrator-contract run` around it) takes its exit status from the log's verdict."""
+    config = session.config
+    if hasattr(config, "workerinput") or OUTCOMES_KEY not in config.stash:
+        return
+    side = config.stash[OUTCOMES_KEY]
+    facts = side.finish(exitstatus)
+    provider = provider_of(config)
+    if provider is not None:
+        provider.stage_facts = facts
+        provider.tallies = side.tallies
+        return
+    side.log.add_stage(facts)
+    side.log.add_tallies(side.tallies)
+    try:
+        observed.write_coverage(side.plan.report_dir, observed.coverage(side.tallies))
+    except OSError as problem:  # coverage is a report; it never changes the verdict
+        print(f"orchestrator-contract: could not write coverage.json: {problem!r}", file=sys.stderr)
+    if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        return
+    session.exitstatus = int(decide(side.log).code)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist (controller side): every worker runs with the controller's context."""
-    node.workerinput[WORKERINPUT_KEY] = node.config.stash[CONTEXT_KEY].to_environ()
+    """xdist (controller side): every worker runs with the controller's plan."""
+    node.workerinput[WORKERINPUT_KEY] = plan_of(node.config).to_json()
 
 
 def _short_nodeid(nodeid: str) -> str:
@@ -523,9 +593,9 @@ def _names_of(nodeid: str) -> set[str]:
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """In one process, tests that catch the most per second first; across workers, the longest first
-    (see `scheduling`)."""
-    wanted = {_short_nodeid(n) for n in config.getoption("--only-test") or ()}
+    """The plan's tests only, when it names some; then, in one process, tests that catch the most per
+    second first; across workers, the longest first (see `scheduling`)."""
+    wanted = {_short_nodeid(n) for n in plan_of(config).tests}
     if wanted:
         chosen = [item for item in items if _names_of(item.nodeid) & wanted]
         config.hook.pytest_deselected(items=[item for item in items if not _names_of(item.nodeid) & wanted])
@@ -538,15 +608,18 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Once the run's time budget is spent, the remaining tests are skipped (and say why), so the
     reports of everything that ran are still written. A random-seed profile seeds this test's
-    Hypothesis randomness from the run's seed and the test's id (see `seed_hypothesis_for`)."""
-    context = item.config.stash[CONTEXT_KEY]
-    if context.deadline is not None and time.time() > context.deadline:
-        pytest.skip("the run's global time budget (--max-time) was exhausted before this test")
-    if not item.config.stash[PROFILE_KEY].derandomize:
-        seed_hypothesis_for(item.nodeid, context.seed)
+    Hypothesis randomness from the run's seed, the stage and the test's id (`seed_hypothesis_for`)."""
+    plan = plan_of(item.config)
+    if plan.deadline is not None and time.time() > plan.deadline:
+        raise BudgetExhausted("the run's time budget (--max-time) was exhausted before this test")
+    shared = item.config.stash[SHARED_KEY]
+    shared.check_target()
+    shared.test_deadline = time.time() + plan.test_slice_s if plan.test_slice_s else None
+    if not plan.profile.derandomize:
+        seed_hypothesis_for(item.nodeid, plan.seed if plan.stage != "depth" else f"{plan.seed}/depth")
 
 
-def seed_hypothesis_for(nodeid: str, seed: int | None) -> None:
+def seed_hypothesis_for(nodeid: str, seed: object) -> None:
     """The random-seed profiles (nightly): each test draws from a generator seeded by the run's seed
     and its own id, so `--seed` replays the same examples, on any worker, in any order. This is the
     generator Hypothesis falls back to when no seed is forced; forcing one (`@seed`,
@@ -559,8 +632,8 @@ def seed_hypothesis_for(nodeid: str, seed: int | None) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    context, profile = config.stash[CONTEXT_KEY], config.stash[PROFILE_KEY]
+    plan = plan_of(config)
     return [
-        f"orchestrator-contract: profile={profile.name} seed={profile.seed} run-id={context.run_id} "
-        f"target={context.target_label}"
+        f"orchestrator-contract: profile={plan.profile.name} seed={plan.seed} stage={plan.stage} "
+        f"run-id={plan.run_id} target={plan.target_label}"
     ]

@@ -1,37 +1,50 @@
-"""The results of a run, read back from what the suites left in the report directory.
+"""The run's reports, written from its outcomes (`run.outcomes.OutcomeLog`) and its verdict.
 
-`junit.xml` is written by pytest when the session ends; `failures/*.json` (and the HAR cassettes
-they point at) are written by `pytest_plugin` the moment a test fails. `read_run` merges both, so
-the summary and `report.html` survive a missing or truncated junit.xml. Everything written here
-goes through `scrub`: no report may carry a credential.
+Each test's outcome carries its failure record (the plugin wrote `failures/<id>.json` and the HAR
+cassette the moment it failed); `result_from` arranges the outcomes for the writers: the summary
+here, `report.html` (`html_report`), `junit.xml` (`junit`). None of them decides anything: the
+verdict comes decided (`run.verdict.decide`). Everything written goes through `scrub`: no report
+may carry a credential.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .clauses import CLAUSES
 from .redaction import scrub, scrub_tree  # noqa: F401  (the report writers' one redaction)
 
-_CLAUSE = re.compile(r"\[([A-Z]+(?:-[A-Z0-9]+)+)\]")
-_TESTCASE = re.compile(rb"<testcase\b.*?(?:/>|</testcase>)", re.DOTALL)
+if TYPE_CHECKING:
+    from .run.outcomes import Outcome, OutcomeLog, TargetFacts
+    from .run.verdict import Verdict
 
 FAILURES_DIR = "failures"
 CASSETTES_DIR = "cassettes"
 HTML_REPORT = "report.html"
 REPRODUCE_MARK = "reproduce (secrets redacted):"  # where a ContractViolation's curl reproduction starts
-VERDICT_PROPERTY = "orchestrator-contract-verdict"  # a junit property of every failed test
 VIOLATION, SUITE_ERROR = "violation", "suite-error"
-KNOWN_PROPERTY = "orchestrator-contract-known"  # the baseline entry (index) a known violation matched
 BASELINE_STATUS = "baseline.json"
 COVERAGE_FILE = "coverage.json"
+
+
+def clear_stale(directory: Path, extra: tuple[str, ...] = ()) -> None:
+    """Remove an earlier run's artifacts (only ours), so the reports show this run alone."""
+    for pattern in (
+        f"{CASSETTES_DIR}/*.har",
+        f"{FAILURES_DIR}/*.json",
+        HTML_REPORT,
+        COVERAGE_FILE,
+        BASELINE_STATUS,
+        "summary.md",
+        "junit.xml",
+        *extra,
+    ):
+        for path in directory.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 # -- names of per-test artifacts -----------------------------------------------------------------
@@ -42,6 +55,11 @@ def artifact_stem(nodeid: str) -> str:
     readable = re.sub(r"\.py::", "__", nodeid).replace("::", "__")
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", readable).strip("._-")[:100]
     return f"{readable}-{digest}"
+
+
+def record_file(nodeid: str) -> str:
+    """Where a test's failure record is, relative to the report directory."""
+    return f"{FAILURES_DIR}/{artifact_stem(nodeid)}.json"
 
 
 def junit_key(nodeid: str) -> str:
@@ -60,8 +78,7 @@ class Failure:
     clause: str
     headline: str
     message: str = ""
-    record: dict[str, Any] | None = None  # failures/<id>.json, when the plugin wrote one
-    in_junit: bool = True
+    record: dict[str, Any] | None = None  # failures/<id>.json
     verdict: str = VIOLATION  # or SUITE_ERROR: the suite could not judge
 
     @property
@@ -71,13 +88,14 @@ class Failure:
 
 @dataclass
 class CaseResult:
-    """One <testcase>: outcome is passed, failed, error or skipped."""
+    """One test as JUnit names it: outcome is passed, failed, error or skipped."""
 
     classname: str
     name: str
     outcome: str
     seconds: float = 0.0
     message: str = ""
+    nodeid: str = ""
 
     @property
     def key(self) -> str:
@@ -86,6 +104,7 @@ class CaseResult:
 
 @dataclass
 class RunResult:
+    verdict: Verdict
     tests: int = 0
     failed: int = 0
     errors: int = 0
@@ -94,19 +113,15 @@ class RunResult:
     failures: list[Failure] = field(default_factory=list)
     skip_reasons: Counter[str] = field(default_factory=Counter)
     cases: list[CaseResult] = field(default_factory=list)
-    junit: str = "missing"  # complete, partial (unreadable, salvaged per test case) or missing
-    started_at: str = ""
     known: list[dict[str, Any]] = field(default_factory=list)  # failure records the baseline covered
-    baseline: list[dict[str, Any]] = field(default_factory=list)  # baseline.json entries (known/fixed/not run)
+    baseline: list[dict[str, Any]] = field(default_factory=list)  # baseline entries (known/fixed/not run)
     coverage: dict[str, Any] = field(default_factory=dict)  # coverage.json
+    target: TargetFacts | None = None
+    stages: list[str] = field(default_factory=list)  # "breadth: 273 of 273 tests ran", ...
 
     @property
     def passed(self) -> int:
         return self.tests - self.failed - self.errors - self.skipped
-
-    @property
-    def ok(self) -> bool:
-        return not (self.failed or self.errors)
 
     @property
     def violations(self) -> list[Failure]:
@@ -117,147 +132,74 @@ class RunResult:
         return [f for f in self.failures if not f.is_violation]
 
 
+def read_result(report_dir: Path) -> RunResult:
+    """A finished run's result from the outcomes it left (`results.jsonl`), with its verdict decided
+    again by the same function: for the benches and `merge`, which read runs they did not make."""
+    from .run.outcomes import read
+    from .run.verdict import decide
+
+    log = read(report_dir)
+    return result_from(log, decide(log))
+
+
 def _headline(text: str) -> str:
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return next((ln for ln in lines if ln.startswith("violation:")), lines[0] if lines else "")[:240]
 
 
-def _testcases(path: Path, result: RunResult) -> list[ET.Element]:
-    """The <testcase> elements; a truncated or corrupt file is salvaged case by case."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError:
-        result.junit = "partial"
-        cases = []
-        for chunk in _TESTCASE.findall(path.read_bytes()):
-            try:
-                cases.append(ET.fromstring(chunk))
-            except ET.ParseError:
-                continue
-        return cases
-    result.junit = "complete"
-    suite = root if root.tag == "testsuite" else root.find("testsuite")
-    if suite is not None:
-        result.started_at = suite.get("timestamp", "")
-    return list(root.iter("testcase"))
+_RANK = {"failed": 0, "known": 1, "passed": 2, "skipped": 3}
 
 
-def read_junit(path: Path) -> RunResult:
-    result = RunResult()
-    if not path.is_file():
-        return result
-    for case in _testcases(path, result):
-        seconds = float(case.get("time", 0) or 0)
-        classname, name = case.get("classname", ""), case.get("name", "")
+def decisive_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
+    """One outcome per test, in first-seen order: a failure in any stage, else a known violation,
+    else a pass, else a skip (a test that passed at breadth and was cut short deeper passed)."""
+    best: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        held = best.get(outcome.test)
+        if held is None or _RANK.get(outcome.outcome, 9) < _RANK.get(held.outcome, 9):
+            best[outcome.test] = outcome
+    return list(best.values())
+
+
+def result_from(
+    log: OutcomeLog,
+    verdict: Verdict,
+    *,
+    coverage: dict[str, Any] | None = None,
+    baseline: list[dict[str, Any]] | None = None,
+) -> RunResult:
+    """The outcomes arranged for the report writers."""
+    result = RunResult(verdict=verdict, coverage=coverage or {}, baseline=baseline or [], target=log.target)
+    for stage in log.stages:
+        ran = {o.test for o in log.outcomes if o.stage == stage.stage and o.ran}
+        result.stages.append(f"{stage.stage}: {len(ran & set(stage.expected))} of {len(stage.expected)} tests ran")
+    for outcome in decisive_outcomes(log.outcomes):
+        classname, _, name = junit_key(outcome.test).partition("::")
         result.tests += 1
-        result.seconds += seconds
-        test = f"{classname}::{name}".strip(":")
-        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-        for tag in ("failure", "error"):
-            node = case.find(tag)
-            if node is not None:
-                message = node.get("message") or ""
-                text = message + "\n" + (node.text or "")
-                clause = properties.get("clause") or ""
-                if not clause:  # a junit.xml without the plugin's properties: read the message
-                    match = _CLAUSE.search(text)
-                    clause = match.group(1) if match and match.group(1) in CLAUSES else ""
-                verdict = properties.get(VERDICT_PROPERTY) or (VIOLATION if clause else SUITE_ERROR)
-                result.failures.append(
-                    Failure(test, clause, _headline(text), message=message or (node.text or ""), verdict=verdict)
-                )
-                result.cases.append(
-                    CaseResult(classname, name, "failed" if tag == "failure" else "error", seconds, message)
-                )
-                if tag == "failure":
-                    result.failed += 1
-                else:
-                    result.errors += 1
-                break
-        else:
-            skipped = case.find("skipped")
-            if skipped is not None:
-                result.skipped += 1
-                reason = skipped.get("message") or ""
-                result.skip_reasons[reason[:160]] += 1
-                result.cases.append(CaseResult(classname, name, "skipped", seconds, reason))
+        result.seconds += outcome.duration_s
+        record = dict(outcome.record) if outcome.record is not None else None
+        case = CaseResult(classname, name, "passed", outcome.duration_s, "", outcome.test)
+        if outcome.outcome == "known":
+            result.known.append(record or {"test": outcome.test, "clause": outcome.clause, "known": outcome.reason})
+            result.skipped += 1
+            case.outcome, case.message = "skipped", outcome.reason
+        elif outcome.outcome == "failed":
+            message = str((record or {}).get("message", "")) or outcome.headline
+            headline = outcome.headline or _headline(message)
+            result.failures.append(Failure(outcome.test, outcome.clause, headline, message, record, outcome.verdict))
+            if outcome.verdict == VIOLATION:
+                result.failed += 1
+                case.outcome = "failed"
             else:
-                result.cases.append(CaseResult(classname, name, "passed", seconds))
+                result.errors += 1
+                case.outcome = "error"
+            case.message = message
+        elif outcome.outcome == "skipped":
+            result.skipped += 1
+            result.skip_reasons[outcome.reason[:160]] += 1
+            case.outcome, case.message = "skipped", outcome.reason
+        result.cases.append(case)
     return result
-
-
-def load_failure_records(report_dir: Path) -> list[dict[str, Any]]:
-    """The failures/*.json the plugin wrote (unreadable ones are left out)."""
-    records = []
-    for path in sorted((report_dir / FAILURES_DIR).glob("*.json")):
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and isinstance(record.get("test"), str):
-            record["_file"] = f"{FAILURES_DIR}/{path.name}"
-            records.append(record)
-    return records
-
-
-def read_run(report_dir: Path) -> RunResult:
-    """junit.xml plus the failure records: a failure recorded but absent from junit.xml (the run
-    was stopped before pytest wrote it) still counts."""
-    result = read_junit(report_dir / "junit.xml")
-    by_key = {f.test: f for f in result.failures}
-    for name, attribute in ((BASELINE_STATUS, "baseline"), (COVERAGE_FILE, "coverage")):
-        try:
-            data = json.loads((report_dir / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        setattr(result, attribute, data.get("entries", []) if attribute == "baseline" else data)
-    for record in load_failure_records(report_dir):
-        if record.get("known"):
-            result.known.append(record)
-            continue
-        key = junit_key(record["test"])
-        failure = by_key.get(key)
-        if failure is not None:
-            failure.record = record
-            if record.get("clause"):
-                failure.clause = record["clause"]
-            if record.get("verdict"):
-                failure.verdict = record["verdict"]
-            continue
-        classname, _, name = key.partition("::")
-        if any(c.key == key for c in result.cases):
-            continue  # junit says it passed later (a rerun): the record is history
-        failure = Failure(
-            key,
-            record.get("clause") or "",
-            str(record.get("violation") or record.get("detail", ""))[:240],
-            message=str(record.get("message", "")),
-            record=record,
-            in_junit=False,
-            verdict=record.get("verdict") or VIOLATION,
-        )
-        result.failures.append(failure)
-        by_key[key] = failure
-        result.cases.append(
-            CaseResult(classname, name, "failed", float(record.get("duration_s", 0) or 0), failure.message)
-        )
-        result.tests += 1
-        result.failed += 1
-    return result
-
-
-def verdict_line(result: RunResult) -> str:
-    """The run's verdict in one line (violations first: they fail a gate; suite errors say the suite
-    could not judge some tests)."""
-    violations, errors = len(result.violations), len(result.suite_errors)
-    if result.ok and result.known:
-        return f"PASS: no new violation ({len(result.known)} known violation(s) of the baseline)"
-    if result.ok:
-        return "PASS: the server honours the contract"
-    if violations:
-        extra = f"; {errors} more could not be judged (suite errors)" if errors else ""
-        return f"FAIL: {violations} test(s) found contract violations{extra}"
-    return f"SUITE ERROR: the suite could not judge {errors} test(s); no contract violation was found"
 
 
 def rerun_of(failure: Failure) -> str:
@@ -286,17 +228,18 @@ def failure_groups(result: RunResult) -> dict[tuple[str, str], list[Failure]]:
     return dict(sorted(groups.items()))
 
 
-def coverage_gaps(result: RunResult) -> list[str]:
+def coverage_gaps(coverage: dict[str, Any]) -> list[str]:
+    """The documented responses a run never observed, as `operation status (problem)`."""
     return [
         f"{g['operation']} {g['status']}" + (f" ({g['problem']})" if g.get("problem") else "")
-        for g in result.coverage.get("gaps", [])
+        for g in coverage.get("gaps", [])
     ]
 
 
 def _coverage_lines(result: RunResult) -> list[str]:
     if not result.coverage:
         return []
-    gaps = coverage_gaps(result)
+    gaps = coverage_gaps(result.coverage)
     lines = ["## Coverage: what this run exercised", ""]
     lines.append("- documented responses never observed: " + (", ".join(f"`{g}`" for g in gaps) if gaps else "none"))
     clauses = result.coverage.get("clauses", {})
@@ -328,16 +271,28 @@ def _baseline_lines(result: RunResult) -> list[str]:
 
 
 def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: float) -> str:
-    lines = [f"# orchestrator-contract run: {verdict_line(result)}", ""]
+    lines = [f"# orchestrator-contract run: {result.verdict.line}", ""]
     lines += [f"- {h}" for h in header]
     lines += [
         f"- tests: {result.tests} ({result.passed} passed, {result.failed} failed, "
         f"{result.errors} errors, {result.skipped} skipped)",
         f"- wall time: {wall_s:.1f} s",
     ]
-    if result.junit != "complete":
-        lines.append(f"- junit.xml: {result.junit} (counts include the failure records in {FAILURES_DIR}/)")
+    lines += [f"- stage {stage}" for stage in result.stages]
     lines.append("")
+    if result.target is not None:
+        lines += [
+            "## Target broken",
+            "",
+            f"{result.target.reason} (clause {result.target.clause}); the run stopped sending to it.",
+            "",
+            "One of its answers:",
+            "",
+            "```",
+            result.target.example,
+            "```",
+            "",
+        ]
     if result.violations:
         by_clause = Counter(f.clause for f in result.violations)
         lines += ["## Violations by clause", ""]
@@ -375,7 +330,7 @@ def write_summary(result: RunResult, path: Path, *, header: list[str], wall_s: f
             "suite, not the server, failed here.",
             "",
         ]
-    lines += _coverage_lines(result)
+    lines += _coverage_lines(result) if result.target is None else []
     lines += _baseline_lines(result)
     if result.skip_reasons:
         lines += ["## Skipped", ""]

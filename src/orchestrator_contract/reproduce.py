@@ -34,8 +34,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .context import EmbeddedServer
 from .defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
+from .run.plan import EmbeddedServer
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE = 1, 0, 2
 SKIPPED_HEADERS = {"host", "content-length", "authorization", "connection", "accept-encoding", "user-agent"}

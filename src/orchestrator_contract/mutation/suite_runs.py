@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..reporting import FAILURES_DIR, read_run
+from ..reporting import FAILURES_DIR
+from ..run.outcomes import read as read_outcomes
 from .rows import SuiteResult
 
 EXIT_OK, EXIT_CAUGHT = 0, 1
@@ -52,7 +53,7 @@ def run_suite(
     if max_time_s:
         command += ["--max-time", str(max_time_s)]
     if fail_fast:
-        command += ["--", f"--stop-at-clause={clause}"] if clause else ["--", "--maxfail=1"]
+        command += ["--stop-at-clause", clause] if clause else ["--", "--maxfail=1"]
     started_wall, started = time.time(), time.monotonic()
     timeout = (max_time_s or 900) + RUN_GRACE_S
     with (report_dir / "run.log").open("w", encoding="utf-8") as log:
@@ -62,8 +63,7 @@ def run_suite(
             code = -1
     wall = time.monotonic() - started
     status = {EXIT_OK: "survived", EXIT_CAUGHT: "caught"}.get(code, "error")
-    result = read_run(report_dir)
-    failures = sorted({(f.test, f.clause) for f in result.violations})
+    failures = sorted({(o.test, o.clause) for o in read_outcomes(report_dir).outcomes if o.is_violation})
     return SuiteResult(
         status,
         code,
