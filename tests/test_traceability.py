@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator_contract.resources import suites_dir
-from orchestrator_contract.traceability import build, render
+from orchestrator_contract.traceability import build, load, render
 
 
 def test_every_clause_is_checked_by_a_suite_test() -> None:
@@ -17,3 +17,8 @@ def test_traceability_document_is_current() -> None:
     assert published == render(build(suites_dir())), (
         "suites/TRACEABILITY.md is out of date: run `orchestrator-contract trace --write`"
     )
+
+
+def test_the_reports_read_the_table_as_the_suites_source_builds_it() -> None:
+    """The reports read suites/TRACEABILITY.md (fast); it must say what the source says."""
+    assert load(suites_dir()) == build(suites_dir())

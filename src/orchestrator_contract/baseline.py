@@ -80,9 +80,9 @@ def statuses(entries: list[Known], outcomes: list[Outcome]) -> list[dict[str, An
     """Per entry: known (it covered a failure), fixed (its tests ran, none failed its way: remove
     it) or not run, with the tests it covered."""
     from .scheduling import base_id
-    from .traceability import build
+    from .traceability import load
 
-    trace = build(suites_dir())
+    trace = load(suites_dir())
     ran = {o.test for o in outcomes if o.ran}
     hits: dict[int, set[str]] = {}
     for outcome in outcomes:

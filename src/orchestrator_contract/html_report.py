@@ -479,9 +479,9 @@ def write_html_report(report_dir: Path, result: RunResult, ctx: Context, *, suit
     path = report_dir / HTML_REPORT
     try:
         from .resources import suites_dir
-        from .traceability import build
+        from .traceability import load
 
-        trace = build(suites or suites_dir())
+        trace = load(suites or suites_dir())
         text = render(report_dir, result, ctx, trace)
     except Exception as exc:
         text = _fallback(result, ctx, exc)

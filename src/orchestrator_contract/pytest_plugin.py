@@ -129,7 +129,10 @@ class TestSide:
         data: dict[str, Any] = {}
         exc = call.excinfo.value if call.excinfo is not None else None
         if report.failed and violation_in(exc) is None:
-            skip = first_in(exc, BudgetExhausted) or first_in(exc, TargetBroken)
+            broken = self.shared.health.state()
+            skip: BaseException | str | None = first_in(exc, BudgetExhausted) or first_in(exc, TargetBroken)
+            if skip is None and broken is not None:
+                skip = f"not judged: {broken.reason}"  # the suite cannot judge against a broken target
             if skip is not None:
                 # The run's time ran out, or the target broke, inside the test, and something (Hypothesis,
                 # seeing an example end earlier than its first run did) turned that skip into an error.

@@ -25,7 +25,7 @@ import httpx
 from .run.outcomes import TargetFacts
 
 BROKEN_STREAK = 12
-BROKEN_OPERATIONS = 3
+BROKEN_OPERATIONS = 2
 MAX_REQUEST_BODY = 262_144  # the contract's request body limit (ERR-413): a stored value is at most this long
 # A representation repeats what a request stored; JSON escaping can at most double UTF-8 text that
 # is not ASCII, and the resource's own fields add well under the slack.

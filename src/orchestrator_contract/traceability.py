@@ -12,7 +12,9 @@ conformance tests also check every clause that `checks.py` names, through Schema
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 from .clauses import CLAUSES
@@ -23,15 +25,24 @@ SCENARIO_CLASS = "Scenario"
 SCENARIO_NAMES = frozenset({"scenario", "_scenario"})  # how the suites hold the `scenario` fixture
 
 
-def _clause_literals(node: ast.AST) -> set[str]:
-    return {
-        n.value
-        for n in ast.walk(node)
-        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES
-    }
+# The walkers below are asked about the same helper's nodes once per test that calls it: each
+# answer is kept (nodes are hashed by identity; a run builds the table once or twice).
+_walked = lru_cache(maxsize=8192)
 
 
-def _called_names(node: ast.AST) -> set[str]:
+@_walked
+def _clause_literals(node: ast.AST) -> frozenset[str]:
+    return frozenset(
+        {
+            n.value
+            for n in ast.walk(node)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES
+        }
+    )
+
+
+@_walked
+def _called_names(node: ast.AST) -> frozenset[str]:
     names: set[str] = set()
     for n in ast.walk(node):
         if isinstance(n, ast.Call):
@@ -40,15 +51,17 @@ def _called_names(node: ast.AST) -> set[str]:
                 names.add(func.id)
             elif isinstance(func, ast.Attribute):
                 names.add(func.attr)
-    return names
+    return frozenset(names)
 
 
-def _free_calls(node: ast.AST) -> set[str]:
+@_walked
+def _free_calls(node: ast.AST) -> frozenset[str]:
     """Names called as plain functions: `name(...)`."""
-    return {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    return frozenset(n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name))
 
 
-def _method_calls(node: ast.AST, receivers: frozenset[str]) -> set[str]:
+@_walked
+def _method_calls(node: ast.AST, receivers: frozenset[str]) -> frozenset[str]:
     """Methods called on a receiver named in `receivers`: `scenario.m(...)`, `self.scenario.m(...)`."""
     names: set[str] = set()
     for n in ast.walk(node):
@@ -63,7 +76,7 @@ def _method_calls(node: ast.AST, receivers: frozenset[str]) -> set[str]:
             )
             if name in receivers:
                 names.add(n.func.attr)
-    return names
+    return frozenset(names)
 
 
 class _Shared:
@@ -109,7 +122,7 @@ def _helpers(tree: ast.Module) -> dict[str, ast.AST]:
 
 
 def _clauses_of(node: ast.AST, helpers: dict[str, ast.AST], shared: _Shared, seen: set[str]) -> set[str]:
-    found = _clause_literals(node) | shared.clauses_of(node, SCENARIO_NAMES)
+    found = set(_clause_literals(node)) | shared.clauses_of(node, SCENARIO_NAMES)
     for name in _called_names(node) & helpers.keys():
         if name not in seen:
             seen.add(name)
@@ -131,8 +144,10 @@ def _tests(tree: ast.Module) -> list[tuple[str, ast.AST]]:
     return tests
 
 
+@lru_cache(maxsize=4)
 def build(suites: Path) -> dict[str, list[str]]:
-    """Clause id -> the suite tests (`file::test`) that check it."""
+    """Clause id -> the suite tests (`file::test`) that check it (worked out once per process: the
+    suites do not change while a run reports)."""
     table: dict[str, set[str]] = defaultdict(set)
     schemathesis_clauses = _clause_literals(ast.parse(CHECKS_MODULE.read_text(encoding="utf-8")))
     shared = _Shared()
@@ -146,6 +161,27 @@ def build(suites: Path) -> dict[str, list[str]]:
             for clause in clauses:
                 table[clause].add(f"{path.name}::{name}")
     return {cid: sorted(table.get(cid, ())) for cid in CLAUSES}
+
+
+TABLE_FILE = "TRACEABILITY.md"
+_ROW = re.compile(r"^\| `(?P<clause>[A-Z0-9-]+)` \|.*\| (?P<tests>[^|]*) \|$")
+
+
+def load(suites: Path) -> dict[str, list[str]]:
+    """The table as `suites/TRACEABILITY.md` holds it (written by `render`, kept current by a project
+    test), for the reports: reading it costs a millisecond, building it from the source most of a
+    second. A missing or unreadable file is built afresh."""
+    try:
+        text = (suites / TABLE_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return build(suites)
+    table: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = _ROW.match(line)
+        if match and match["clause"] in CLAUSES:
+            cell = match["tests"].strip()
+            table[match["clause"]] = [] if cell == "**none**" else [t.strip("`") for t in cell.split("<br>")]
+    return table if set(table) == set(CLAUSES) else build(suites)
 
 
 def render(table: dict[str, list[str]]) -> str:

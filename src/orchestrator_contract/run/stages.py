@@ -70,7 +70,10 @@ def stages(plan: RunPlan, extra: Sequence[str]) -> list[Stage]:
 
 def pytest_arguments(stage: Stage, workers: int, extra: Sequence[str]) -> list[str]:
     suites = suites_dir()
+    # Without pytest's unraisable- and thread-exception plugins: they run gc.collect() around every
+    # test (about 0.1 s each), and the suites report their own errors.
     args = [*stage.paths, "-c", str(suites / "pytest.ini"), "--rootdir", str(suites), "-q"]
+    args += ["-p", "no:unraisableexception", "-p", "no:threadexception"]
     if workers > 0:
         args += ["-n", str(workers), "--dist", "worksteal"]
     return args + list(extra)
