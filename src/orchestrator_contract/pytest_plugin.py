@@ -62,6 +62,7 @@ MARKERS = {
     "conditional": "ETag / If-Match optimistic locking",
     "validation": "request validation and the error body",
     "semantics": "PUT/PATCH semantics, null handling, conflicts, round-trips",
+    "sdk": "the official SDK (twilio) drives the lifecycle: its framing and parsing must work",
 }
 
 
