@@ -207,7 +207,3 @@ def write_coverage(report_dir: Path) -> dict[str, Any]:
     data = merge(report_dir)
     (report_dir / COVERAGE_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return data
-
-
-def describe_gap(gap: dict[str, str]) -> str:
-    return f"{gap['operation']} {gap['status']}" + (f" ({gap['problem']})" if gap.get("problem") else "")
