@@ -24,7 +24,7 @@ import pytest
 from orchestrator_contract import journal
 from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.expectations import json_or_none as json_of
+from orchestrator_contract.json_documents import json_or_none as json_of
 from orchestrator_contract.target import Target
 from orchestrator_contract.toolkit import Scenario, created_id, operation_id, replace_body
 from orchestrator_contract.violations import expect

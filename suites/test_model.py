@@ -38,6 +38,8 @@ from hypothesis.stateful import (
 )
 
 from orchestrator_contract import model
+from orchestrator_contract.expectations import expect_json
+from orchestrator_contract.json_documents import json_or_none
 from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
 from orchestrator_contract.toolkit import Scenario, created_id, date_of, discard, parse_timestamp
 from orchestrator_contract.violations import expect
@@ -125,7 +127,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
                 "RES-CONFLICT",
                 f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}",
             )
-            body = _json(response)
+            body = json_or_none(response)
             expect(
                 isinstance(body, dict)
                 and body.get("status") == 409
@@ -145,7 +147,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
 
     def _read(self, cid: str, clause: str) -> dict[str, Any]:
         """GET a live configuration and compare it with the model (written values, version, times)."""
-        representation = _json(self.scenario.fetch(cid))
+        representation = expect_json(self.scenario.fetch(cid), "GEN-STATUS", f"GET {cid}")
         self._compare(representation, clause)
         return representation
 
@@ -278,7 +280,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
                 "GEN-STATUS",
                 f"list of the machine's store answered {response.status_code}",
             )
-            page = _json(response)
+            page = expect_json(response, "GEN-STATUS", f"list of store {self.store}")
             items += page["configurations"]
             token = page.get("meta", {}).get("nextToken")
             if not token:
@@ -298,13 +300,6 @@ class ConfigurationMachine(RuleBasedStateMachine):
         """Delete what is left, without waiting: the store is this run's alone, and the session's
         cleanup removes anything a DELETE did not (it also runs after every shrink attempt)."""
         discard(self.scenario.api, list(self.live), workers=4)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        expect(False, "GEN-STATUS", f"{response.status_code} answer is not JSON: {response.text[:200]}")
 
 
 PARTS = 3  # independent runs of the machine, side by side under xdist (each with its own seed)

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.json_documents import json_or_none
 from orchestrator_contract.toolkit import Scenario, create_all, created_id, in_parallel
 from orchestrator_contract.violations import ContractViolation, expect
 
@@ -145,10 +146,7 @@ def parse_page(response: httpx.Response, params: dict[str, Any], clause: str) ->
     expect(
         response.status_code == 200, clause, f"GET list {params} answered {response.status_code}: {response.text[:300]}"
     )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     expect(
         isinstance(body, dict) and isinstance(body.get("configurations"), list) and isinstance(body.get("meta"), dict),
         "PAGE-BODY",
@@ -520,9 +518,9 @@ def flip(token: str, index: int) -> str:
 def _b64_json(segment: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(segment.replace("+", "-").replace("/", "_") + "=" * (-len(segment) % 4))
-        return json.loads(raw)
-    except ValueError:
+    except ValueError:  # binascii.Error
         return None
+    return json_or_none(raw)
 
 
 def _changed(value: Any) -> Any:

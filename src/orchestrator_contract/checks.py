@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from .client import OPERATIONS, ApiClient
 from .deferred import DeferredChecks
+from .json_documents import json_or_none
 from .polling import PollSettings, wait_for_operation
 from .violations import expect
 
@@ -133,13 +134,6 @@ def _header(response: Response, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _json(response: Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 @schemathesis.check
 def date_header(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """GEN-DATE: every response carries a valid `Date` header."""
@@ -163,7 +157,7 @@ def error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> bool |
         "ERR-BODY",
         f"{response.status_code} answered with Content-Type {content_type or 'none'!r}",
     )
-    body = _json(response)
+    body = json_or_none(response.content)
     expect(
         isinstance(body, dict) and body.get("status") == response.status_code,
         "ERR-BODY",
@@ -186,7 +180,7 @@ def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case
     """OPS-202: `Location` equals `statusUrl`, which names the `Operation-Id`; `Retry-After` >= 0."""
     if response.status_code != 202:
         return None
-    body = _json(response)
+    body = json_or_none(response.content)
     expect(isinstance(body, dict), "OPS-202", "202 body is not a JSON object")
     status_url, op_id = body.get("statusUrl"), _header(response, "Operation-Id")
     expect(
@@ -247,7 +241,10 @@ def async_resource_availability(ctx: CheckContext, response: Response, case: Cas
         if completed is None:
             return
         client, final = completed
-        cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
+        cid = (
+            final.get("related", {}).get("configurationId")
+            or json_or_none(response.content)["related"]["configurationId"]
+        )
         fetched = client.fetch(cid)
         expect(
             fetched.status_code == 200,
@@ -271,7 +268,7 @@ def async_use_after_free(ctx: CheckContext, response: Response, case: Case[Any])
         if completed is None:
             return
         client, _ = completed
-        cid = _json(response)["related"]["configurationId"]
+        cid = json_or_none(response.content)["related"]["configurationId"]
         fetched = client.fetch(cid)
         expect(
             fetched.status_code == 404, "OPS-DELETE", f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}"

@@ -21,7 +21,8 @@ import httpx
 from . import model
 from .client import ApiClient, UnsendableRequest, json_bytes
 from .edges import ACCEPT, REJECT, EdgeCase, operation_specs
-from .expectations import ERROR_MEMBERS, json_or_none
+from .expectations import ERROR_MEMBERS
+from .json_documents import MISSING, json_or_none, walk
 from .polling import wait_for_operation
 from .toolkit import Scenario, in_parallel
 from .violations import ContractViolation
@@ -71,20 +72,6 @@ def _error_body_problem(response: httpx.Response) -> str:
             f"(Content-Type {media or 'none'}): {response.text[:200]}"
         )
     return ""
-
-
-def _at(value: Any, path: Sequence[str | int]) -> Any:
-    for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
-
-
-_MISSING: Any = object()
 
 
 def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
@@ -194,10 +181,10 @@ class EdgeRunner:
                 continue
             expected = self._expected(verdict.case, targets)
             for path, written in verdict.case.read_back:
-                shown, wanted = _at(representation, path), _at(expected, path)
+                shown, wanted = walk(representation, path), walk(expected, path)
                 if shown != wanted:
                     label = ".".join(str(p) for p in path)
-                    shown_text = "nothing" if shown is _MISSING else repr(shown)[:200]
+                    shown_text = "nothing" if shown is MISSING else repr(shown)[:200]
                     verdict.problem = (
                         f"{verdict.case.describe()}: {label} was written as {repr(written)[:200]} "
                         f"and reads back as {shown_text}"

@@ -24,6 +24,7 @@ from typing import Any
 
 import jsonschema
 
+from .json_documents import ref_target
 from .links import load_spec
 
 KEY = "\u0000key"  # the path element of a map entry (additionalProperties), replaced by a real key
@@ -67,20 +68,13 @@ NESTING_DEPTHS = (64, 512, 900, 20_000)  # within and far beyond a recursive par
 
 
 # -- the spec's schemas ------------------------------------------------------------------------
-def _pointer(document: Any, ref: str) -> Any:
-    node = document
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
 def deep_resolve(node: Any, document: dict[str, Any] | None = None) -> Any:
     """The schema with every `$ref` replaced by its target (siblings of a `$ref` win: the spec uses
     `type: object` beside a `$ref` to narrow a nullable schema)."""
     document = document or load_spec()
     if isinstance(node, dict):
         if "$ref" in node:
-            target = deep_resolve(_pointer(document, node["$ref"]), document)
+            target = deep_resolve(ref_target(document, node["$ref"]), document)
             siblings = {k: deep_resolve(v, document) for k, v in node.items() if k != "$ref"}
             return {**target, **siblings}
         return {k: deep_resolve(v, document) for k, v in node.items()}

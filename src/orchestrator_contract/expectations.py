@@ -6,16 +6,10 @@ from typing import Any, cast
 
 import httpx
 
+from .json_documents import MISSING, json_or_none
 from .violations import expect
 
 ERROR_MEMBERS = frozenset({"code", "message", "more_info", "status"})
-
-
-def json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def expect_error_body(response: httpx.Response, status: int, what: str = "") -> dict[str, Any]:
@@ -39,6 +33,13 @@ def expect_error_body(response: httpx.Response, status: int, what: str = "") -> 
         f"{{code, message, more_info, status={status}}}: {response.text[:300]}",
     )
     return cast(dict[str, Any], body)
+
+
+def expect_json(response: httpx.Response, clause: str, what: str) -> Any:
+    """The JSON value of an answer that must hold one (anything else violates `clause`)."""
+    body = json_or_none(response, default=MISSING)
+    expect(body is not MISSING, clause, f"{what}: the {response.status_code} answer is not JSON: {response.text[:200]}")
+    return body
 
 
 def _request_line(response: httpx.Response) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import yaml
 
+from .json_documents import at_pointer, json_or_none, resolve_ref
 from .resources import spec_path
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -40,17 +41,6 @@ class Link:
     @property
     def label(self) -> str:
         return f"{self.source} {self.status} -> {self.name} -> {self.target}"
-
-
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        pointer = node["$ref"]
-        if not pointer.startswith("#/"):
-            raise ValueError(f"only local references are supported, not {pointer!r}")
-        node = document
-        for part in pointer[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
 
 
 @lru_cache(maxsize=1)
@@ -80,37 +70,14 @@ def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
             if not operation or "operationId" not in operation:
                 continue
             for status, response_or_ref in operation.get("responses", {}).items():
-                response = _resolve(document, response_or_ref)
+                response = resolve_ref(document, response_or_ref)
                 for name, link_or_ref in (response.get("links") or {}).items():
-                    link = _resolve(document, link_or_ref)
+                    link = resolve_ref(document, link_or_ref)
                     if "operationId" not in link:
                         continue
                     params = tuple((key, str(value)) for key, value in (link.get("parameters") or {}).items())
                     links.append(Link(name, operation["operationId"], int(status), link["operationId"], params))
     return links
-
-
-def _pointer(value: Any, pointer: str) -> Any:
-    if pointer in ("", "/"):
-        return value
-    for raw in pointer.lstrip("/").split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return UNRESOLVED
-    return value
-
-
-def _json(content: bytes) -> Any:
-    import json
-
-    try:
-        return json.loads(content)
-    except ValueError:
-        return UNRESOLVED
 
 
 def evaluate(expression: str, request: httpx.Request, response: httpx.Response, path_parameters: dict[str, Any]) -> Any:
@@ -126,8 +93,8 @@ def evaluate(expression: str, request: httpx.Request, response: httpx.Response, 
     source, _, rest = expression[1:].partition(".")
     if rest.startswith("body"):
         _, _, pointer = rest.partition("#")
-        document = _json(response.content if source == "response" else request.content)
-        return UNRESOLVED if document is UNRESOLVED else _pointer(document, pointer)
+        document = json_or_none(response.content if source == "response" else request.content, UNRESOLVED)
+        return UNRESOLVED if document is UNRESOLVED else at_pointer(document, pointer, UNRESOLVED)
     where, _, name = rest.partition(".")
     if where == "header":
         headers = response.headers if source == "response" else request.headers

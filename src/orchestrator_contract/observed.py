@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from .json_documents import json_or_none
 from .links import load_spec, operations
 
 OBSERVED_DIR = "observed"
@@ -69,10 +70,7 @@ def problem_of(status: int, path: str, headers: httpx.Headers, body: bytes) -> s
     if status == 422:
         return "Idempotency-Key mismatch"
     if status == 200 and "/Operations/" in path:
-        try:
-            document = json.loads(body)
-        except ValueError:
-            return ""
+        document = json_or_none(body)
         if isinstance(document, dict) and document.get("status") == "FAILED":
             error = document.get("error")
             return f"operation FAILED ({error.get('status') if isinstance(error, dict) else None})"

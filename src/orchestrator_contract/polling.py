@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .client import ApiClient, retry_after_seconds, throttled_seconds
+from .json_documents import json_or_none
 from .violations import ContractViolation, expect
 
 TERMINAL = frozenset({"COMPLETED", "FAILED"})
@@ -91,10 +92,7 @@ def wait_for_operation(
             "OPS-RESOURCE",
             f"GET {path} answered {response.status_code}: {response.text[:200]}",
         )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = json_or_none(response)
         status = body.get("status") if isinstance(body, dict) else None
         expect(status in {"PENDING", *TERMINAL}, "OPS-RESOURCE", f"operation status {status!r} is not a documented one")
         if seen and seen[-1] in TERMINAL:

@@ -25,7 +25,8 @@ import httpx
 
 from .client import ApiClient, ClientSettings, RunShared, retry_after_seconds, throttled_seconds
 from .defaults import Credential
-from .expectations import expect_status, json_or_none
+from .expectations import expect_status
+from .json_documents import json_or_none
 from .polling import (
     PollSettings,
     accepted_configuration_id,
