@@ -379,7 +379,7 @@ def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
         }.get(where)
         if location is None or (case.meta is not None and case.meta.is_negative_at(location)):
             continue
-        value = evaluate(expression, source.response.request, source.response, dict(source.case.path_parameters or {}))
+        value = evaluate(expression, source.case, source.response)
         if value is UNRESOLVED or value is None:
             continue
         if where == "path":

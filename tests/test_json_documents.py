@@ -1,9 +1,12 @@
-"""Reading JSON documents (`json_documents`): bodies, pointers, local references."""
+"""Reading JSON documents (`json_documents`) and filling links from an exchange (`links.evaluate`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
+import schemathesis
 
 from orchestrator_contract.json_documents import (
     MISSING,
@@ -14,7 +17,8 @@ from orchestrator_contract.json_documents import (
     resolve_ref,
     walk,
 )
-from orchestrator_contract.links import spec_links
+from orchestrator_contract.links import UNRESOLVED, evaluate, spec_links
+from orchestrator_contract.resources import spec_path
 
 
 def test_json_or_none_reads_answers_bytes_and_text() -> None:
@@ -52,6 +56,33 @@ def test_local_references() -> None:
         ref_target(document, "#/components/z")
     with pytest.raises(ValueError):
         ref_target(document, "other.yaml#/components/y")
+
+
+def _answer(request: httpx.Request, **kwargs: object) -> httpx.Response:
+    response = httpx.Response(request=request, **kwargs)
+    response.elapsed = timedelta(0)  # as a sent request's answer has it
+    return response
+
+
+def test_links_are_filled_by_schemathesis_evaluation() -> None:
+    schema = schemathesis.openapi.from_path(spec_path())
+    case = schema.find_operation_by_id("listConfigurations").Case(
+        query={"memoryStoreId": "mem_store_0x", "pageSize": 2}
+    )
+    request = httpx.Request("GET", "http://server/v2/ControlPlane/Configurations?memoryStoreId=mem_store_0x&pageSize=2")
+    page = _answer(
+        request, status_code=200, json={"configurations": [], "meta": {"nextToken": "t1"}}, headers={"ETag": '"3"'}
+    )
+    assert evaluate("$response.body#/meta/nextToken", case, page) == "t1"
+    assert evaluate("$request.query.memoryStoreId", case, page) == "mem_store_0x"
+    assert evaluate("$response.header.ETag", case, page) == '"3"'
+    assert evaluate("a constant", case, page) == "a constant"
+    assert evaluate("$response.body#/meta/previousToken", case, page) is UNRESOLVED
+    assert evaluate("$response.header.Operation-Id", case, page) is UNRESOLVED
+    not_json = _answer(request, status_code=200, content=b"{", headers={"Content-Type": "application/json"})
+    assert evaluate("$response.body#/meta/nextToken", case, not_json) is UNRESOLVED
+    text = _answer(request, status_code=200, content=b"x", headers={"Content-Type": "text/plain"})
+    assert evaluate("$response.body#/meta/nextToken", case, text) is UNRESOLVED
 
 
 def test_every_link_of_the_spec_is_read() -> None:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
 
-from .json_documents import at_pointer, json_or_none, resolve_ref
+from .json_documents import resolve_ref
 from .resources import spec_path
 
+if TYPE_CHECKING:
+    import httpx
+    from schemathesis import Case
+
 METHODS = ("get", "put", "post", "delete", "patch")
-UNRESOLVED: Any = object()
+UNRESOLVED: Any = object()  # what `evaluate` gives for an expression the exchange does not resolve
 
 
 @dataclass(frozen=True)
@@ -80,27 +83,19 @@ def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
     return links
 
 
-def evaluate(expression: str, request: httpx.Request, response: httpx.Response, path_parameters: dict[str, Any]) -> Any:
-    """The value of a runtime expression for one exchange, or `UNRESOLVED`."""
-    if not expression.startswith("$"):
-        return expression  # a constant
-    if expression == "$statusCode":
-        return response.status_code
-    if expression == "$method":
-        return request.method
-    if expression == "$url":
-        return str(request.url)
-    source, _, rest = expression[1:].partition(".")
-    if rest.startswith("body"):
-        _, _, pointer = rest.partition("#")
-        document = json_or_none(response.content if source == "response" else request.content, UNRESOLVED)
-        return UNRESOLVED if document is UNRESOLVED else at_pointer(document, pointer, UNRESOLVED)
-    where, _, name = rest.partition(".")
-    if where == "header":
-        headers = response.headers if source == "response" else request.headers
-        return headers.get(name, UNRESOLVED)
-    if source == "request" and where == "query":
-        return request.url.params.get(name, UNRESOLVED)
-    if source == "request" and where == "path":
-        return path_parameters.get(name, UNRESOLVED)
-    return UNRESOLVED
+def evaluate(expression: str, case: Case[Any], response: httpx.Response) -> Any:
+    """The value of a runtime expression for one exchange (the case sent and its answer), or
+    `UNRESOLVED`: Schemathesis's own evaluation, as its stateful tests follow links. A body that
+    cannot be read as its media type resolves nothing, as a missing member does."""
+    # Imported here: the reports and the CLI read the spec's operations through this module, and
+    # they should not pay for importing Schemathesis.
+    from schemathesis.core.transforms import Unresolvable
+    from schemathesis.core.transport import Response
+    from schemathesis.generation.stateful.state_machine import StepOutput
+    from schemathesis.specs.openapi import expressions
+
+    try:
+        value = expressions.evaluate(expression, StepOutput(Response.from_any(response), case))
+    except (ValueError, NotImplementedError):  # not JSON, or a media type without a deserializer
+        return UNRESOLVED
+    return UNRESOLVED if isinstance(value, Unresolvable) else value
