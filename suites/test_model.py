@@ -38,8 +38,7 @@ from hypothesis.stateful import (
 )
 
 from orchestrator_contract import model
-from orchestrator_contract.expectations import expect_json
-from orchestrator_contract.json_documents import json_or_none
+from orchestrator_contract.expectations import expect_error_body, expect_json
 from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
 from orchestrator_contract.toolkit import Scenario, created_id, date_of, discard, parse_timestamp
 from orchestrator_contract.violations import expect
@@ -127,14 +126,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
                 "RES-CONFLICT",
                 f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}",
             )
-            body = json_or_none(response)
-            expect(
-                isinstance(body, dict)
-                and body.get("status") == 409
-                and {"code", "message", "more_info"} <= body.keys(),
-                "ERR-BODY",
-                f"409 body is not the error body: {response.text[:200]}",
-            )
+            expect_error_body(response, 409, what)
             return False
         clause = "RES-CONFLICT" if response.status_code == 409 else "GEN-STATUS"
         expect(

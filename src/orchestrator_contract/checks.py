@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from .client import OPERATIONS, ApiClient
 from .deferred import DeferredChecks
+from .expectations import expect_error_body
 from .json_documents import json_or_none
 from .polling import PollSettings, wait_for_operation
 from .violations import expect
@@ -151,18 +152,7 @@ def error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> bool |
     """ERR-BODY: every 4xx/5xx is JSON `{code, message, more_info, status}` with status = HTTP status."""
     if response.status_code < 400:
         return None
-    content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
-    expect(
-        content_type == "application/json",
-        "ERR-BODY",
-        f"{response.status_code} answered with Content-Type {content_type or 'none'!r}",
-    )
-    body = json_or_none(response.content)
-    expect(
-        isinstance(body, dict) and body.get("status") == response.status_code,
-        "ERR-BODY",
-        f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}",
-    )
+    expect_error_body(_as_httpx(response), what=f"{case.method} {case.formatted_path}")
     if response.status_code == 429:
         retry_after = (_header(response, "Retry-After") or "").strip()
         expect(retry_after.isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}, not an integer")

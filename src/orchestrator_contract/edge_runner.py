@@ -21,7 +21,7 @@ import httpx
 from . import model
 from .client import ApiClient, UnsendableRequest, json_bytes
 from .edges import ACCEPT, REJECT, EdgeCase, operation_specs
-from .expectations import ERROR_MEMBERS
+from .expectations import error_body_problem
 from .json_documents import MISSING, json_or_none, walk
 from .polling import wait_for_operation
 from .toolkit import Scenario, in_parallel
@@ -61,19 +61,6 @@ def send(api: ApiClient, case: EdgeCase, target: str | None) -> httpx.Response:
     return api.request(spec.method, _path(case, target), content=content, headers=headers, params=case.query or None)
 
 
-def _error_body_problem(response: httpx.Response) -> str:
-    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    body = json_or_none(response)
-    if media != "application/json" or not (
-        isinstance(body, dict) and set(body) == ERROR_MEMBERS and body.get("status") == response.status_code
-    ):
-        return (
-            f"the {response.status_code} is not the error body {{code, message, more_info, status}} "
-            f"(Content-Type {media or 'none'}): {response.text[:200]}"
-        )
-    return ""
-
-
 def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
     """The verdict on the first answer (a write's read-back is judged later)."""
     status = response.status_code
@@ -96,7 +83,7 @@ def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
             case, f"{what}: {accepted}, expected {case.reject_status}: {response.text[:200]}", case.clause, response
         )
     if status >= 400:
-        problem = _error_body_problem(response)
+        problem = error_body_problem(response)
         if problem:
             return Verdict(case, f"{what}: {problem}", "ERR-BODY", response)
     return Verdict(case, response=response)

@@ -12,27 +12,35 @@ from .violations import expect
 ERROR_MEMBERS = frozenset({"code", "message", "more_info", "status"})
 
 
-def expect_error_body(response: httpx.Response, status: int, what: str = "") -> dict[str, Any]:
-    """ERR-BODY: `application/json` `{code: int, message: str, more_info: str, status}`, nothing else."""
-    prefix = f"{what}: " if what else ""
+def error_body_problem(response: httpx.Response, status: int | None = None) -> str:
+    """Why an error answer is not the contract's error body (ERR-BODY), or "" when it is one:
+    `application/json` `{code: int, message: str, more_info: str, status}`, nothing else, `status`
+    the HTTP status (`status`, when the caller expects a particular one)."""
+    status = response.status_code if status is None else status
     media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    expect(media == "application/json", "ERR-BODY", f"{prefix}a {status} has Content-Type {media or 'none'!r}")
+    if media != "application/json":
+        return f"a {status} has Content-Type {media or 'none'!r}"
     body = json_or_none(response)
-    ok = (
+    if not (
         isinstance(body, dict)
         and set(body) == ERROR_MEMBERS
         and body["status"] == status
         and type(body["code"]) is int
         and isinstance(body["message"], str)
         and isinstance(body["more_info"], str)
-    )
-    expect(
-        ok,
-        "ERR-BODY",
-        f"{prefix}the {status} is not the error body "
-        f"{{code, message, more_info, status={status}}}: {response.text[:300]}",
-    )
-    return cast(dict[str, Any], body)
+    ):
+        return (
+            f"the {status} is not the error body {{code: int, message: str, more_info: str, status={status}}}: "
+            f"{response.text[:300]}"
+        )
+    return ""
+
+
+def expect_error_body(response: httpx.Response, status: int | None = None, what: str = "") -> dict[str, Any]:
+    """The error body of an answer (`error_body_problem`), which must be the contract's: else ERR-BODY."""
+    problem = error_body_problem(response, status)
+    expect(not problem, "ERR-BODY", f"{what}: {problem}" if what else problem)
+    return cast(dict[str, Any], json_or_none(response))
 
 
 def expect_json(response: httpx.Response, clause: str, what: str) -> Any:
