@@ -18,19 +18,17 @@ server may complete at once.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
 from orchestrator_contract.client import OPERATIONS, ApiClient, retry_after_seconds
-from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.expectations import expect_accepted, expect_error
 from orchestrator_contract.json_documents import json_or_none as json_of
 from orchestrator_contract.polling import PollSettings, operation_path, wait_for_operation
 from orchestrator_contract.toolkit import Scenario, created_id, new_key, parse_timestamp, replace_body
@@ -127,14 +125,7 @@ def run_step(
     before = api.fetch(configuration_id) if configuration_id else None
     accepted = send()
     if configuration_id is None:
-        body = json_of(accepted)
-        related = body.get("related") if isinstance(body, dict) else None
-        configuration_id = related.get("configurationId") if isinstance(related, dict) else None
-        expect(
-            accepted.status_code == 202 and isinstance(configuration_id, str) and configuration_id,
-            "OPS-202",
-            f"a valid create answered {accepted.status_code} without related.configurationId: {accepted.text[:300]}",
-        )
+        configuration_id = expect_accepted(accepted, "a valid create").configuration_id
     step = Step(name, configuration_id, sent, before, accepted)
 
     def right_after() -> None:
@@ -230,63 +221,13 @@ def lifecycle(world: OpsWorld) -> dict[str, Step]:
 # -- the 202 -------------------------------------------------------------------------------------
 
 
-def check_accepted(response: httpx.Response, what: str) -> tuple[str, dict[str, Any]]:
-    """The 202's body and headers agree; returns (operation id, body)."""
-    expect(
-        response.status_code == 202,
-        "OPS-202",
-        f"{what}: expected 202, got {response.status_code}: {response.text[:300]}",
-    )
-    body = json_of(response)
-    expect(
-        isinstance(body, dict)
-        and isinstance(body.get("statusUrl"), str)
-        and isinstance(body.get("related"), dict)
-        and isinstance(body["related"].get("configurationId"), str)
-        and body["related"]["configurationId"],
-        "OPS-202",
-        f"{what}: 202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}",
-    )
-    op_id = response.headers.get("Operation-Id", "")
-    expect(op_id, "OPS-202", f"{what}: 202 without an Operation-Id header")
-    status_url = body["statusUrl"]
-    expect(
-        response.headers.get("Location") == status_url,
-        "OPS-202",
-        f"{what}: Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}",
-    )
-    parts = urlsplit(status_url)
-    expect(
-        parts.scheme in {"http", "https"} and parts.netloc,
-        "OPS-202",
-        f"{what}: statusUrl {status_url!r} is not an absolute URL",
-    )
-    expect(
-        unquote(parts.path).endswith(f"/v2/ControlPlane/Operations/{op_id}"),
-        "OPS-202",
-        f"{what}: statusUrl {status_url!r} does not end with /v2/ControlPlane/Operations/{op_id} (the Operation-Id)",
-    )
-    retry_after = response.headers.get("Retry-After")
-    expect(
-        retry_after is not None and re.fullmatch(r"[0-9]+", retry_after.strip()),
-        "OPS-202",
-        f"{what}: Retry-After {retry_after!r} is not an integer number of seconds >= 0",
-    )
-    return op_id, body
-
-
 @pytest.mark.parametrize("name", STEPS)
 def test_accepted_body_and_headers_agree(lifecycle: dict[str, Step], api: ApiClient, name: str) -> None:
     step = lifecycle[name]
-    _, body = check_accepted(step.accepted, name)
-    related = body["related"]["configurationId"]
     if name != "create":
-        expect(
-            related == step.configuration_id,
-            "OPS-202",
-            f"{name}: related.configurationId {related!r} is not the path id {step.configuration_id!r}",
-        )
+        expect_accepted(step.accepted, name, step.configuration_id)
         return
+    related = expect_accepted(step.accepted, name).configuration_id
     expect(
         step.final_status == "COMPLETED",
         "OPS-TERMINAL",
@@ -381,16 +322,16 @@ def check_operation(response: httpx.Response, op_id: str, accepted: dict[str, An
 @pytest.mark.parametrize("name", STEPS)
 def test_operation_resource_matches_the_202(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    op_id, accepted = check_accepted(step.accepted, name)
+    accepted = expect_accepted(step.accepted, name)
     expect(step.observations, "OPS-RESOURCE", f"{name}: the operation was never fetched")
     for number, response in enumerate(step.observations, 1):
-        check_operation(response, op_id, accepted, f"{name}, poll {number}")
+        check_operation(response, accepted.operation_id, accepted.body, f"{name}, poll {number}")
 
 
 @pytest.mark.parametrize("name", STEPS)
 def test_terminal_status_never_changes(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    check_accepted(step.accepted, name)
+    expect_accepted(step.accepted, name)
     statuses = [status_of(r) for r in step.observations]
     expect(
         step.terminal_index is not None,
@@ -420,7 +361,7 @@ def representation(response: httpx.Response | None) -> Any:
 @pytest.mark.parametrize("name", STEPS)
 def test_completed_effect_is_visible_to_the_next_request(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    check_accepted(step.accepted, name)
+    expect_accepted(step.accepted, name)
     if step.final_status == "FAILED":
         unchanged = (step.before is None and step.after is not None and step.after.status_code == 404) or (
             representation(step.before) is not None and representation(step.before) == representation(step.after)
@@ -555,7 +496,7 @@ def test_another_accounts_operation_id_is_404(lifecycle: dict[str, Step], api2: 
 def test_polling_with_a_capped_retry_after_reaches_completion(scenario: Scenario) -> None:
     """A client may cap Retry-After (here at 0.2 s) and poll sooner: it still sees COMPLETED and the effect."""
     accepted = scenario.api.create(scenario.body("ops retry", "ops-retry"))
-    check_accepted(accepted, "create")
+    expect_accepted(accepted, "create")
     poll = scenario.poll
     capped = dataclasses.replace(poll, retry_after_cap_s=min(0.2, poll.retry_after_cap_s))
     final = wait_for_operation(scenario.api, accepted, capped)

@@ -1,15 +1,22 @@
-"""Expectations the scenario suites share: statuses (with their Date), error answers and their body."""
+"""Expectations the suites and checks share: statuses (with their Date), error answers and their
+body, the 202 of an accepted write. Each rule of the contract is judged here once, so that every
+suite, the Schemathesis checks and the edge runner hold a server to the same reading of it."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from .client import OPERATIONS
 from .json_documents import MISSING, json_or_none
 from .violations import expect
 
 ERROR_MEMBERS = frozenset({"code", "message", "more_info", "status"})
+SECONDS = re.compile(r"[0-9]+")  # an integer number of seconds >= 0, as Retry-After carries it
 
 
 def error_body_problem(response: httpx.Response, status: int | None = None) -> str:
@@ -41,6 +48,70 @@ def expect_error_body(response: httpx.Response, status: int | None = None, what:
     problem = error_body_problem(response, status)
     expect(not problem, "ERR-BODY", f"{what}: {problem}" if what else problem)
     return cast(dict[str, Any], json_or_none(response))
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a 202 that honours OPS-202 tells: its operation, where to follow it, what it concerns."""
+
+    operation_id: str
+    status_url: str
+    configuration_id: str
+    body: dict[str, Any]
+
+
+def expect_accepted(response: httpx.Response, what: str = "", configuration_id: str | None = None) -> Accepted:
+    """OPS-202: a 202 with body `{statusUrl, related: {configurationId}}` and the headers that agree
+    with it: `Operation-Id`, `Location` equal to `statusUrl` (an absolute URL of
+    /v2/ControlPlane/Operations/{Operation-Id}) and an integer `Retry-After` >= 0. With
+    `configuration_id` (the path id of a PUT, PATCH or DELETE), `related.configurationId` names it."""
+    prefix = f"{what}: " if what else ""
+    expect(
+        response.status_code == 202,
+        "OPS-202",
+        f"{prefix}expected 202, got {response.status_code}: {response.text[:300]}",
+    )
+    body = json_or_none(response)
+    related = body.get("related") if isinstance(body, dict) else None
+    cid = related.get("configurationId") if isinstance(related, dict) else None
+    status_url = body.get("statusUrl") if isinstance(body, dict) else None
+    expect(
+        isinstance(status_url, str) and isinstance(cid, str) and cid,
+        "OPS-202",
+        f"{prefix}202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}",
+    )
+    body, status_url, cid = cast(dict[str, Any], body), str(status_url), str(cid)
+    op_id = response.headers.get("Operation-Id", "")
+    expect(op_id, "OPS-202", f"{prefix}202 without an Operation-Id header")
+    expect(
+        response.headers.get("Location") == status_url,
+        "OPS-202",
+        f"{prefix}Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}",
+    )
+    parts = urlsplit(status_url)
+    expect(
+        parts.scheme in {"http", "https"} and parts.netloc,
+        "OPS-202",
+        f"{prefix}statusUrl {status_url!r} is not an absolute URL",
+    )
+    expect(
+        unquote(parts.path).endswith(f"{OPERATIONS}/{op_id}"),
+        "OPS-202",
+        f"{prefix}statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id} (the Operation-Id)",
+    )
+    retry_after = response.headers.get("Retry-After")
+    expect(
+        retry_after is not None and SECONDS.fullmatch(retry_after.strip()),
+        "OPS-202",
+        f"{prefix}Retry-After {retry_after!r} is not an integer number of seconds >= 0",
+    )
+    if configuration_id is not None:
+        expect(
+            cid == configuration_id,
+            "OPS-202",
+            f"{prefix}related.configurationId {cid!r} is not the path id {configuration_id!r}",
+        )
+    return Accepted(op_id, status_url, cid, body)
 
 
 def expect_json(response: httpx.Response, clause: str, what: str) -> Any:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .client import ApiClient, retry_after_seconds, throttled_seconds
+from .expectations import expect_accepted
 from .json_documents import json_or_none
 from .violations import ContractViolation, expect
 
@@ -41,25 +42,14 @@ def operation_path(status_url: str) -> str:
 
 
 def accepted_operation(response: httpx.Response) -> tuple[str, str]:
-    """(operation id, statusUrl) of a 202; a 202 without them is itself a violation."""
-    expect(response.status_code == 202, "OPS-202", f"expected 202, got {response.status_code}: {response.text[:300]}")
-    try:
-        body = response.json()
-        status_url = body["statusUrl"]
-    except (ValueError, KeyError, TypeError):
-        raise ContractViolation("OPS-202", f"202 body has no statusUrl: {response.text[:300]}") from None
-    op_id = response.headers.get("Operation-Id", "")
-    expect(isinstance(status_url, str) and op_id, "OPS-202", "202 lacks an Operation-Id header or a string statusUrl")
-    return op_id, str(status_url)
+    """(operation id, statusUrl) of a 202, which must honour OPS-202 (`expect_accepted`)."""
+    accepted = expect_accepted(response)
+    return accepted.operation_id, accepted.status_url
 
 
 def accepted_configuration_id(response: httpx.Response) -> str:
-    """`related.configurationId` of a 202 (itself checked as a 202)."""
-    accepted_operation(response)
-    related = response.json().get("related")
-    cid = related.get("configurationId") if isinstance(related, dict) else None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
-    return str(cid)
+    """`related.configurationId` of a 202, which must honour OPS-202 (`expect_accepted`)."""
+    return expect_accepted(response).configuration_id
 
 
 class _Clock:
