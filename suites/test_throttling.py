@@ -11,6 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS
 from orchestrator_contract.expectations import expect_error_body
 from orchestrator_contract.toolkit import Scenario, race
@@ -36,13 +37,15 @@ def test_a_burst_of_reads_is_throttled_with_retry_after(scenario: Scenario) -> N
     for response in responses:
         expect(
             response.status_code in {200, 429},
-            "GEN-STATUS",
+            Clause.GEN_STATUS,
             f"a read of an empty store answered {response.status_code}: {response.text[:200]}",
         )
         if response.status_code == 429:
             retry_after = response.headers.get("Retry-After", "")
-            expect(retry_after.strip().isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}")
+            expect(retry_after.strip().isdigit(), Clause.ERR_429, f"429 with Retry-After {retry_after!r}")
             expect_error_body(response, 429, "a throttled read")
     # The suite's own client, retrying after Retry-After, still gets through.
     final = api.list(memoryStoreId=store, pageSize=1)
-    expect(final.status_code == 200, "ERR-429", f"after honouring Retry-After the read answered {final.status_code}")
+    expect(
+        final.status_code == 200, Clause.ERR_429, f"after honouring Retry-After the read answered {final.status_code}"
+    )

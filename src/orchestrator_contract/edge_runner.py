@@ -19,6 +19,7 @@ from urllib.parse import quote
 import httpx
 
 from . import model
+from .clauses import Clause
 from .client import ApiClient, UnsendableRequest, json_bytes
 from .edges import ACCEPT, REJECT, EdgeCase, operation_specs
 from .expectations import error_body_problem
@@ -66,14 +67,14 @@ def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
     status = response.status_code
     what = case.describe()
     if status >= 500:
-        return Verdict(case, f"{what}: answered {status}: {response.text[:200]}", "GEN-NO-5XX", response)
+        return Verdict(case, f"{what}: answered {status}: {response.text[:200]}", Clause.GEN_NO_5XX, response)
     if case.expect == ACCEPT:
         wanted = 202 if case.operation_id in WRITES else 200
         if status != wanted:
             return Verdict(
                 case,
                 f"{what}: a valid request answered {status}, not {wanted}: {response.text[:200]}",
-                case.clause if case.clause != "RES-ROUNDTRIP" else "ERR-400",
+                case.clause if case.clause != Clause.RES_ROUNDTRIP else Clause.ERR_400,
                 response,
             )
         return Verdict(case, response=response)
@@ -85,7 +86,7 @@ def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
     if status >= 400:
         problem = error_body_problem(response)
         if problem:
-            return Verdict(case, f"{what}: {problem}", "ERR-BODY", response)
+            return Verdict(case, f"{what}: {problem}", Clause.ERR_BODY, response)
     return Verdict(case, response=response)
 
 
@@ -151,7 +152,7 @@ class EdgeRunner:
                     f"{verdict.case.describe()}: accepted, but its operation ended "
                     f"{final.get('status')}: {final.get('error')}"
                 )
-                verdict.clause = "OPS-SYNC"
+                verdict.clause = Clause.OPS_SYNC
             elif verdict.case.read_back:
                 readable.append(verdict)
         reads = in_parallel(
@@ -164,7 +165,7 @@ class EdgeRunner:
                     f"{verdict.case.describe()}: its write COMPLETED but GET answered "
                     f"{read.status_code}: {read.text[:200]}"
                 )
-                verdict.clause, verdict.response = "OPS-VISIBLE", read
+                verdict.clause, verdict.response = Clause.OPS_VISIBLE, read
                 continue
             expected = self._expected(verdict.case, targets)
             for path, written in verdict.case.read_back:
@@ -176,7 +177,7 @@ class EdgeRunner:
                         f"{verdict.case.describe()}: {label} was written as {repr(written)[:200]} "
                         f"and reads back as {shown_text}"
                     )
-                    verdict.clause, verdict.response = "RES-ROUNDTRIP", read
+                    verdict.clause, verdict.response = Clause.RES_ROUNDTRIP, read
                     break
 
     @staticmethod

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from .clauses import Clause
 from .client import OPERATIONS
 from .json_documents import MISSING, json_or_none
 from .violations import expect
@@ -46,7 +47,7 @@ def error_body_problem(response: httpx.Response, status: int | None = None) -> s
 def expect_error_body(response: httpx.Response, status: int | None = None, what: str = "") -> dict[str, Any]:
     """The error body of an answer (`error_body_problem`), which must be the contract's: else ERR-BODY."""
     problem = error_body_problem(response, status)
-    expect(not problem, "ERR-BODY", f"{what}: {problem}" if what else problem)
+    expect(not problem, Clause.ERR_BODY, f"{what}: {problem}" if what else problem)
     return cast(dict[str, Any], json_or_none(response))
 
 
@@ -68,7 +69,7 @@ def expect_accepted(response: httpx.Response, what: str = "", configuration_id: 
     prefix = f"{what}: " if what else ""
     expect(
         response.status_code == 202,
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}expected 202, got {response.status_code}: {response.text[:300]}",
     )
     body = json_or_none(response)
@@ -77,44 +78,44 @@ def expect_accepted(response: httpx.Response, what: str = "", configuration_id: 
     status_url = body.get("statusUrl") if isinstance(body, dict) else None
     expect(
         isinstance(status_url, str) and isinstance(cid, str) and cid,
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}",
     )
     body, status_url, cid = cast(dict[str, Any], body), str(status_url), str(cid)
     op_id = response.headers.get("Operation-Id", "")
-    expect(op_id, "OPS-202", f"{prefix}202 without an Operation-Id header")
+    expect(op_id, Clause.OPS_202, f"{prefix}202 without an Operation-Id header")
     expect(
         response.headers.get("Location") == status_url,
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}",
     )
     parts = urlsplit(status_url)
     expect(
         parts.scheme in {"http", "https"} and parts.netloc,
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}statusUrl {status_url!r} is not an absolute URL",
     )
     expect(
         unquote(parts.path).endswith(f"{OPERATIONS}/{op_id}"),
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id} (the Operation-Id)",
     )
     retry_after = response.headers.get("Retry-After")
     expect(
         retry_after is not None and SECONDS.fullmatch(retry_after.strip()),
-        "OPS-202",
+        Clause.OPS_202,
         f"{prefix}Retry-After {retry_after!r} is not an integer number of seconds >= 0",
     )
     if configuration_id is not None:
         expect(
             cid == configuration_id,
-            "OPS-202",
+            Clause.OPS_202,
             f"{prefix}related.configurationId {cid!r} is not the path id {configuration_id!r}",
         )
     return Accepted(op_id, status_url, cid, body)
 
 
-def expect_json(response: httpx.Response, clause: str, what: str) -> Any:
+def expect_json(response: httpx.Response, clause: Clause, what: str) -> Any:
     """The JSON value of an answer that must hold one (anything else violates `clause`)."""
     body = json_or_none(response, default=MISSING)
     expect(body is not MISSING, clause, f"{what}: the {response.status_code} answer is not JSON: {response.text[:200]}")
@@ -128,11 +129,11 @@ def _request_line(response: httpx.Response) -> str:
         return "a request"
 
 
-def expect_status(response: httpx.Response, status: int, clause: str, what: str) -> None:
+def expect_status(response: httpx.Response, status: int, clause: Clause, what: str) -> None:
     """A `Date` header (GEN-DATE: every response carries one), then `status` (naming `clause` if not)."""
     expect(
         response.headers.get("Date"),
-        "GEN-DATE",
+        Clause.GEN_DATE,
         f"{_request_line(response)} -> {response.status_code} has no Date header",
     )
     expect(
@@ -142,7 +143,7 @@ def expect_status(response: httpx.Response, status: int, clause: str, what: str)
     )
 
 
-def expect_error(response: httpx.Response, status: int, clause: str, what: str) -> dict[str, Any]:
+def expect_error(response: httpx.Response, status: int, clause: Clause, what: str) -> dict[str, Any]:
     """`expect_status`, then the error body."""
     expect_status(response, status, clause, what)
     return expect_error_body(response, status, what)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .clauses import Clause
 from .client import ApiClient, retry_after_seconds, throttled_seconds
 from .expectations import expect_accepted
 from .json_documents import json_or_none
@@ -79,14 +80,18 @@ def wait_for_operation(
         response = client.request("GET", path)
         expect(
             response.status_code == 200,
-            "OPS-RESOURCE",
+            Clause.OPS_RESOURCE,
             f"GET {path} answered {response.status_code}: {response.text[:200]}",
         )
         body = json_or_none(response)
         status = body.get("status") if isinstance(body, dict) else None
-        expect(status in {"PENDING", *TERMINAL}, "OPS-RESOURCE", f"operation status {status!r} is not a documented one")
+        expect(
+            status in {"PENDING", *TERMINAL},
+            Clause.OPS_RESOURCE,
+            f"operation status {status!r} is not a documented one",
+        )
         if seen and seen[-1] in TERMINAL:
-            expect(status == seen[-1], "OPS-TERMINAL", f"operation {op_id} moved from {seen[-1]} to {status}")
+            expect(status == seen[-1], Clause.OPS_TERMINAL, f"operation {op_id} moved from {seen[-1]} to {status}")
         seen.append(status)
         if status in TERMINAL:
             client.shared.record_completion(clock.elapsed())
@@ -99,7 +104,7 @@ def wait_for_operation(
         delay *= 2
     if stuck:
         raise ContractViolation(
-            "OPS-TERMINAL",
+            Clause.OPS_TERMINAL,
             (
                 f"operation {op_id} still {status} after {budget:.1f} s; this run no longer waits the full poll budget "
                 f"of {settings.budget_s:.0f} s on this server because operation {stuck} never completed within it"
@@ -107,7 +112,7 @@ def wait_for_operation(
         )
     client.shared.mark_stuck(op_id)
     raise ContractViolation(
-        "OPS-TERMINAL", (f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s")
+        Clause.OPS_TERMINAL, (f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s")
     )
 
 
@@ -116,7 +121,7 @@ def settle(client: ApiClient, accepted: httpx.Response, settings: PollSettings =
     final = wait_for_operation(client, accepted, settings)
     expect(
         final["status"] == "COMPLETED",
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"operation {final.get('operationId')} ended {final['status']}: {final.get('error')}",
     )
     return final
