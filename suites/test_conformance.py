@@ -46,6 +46,7 @@ from schemathesis.core.parameters import ParameterLocation
 from orchestrator_contract import checks, edges, observed, profiles
 from orchestrator_contract.client import ApiClient, UnsendableRequest
 from orchestrator_contract.deferred import DeferredChecks
+from orchestrator_contract.json_documents import json_or_none
 from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
 from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.profiles import Profile
@@ -160,9 +161,9 @@ class MintedTokens:
     def record(self, response: Any) -> None:
         if response.status_code != 200 or not response.request.url.path.endswith("/Configurations"):
             return
-        try:
-            meta = response.json().get("meta", {})
-        except (ValueError, AttributeError):
+        body = json_or_none(response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        if not isinstance(meta, dict):
             return
         store = response.request.url.params.get("memoryStoreId")
         for key in ("nextToken", "previousToken"):
@@ -378,7 +379,7 @@ def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
         }.get(where)
         if location is None or (case.meta is not None and case.meta.is_negative_at(location)):
             continue
-        value = evaluate(expression, source.response.request, source.response, dict(source.case.path_parameters or {}))
+        value = evaluate(expression, source.case, source.response)
         if value is UNRESOLVED or value is None:
             continue
         if where == "path":

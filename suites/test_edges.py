@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_contract import edges
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.edge_runner import EdgeRunner, raise_first
 from orchestrator_contract.profiles import Profile
 from orchestrator_contract.toolkit import Scenario
@@ -93,7 +94,7 @@ def test_look_ups_and_filters_are_exact(scenario: Scenario, runner: EdgeRunner) 
     strays = sorted(set(listed) - {created.id})
     expect(
         listed == [created.id],
-        "ERR-EXACT",
+        Clause.ERR_EXACT,
         f"memoryStoreId={store} lists {listed}; only {created.id} has exactly that store "
         f"({len(strays)} listed configuration(s) have a store one step from it: {strays[:5]})",
     )

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error
 from orchestrator_contract.polling import accepted_operation, operation_path
@@ -47,7 +48,7 @@ def probe_version(scenario: Scenario, cid: str, before: int, after: str) -> None
     rep = scenario.read(cid)
     expect(
         rep.get("version") == before + 1,
-        "VER-NOCHANGE",
+        Clause.VER_NOCHANGE,
         f"{after}, then 1 applied empty PATCH: version went {before} -> {rep.get('version')} (expected {before + 1})",
     )
 
@@ -55,17 +56,17 @@ def probe_version(scenario: Scenario, cid: str, before: int, after: str) -> None
 def expect_replay(original: httpx.Response, replay: httpx.Response, what: str) -> None:
     expect(
         replay.status_code == 202,
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"{what}: expected the original 202 again, got {replay.status_code}: {replay.text[:300]}",
     )
     expect(
         operation_id(replay) == operation_id(original),
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"{what}: Operation-Id {operation_id(replay)!r} differs from the original {operation_id(original)!r}",
     )
     expect(
         replay.content == original.content,
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"{what}: body is not the original byte for byte\n  original: {original.text!r}\n  replay:   {replay.text!r}",
     )
 
@@ -117,19 +118,19 @@ def test_replayed_create_returns_the_original_202_and_creates_nothing(scenario: 
         ids = scenario.store_ids(store)
         expect(
             ids == [cid],
-            "IDEM-REPLAY",
+            Clause.IDEM_REPLAY,
             f"after 1 create and 2 replays the test's store holds {len(ids)} configurations {ids}, expected only {cid}",
         )
-        scenario.expect_version(cid, 1, "VER-NOCHANGE", "after a create and 2 replays")
+        scenario.expect_version(cid, 1, Clause.VER_NOCHANGE, "after a create and 2 replays")
 
         other = data.draw(create_bodies(marks, "idem replay", store_tag), label="other body")
         if other == body:
             other = {**body, "description": "x" if body.get("description") != "x" else "y"}
-        expect_error(api.create(other, key=key), 422, "IDEM-MISMATCH", "POST with a used key and another body")
+        expect_error(api.create(other, key=key), 422, Clause.IDEM_MISMATCH, "POST with a used key and another body")
         ids = scenario.store_ids(store)
         expect(
             ids == [cid],
-            "IDEM-MISMATCH",
+            Clause.IDEM_MISMATCH,
             f"after a 422 for a used key with another body the store holds {len(ids)} configurations {ids}, "
             f"expected only {cid}",
         )
@@ -151,35 +152,39 @@ def test_replays_after_update_and_delete_return_the_original_and_do_nothing(scen
     patch_body = {"description": "patched"}
     patch = api.patch(cid, patch_body, key=k_patch)
     scenario.settle(patch)
-    scenario.expect_version(cid, 3, "VER-ARITH", "after a create, a PUT and a PATCH")
+    scenario.expect_version(cid, 3, Clause.VER_ARITH, "after a create, a PUT and a PATCH")
 
     expect_replay(create, api.create(body, key=k_create), "POST replayed after the configuration was updated")
     expect_replay(put, api.replace(cid, put_body, key=k_put), "PUT replayed after a later PATCH")
     expect_replay(patch, api.patch(cid, patch_body, key=k_patch), "PATCH replayed")
     ids = scenario.store_ids(store)
-    expect(ids == [cid], "IDEM-REPLAY", f"after replays the test's store holds {ids}, expected only {cid}")
-    rep = scenario.expect_version(cid, 3, "VER-NOCHANGE", "after replaying the create, the PUT and the PATCH")
+    expect(ids == [cid], Clause.IDEM_REPLAY, f"after replays the test's store holds {ids}, expected only {cid}")
+    rep = scenario.expect_version(cid, 3, Clause.VER_NOCHANGE, "after replaying the create, the PUT and the PATCH")
     expect(
         rep.get("description") == "patched",
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"the replayed PUT was applied again: description is {rep.get('description')!r}, expected 'patched'",
     )
     probe_version(scenario, cid, 3, "after replaying the create, the PUT and the PATCH")
 
     delete = api.delete(cid, key=k_delete)
     scenario.settle(delete)
-    expect(api.fetch(cid).status_code == 404, "OPS-DELETE", f"GET {cid} after its completed DELETE is not 404")
+    expect(api.fetch(cid).status_code == 404, Clause.OPS_DELETE, f"GET {cid} after its completed DELETE is not 404")
     expect_replay(create, api.create(body, key=k_create), "POST replayed after the configuration was deleted")
     expect_replay(patch, api.patch(cid, patch_body, key=k_patch), "PATCH replayed after the configuration was deleted")
     expect_replay(delete, api.delete(cid, key=k_delete), "DELETE replayed after it completed")
     ids = scenario.store_ids(store)
     expect(
-        ids == [], "IDEM-REPLAY", f"a replayed create after the delete re-created a configuration: store holds {ids}"
+        ids == [],
+        Clause.IDEM_REPLAY,
+        f"a replayed create after the delete re-created a configuration: store holds {ids}",
     )
     expect(
-        api.fetch(cid).status_code == 404, "IDEM-REPLAY", f"{cid} exists again after replays of its create and PATCH"
+        api.fetch(cid).status_code == 404,
+        Clause.IDEM_REPLAY,
+        f"{cid} exists again after replays of its create and PATCH",
     )
-    expect_error(api.delete(cid), 404, "OPS-DELETE", "a new DELETE (no key) of a deleted configuration")
+    expect_error(api.delete(cid), 404, Clause.OPS_DELETE, "a new DELETE (no key) of a deleted configuration")
 
 
 # -- mismatches -------------------------------------------------------------------------------
@@ -221,20 +226,22 @@ def test_same_key_with_another_request_is_422_and_does_nothing(scenario: Scenari
         ("POST with the key of a PATCH (other method and path)", lambda: api.create(body_a, key=k_p)),
     ]
     for what, send in mismatches:
-        expect_error(send(), 422, "IDEM-MISMATCH", what)
+        expect_error(send(), 422, Clause.IDEM_MISMATCH, what)
 
     done = f"after {len(mismatches)} requests answered 422"
     ids = scenario.store_ids(store)
     expect(
-        ids == sorted([a, b]), "IDEM-MISMATCH", f"{done} the test's store holds {ids}, expected only {sorted([a, b])}"
+        ids == sorted([a, b]),
+        Clause.IDEM_MISMATCH,
+        f"{done} the test's store holds {ids}, expected only {sorted([a, b])}",
     )
-    rep_a = scenario.expect_version(a, 2, "IDEM-MISMATCH", done)
+    rep_a = scenario.expect_version(a, 2, Clause.IDEM_MISMATCH, done)
     expect(
         rep_a.get("description") == "patched once",
-        "IDEM-MISMATCH",
+        Clause.IDEM_MISMATCH,
         f"{done} description of {a} is {rep_a.get('description')!r}, expected 'patched once'",
     )
-    scenario.expect_version(b, 1, "IDEM-MISMATCH", done)
+    scenario.expect_version(b, 1, Clause.IDEM_MISMATCH, done)
     expect_replay(
         original_patch,
         api.patch(a, patch_body, key=k_p, if_match='"1"'),
@@ -281,7 +288,7 @@ def test_malformed_or_repeated_keys_are_400_and_do_nothing(scenario: Scenario) -
             expect_error(
                 send([("Idempotency-Key", value)]),
                 400,
-                "IDEM-FORMAT",
+                Clause.IDEM_FORMAT,
                 f"{method} with an Idempotency-Key {form} ({value!r})",
             )
             sent += 1
@@ -290,16 +297,16 @@ def test_malformed_or_repeated_keys_are_400_and_do_nothing(scenario: Scenario) -
             ("the same key twice", [("Idempotency-Key", k1), ("Idempotency-Key", k1)]),
             ("two different keys", [("Idempotency-Key", k1), ("Idempotency-Key", k2)]),
         ):
-            expect_error(send(headers), 400, "IDEM-FORMAT", f"{method} with two Idempotency-Key headers ({what})")
+            expect_error(send(headers), 400, Clause.IDEM_FORMAT, f"{method} with two Idempotency-Key headers ({what})")
             sent += 1
 
     done = f"after {sent} requests answered 400 for their Idempotency-Key"
     ids = scenario.store_ids(store)
-    expect(ids == [cid], "IDEM-FORMAT", f"{done} the test's store holds {ids}, expected only {cid}")
-    rep = scenario.expect_version(cid, 1, "VER-NOCHANGE", done)
+    expect(ids == [cid], Clause.IDEM_FORMAT, f"{done} the test's store holds {ids}, expected only {cid}")
+    rep = scenario.expect_version(cid, 1, Clause.VER_NOCHANGE, done)
     expect(
         rep.get("description") == body["description"],
-        "VER-NOCHANGE",
+        Clause.VER_NOCHANGE,
         f"{done} description is {rep.get('description')!r}, expected {body['description']!r}",
     )
 
@@ -310,7 +317,7 @@ def test_malformed_or_repeated_keys_are_400_and_do_nothing(scenario: Scenario) -
     ids = scenario.store_ids(store)
     expect(
         ids == sorted([cid, new_id]),
-        "IDEM-4XX",
+        Clause.IDEM_4XX,
         f"a POST with a key first sent twice (400) was not processed: the store holds {ids}",
     )
 
@@ -325,10 +332,12 @@ def test_a_request_answered_4xx_is_not_stored(scenario: Scenario) -> None:
     body = scenario.body("idem 4xx", store_tag)
     k_post, k_stale, k_type, k_path = (new_key() for _ in range(4))
 
-    expect_error(api.create({**body, "unknownField": True}, key=k_post), 400, "ERR-400", "POST with an unknown field")
+    expect_error(
+        api.create({**body, "unknownField": True}, key=k_post), 400, Clause.ERR_400, "POST with an unknown field"
+    )
     corrected = api.create(body, key=k_post)
-    cid = scenario.accept(corrected, "IDEM-4XX", "the corrected POST with the key of a 400")
-    expect(scenario.store_ids(store) == [cid], "IDEM-4XX", f"the corrected POST did not create {cid} in the store")
+    cid = scenario.accept(corrected, Clause.IDEM_4XX, "the corrected POST with the key of a 400")
+    expect(scenario.store_ids(store) == [cid], Clause.IDEM_4XX, f"the corrected POST did not create {cid} in the store")
     expect_replay(corrected, api.create(body, key=k_post), "the corrected POST replayed")
 
     steps: list[tuple[str, Callable[[], httpx.Response], int, Callable[[], httpx.Response]]] = [
@@ -347,20 +356,22 @@ def test_a_request_answered_4xx_is_not_stored(scenario: Scenario) -> None:
     ]
     version = 1
     for what, reject, status, correct in steps:
-        expect_error(reject(), status, "VER-IF-MATCH" if status == 412 else "ERR-400", what)
-        scenario.accept(correct(), "IDEM-4XX", f"corrected retry of a {what} ({status}) with the same key")
+        expect_error(reject(), status, Clause.VER_IF_MATCH if status == 412 else Clause.ERR_400, what)
+        scenario.accept(correct(), Clause.IDEM_4XX, f"corrected retry of a {what} ({status}) with the same key")
         version += 1
-        scenario.expect_version(cid, version, "IDEM-4XX", f"after the corrected retry of a {what}")
+        scenario.expect_version(cid, version, Clause.IDEM_4XX, f"after the corrected retry of a {what}")
 
     # A 404 (unknown path) is not stored either: the same key on the real path is processed.
     missing = api.patch(f"{cid}0", {"description": "v4"}, key=k_path)
-    expect(400 <= missing.status_code < 500, "IDEM-4XX", f"PATCH of an unknown id answered {missing.status_code}")
+    expect(400 <= missing.status_code < 500, Clause.IDEM_4XX, f"PATCH of an unknown id answered {missing.status_code}")
     scenario.accept(
         api.patch(cid, {"description": "v4"}, key=k_path),
-        "IDEM-4XX",
+        Clause.IDEM_4XX,
         f"PATCH with the key of a {missing.status_code} on another path",
     )
-    scenario.expect_version(cid, version + 1, "IDEM-4XX", f"after a PATCH reusing the key of a {missing.status_code}")
+    scenario.expect_version(
+        cid, version + 1, Clause.IDEM_4XX, f"after a PATCH reusing the key of a {missing.status_code}"
+    )
 
 
 # -- races ------------------------------------------------------------------------------------
@@ -371,19 +382,19 @@ def check_one_operation(responses: Sequence[httpx.Response], what: str, outcome:
     statuses = [r.status_code for r in responses]
     expect(
         all(s in (202, 409) for s in statuses),
-        "IDEM-CONCURRENT",
+        Clause.IDEM_CONCURRENT,
         f"{what}: statuses {statuses}, only 202 or 409 allowed",
     )
     for r in responses:
         if r.status_code == 409:
-            expect_error(r, 409, "IDEM-CONCURRENT", f"{what}: a 409")
+            expect_error(r, 409, Clause.IDEM_CONCURRENT, f"{what}: a 409")
     accepted = [r for r in responses if r.status_code == 202]
-    expect(accepted, "IDEM-CONCURRENT", f"{what}: none was accepted ({statuses})")
+    expect(accepted, Clause.IDEM_CONCURRENT, f"{what}: none was accepted ({statuses})")
     ops = sorted({operation_id(r) for r in accepted})
-    expect(len(ops) == 1, "IDEM-CONCURRENT", f"{what}: {len(ops)} operations were created {ops}; {outcome}")
+    expect(len(ops) == 1, Clause.IDEM_CONCURRENT, f"{what}: {len(ops)} operations were created {ops}; {outcome}")
     expect(
         all(r.content == accepted[0].content for r in accepted),
-        "IDEM-CONCURRENT",
+        Clause.IDEM_CONCURRENT,
         f"{what}: the 202 bodies differ: {sorted({r.text for r in accepted})}",
     )
     return accepted[0]
@@ -402,7 +413,7 @@ def test_concurrent_identical_creates_with_one_key_make_one_configuration(scenar
     winner = check_one_operation(responses, what, f"the store holds {len(ids)} configurations")
     cid = created_id(winner)
     scenario.settle(winner)
-    expect(ids == [cid], "IDEM-CONCURRENT", f"{what}: after settling the store holds {ids}, expected only {cid}")
+    expect(ids == [cid], Clause.IDEM_CONCURRENT, f"{what}: after settling the store holds {ids}, expected only {cid}")
 
 
 @pytest.mark.idempotency
@@ -416,7 +427,7 @@ def test_concurrent_identical_patches_with_one_key_apply_once(scenario: Scenario
     version = scenario.read(cid).get("version")
     what = f"{n} concurrent identical PATCHes with one key"
     scenario.settle(check_one_operation(responses, what, f"version went 1 -> {version}"))
-    expect(version == 2, "IDEM-CONCURRENT", f"{what}: version went 1 -> {version}, expected 2")
+    expect(version == 2, Clause.IDEM_CONCURRENT, f"{what}: version went 1 -> {version}, expected 2")
 
 
 # -- scope ------------------------------------------------------------------------------------
@@ -434,12 +445,12 @@ def test_keys_are_exact_strings_upper_and_lower_case_are_different_keys(scenario
     lower = api.create(body, key=key.lower())
     expect(
         lower.status_code == 202,
-        "IDEM-FORMAT",
+        Clause.IDEM_FORMAT,
         f"POST with the lower-case form of an upper-case key answered {lower.status_code}: {lower.text[:200]}",
     )
     expect(
         operation_id(upper) != operation_id(lower),
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"keys {key.upper()!r} and {key.lower()!r} are different strings, "
         f"but the second POST replayed operation {operation_id(upper)!r}",
     )
@@ -448,7 +459,7 @@ def test_keys_are_exact_strings_upper_and_lower_case_are_different_keys(scenario
     ids = scenario.store_ids(store)
     expect(
         len(ids_made) == 2 and ids == ids_made,
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"POSTs with an upper-case and a lower-case key must both create: store holds {ids}",
     )
     expect_replay(upper, api.create(body, key=key.upper()), "POST replayed with the upper-case key")
@@ -464,23 +475,23 @@ def test_two_accounts_using_one_key_are_independent(scenario: Scenario, api2: Ap
     first, second = api.create(body, key=key), api2.create(body, key=key)
     expect(
         second.status_code == 202,
-        "IDEM-SCOPE",
+        Clause.IDEM_SCOPE,
         f"the second account's POST with a key the first used answered {second.status_code}: {second.text[:200]}",
     )
     cid1, cid2 = created_id(first), created_id(second)
     own = api2.request("GET", operation_path(accepted_operation(second)[1]))
     expect(
         own.status_code == 200,
-        "IDEM-SCOPE",
+        Clause.IDEM_SCOPE,
         f"the second account's 202 for a key the first account used names an operation the second account "
         f"cannot read ({own.status_code}): it replayed the first account's request",
     )
     settle_all([(api, first), (api2, second)], scenario.poll)
     ids1, ids2 = scenario.store_ids(store), scenario.store_ids(store, api2)
-    expect(ids1 == [cid1], "IDEM-SCOPE", f"the first account's store holds {ids1}, expected only {cid1}")
+    expect(ids1 == [cid1], Clause.IDEM_SCOPE, f"the first account's store holds {ids1}, expected only {cid1}")
     expect(
         ids2 == [cid2],
-        "IDEM-SCOPE",
+        Clause.IDEM_SCOPE,
         f"the second account's POST with the first's key was not processed on its own: its store holds {ids2}, "
         f"its 202 named {cid2} (the first account's configuration is {cid1})",
     )
@@ -497,6 +508,6 @@ def test_requests_without_a_key_are_never_deduplicated(scenario: Scenario) -> No
     ids = scenario.store_ids(store)
     expect(
         len(made) == 2 and ids == made,
-        "IDEM-NO-KEY",
+        Clause.IDEM_NO_KEY,
         f"two identical POSTs without a key must create two configurations: 202s named {made}, store holds {ids}",
     )

@@ -22,9 +22,10 @@ import httpx
 import pytest
 
 from orchestrator_contract import journal
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.expectations import json_or_none as json_of
+from orchestrator_contract.json_documents import json_or_none as json_of
 from orchestrator_contract.target import Target
 from orchestrator_contract.toolkit import Scenario, created_id, operation_id, replace_body
 from orchestrator_contract.violations import expect
@@ -54,7 +55,7 @@ def expect_no_echo(target: Target) -> None:
         texts = [response.text, *(f"{k}: {v}" for k, v in response.headers.items())]
         candidates = {**secrets, **sent_credentials(exchange.request)}
         leaked = sorted(name for name, secret in candidates.items() if any(secret in text for text in texts))
-        expect(not leaked, "AUTH-NO-ECHO", f"{exchange.headline()} echoes the {', '.join(leaked)}")
+        expect(not leaked, Clause.AUTH_NO_ECHO, f"{exchange.headline()} echoes the {', '.join(leaked)}")
 
 
 def sent_credentials(request: httpx.Request) -> dict[str, str]:
@@ -231,12 +232,12 @@ def credential_variant(target: Target, variant: str) -> tuple[Any, dict[str, str
 
 
 def expect_401(response: httpx.Response, what: str) -> None:
-    code = expect_error(response, 401, "AUTH-401", what)["code"]
-    expect(code == 20003, "AUTH-401", f"{what}: error code {code}, not 20003")
+    code = expect_error(response, 401, Clause.AUTH_401, what)["code"]
+    expect(code == 20003, Clause.AUTH_401, f"{what}: error code {code}, not 20003")
     challenge = response.headers.get("WWW-Authenticate", "")
     expect(
         re.match(r"(?i)basic(\s|$)", challenge),
-        "AUTH-401",
+        Clause.AUTH_401,
         f"{what}: WWW-Authenticate is {challenge!r}, not a Basic challenge",
     )
 
@@ -255,10 +256,10 @@ def test_every_operation_answers_401_without_valid_credentials(
     listed = api.list(memoryStoreId=scenario.marks.memory_store_id(store_tag))
     expect(
         listed.status_code == 200 and json_of(listed).get("configurations") == [],
-        "AUTH-401",
+        Clause.AUTH_401,
         f"a POST answered 401 created a configuration: {listed.text[:300]}",
     )
-    expect_victim_unchanged(api, victim, "AUTH-401", f"PUT/PATCH/DELETE with {variant} credentials")
+    expect_victim_unchanged(api, victim, Clause.AUTH_401, f"PUT/PATCH/DELETE with {variant} credentials")
     expect_no_echo(target)
 
 
@@ -277,33 +278,35 @@ def test_api_key_authenticates_as_its_account(scenario: Scenario, world: World) 
         key.close()
     expect(
         fetched.status_code == 200 and json_of(fetched) == victim.representation,
-        "AUTH-BASIC",
+        Clause.AUTH_BASIC,
         f"the account's API key cannot read the account's configuration: {fetched.status_code}",
     )
     ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
     expect(
         listed.status_code == 200 and ids == [victim.id],
-        "AUTH-BASIC",
+        Clause.AUTH_BASIC,
         f"the API key's list of the account's store shows {ids}, not [{victim.id}]",
     )
     accepted = world.by_api_key
     expect(
         accepted.status_code == 202,
-        "AUTH-BASIC",
+        Clause.AUTH_BASIC,
         f"a valid create sent with the account's API key answered {accepted.status_code}: {accepted.text[:200]}",
     )
     cid = created_id(accepted)
     expect(
-        api.fetch(cid).status_code == 200, "AUTH-BASIC", "the account cannot fetch a configuration its API key created"
+        api.fetch(cid).status_code == 200,
+        Clause.AUTH_BASIC,
+        "the account cannot fetch a configuration its API key created",
     )
     expect(
         api.operation(operation_id(accepted)).status_code == 200,
-        "AUTH-BASIC",
+        Clause.AUTH_BASIC,
         "the account cannot fetch the operation of its API key's create",
     )
     listed = api.list(memoryStoreId=scenario.marks.memory_store_id("iso-apikey"))
     ids = [i.get("id") for i in (json_of(listed) or {}).get("configurations", []) if isinstance(i, dict)]
-    expect(ids == [cid], "AUTH-BASIC", f"the account's list shows {ids}, not its API key's configuration {cid}")
+    expect(ids == [cid], Clause.AUTH_BASIC, f"the account's list shows {ids}, not its API key's configuration {cid}")
     expect_no_echo(target)
 
 
@@ -339,14 +342,16 @@ def test_second_account_gets_404_for_every_id_of_the_first(scenario: Scenario, a
         ("GET operation", lambda: api2.operation(victim.operation_id)),
     ]
     for what, send in attempts:
-        expect_error(send(), 404, "AUTH-ISOLATION-404", f"{what} of the first account's id by the second account")
-    expect_victim_unchanged(scenario.api, victim, "AUTH-ISOLATION-404", "the second account's PUT/PATCH/DELETE")
-    filtered = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=victim.store)
-    expect(filtered == [], "AUTH-ISOLATION-LIST", f"the second account's list of the first's store shows {filtered}")
-    everything = listed_ids(api2, "AUTH-ISOLATION-LIST")
+        expect_error(send(), 404, Clause.AUTH_ISOLATION_404, f"{what} of the first account's id by the second account")
+    expect_victim_unchanged(scenario.api, victim, Clause.AUTH_ISOLATION_404, "the second account's PUT/PATCH/DELETE")
+    filtered = listed_ids(api2, Clause.AUTH_ISOLATION_LIST, memoryStoreId=victim.store)
+    expect(
+        filtered == [], Clause.AUTH_ISOLATION_LIST, f"the second account's list of the first's store shows {filtered}"
+    )
+    everything = listed_ids(api2, Clause.AUTH_ISOLATION_LIST)
     expect(
         victim.id not in everything,
-        "AUTH-ISOLATION-LIST",
+        Clause.AUTH_ISOLATION_LIST,
         "the second account's unfiltered list shows the first account's configuration",
     )
     expect_no_echo(scenario.target)
@@ -359,23 +364,23 @@ def test_lists_show_only_the_callers_configurations(
     """Both accounts put configurations under one memoryStoreId; each sees exactly its own."""
     shared = world.shared
     assert shared is not None  # api2 exists, so the world created the second account's items
-    seen_by_first = listed_ids(api, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
-    seen_by_second = listed_ids(api2, "AUTH-ISOLATION-LIST", memoryStoreId=shared.store)
+    seen_by_first = listed_ids(api, Clause.AUTH_ISOLATION_LIST, memoryStoreId=shared.store)
+    seen_by_second = listed_ids(api2, Clause.AUTH_ISOLATION_LIST, memoryStoreId=shared.store)
     expect(
         sorted(seen_by_first) == sorted(shared.first),
-        "AUTH-ISOLATION-LIST",
+        Clause.AUTH_ISOLATION_LIST,
         f"the first account's list of a shared store shows {seen_by_first}, its own are {sorted(shared.first)}",
     )
     expect(
         sorted(seen_by_second) == sorted(shared.second),
-        "AUTH-ISOLATION-LIST",
+        Clause.AUTH_ISOLATION_LIST,
         f"the second account's list of a shared store shows {seen_by_second}, its own are {sorted(shared.second)}",
     )
     for cid in sorted(shared.second):
         response = api.fetch(cid)
         expect(
             response.status_code == 404,
-            "AUTH-ISOLATION-404",
+            Clause.AUTH_ISOLATION_404,
             f"the first account fetched the second's configuration {cid}: {response.status_code}",
         )
     expect_no_echo(target)

@@ -38,6 +38,8 @@ from hypothesis.stateful import (
 )
 
 from orchestrator_contract import model
+from orchestrator_contract.clauses import Clause
+from orchestrator_contract.expectations import expect_error_body, expect_json
 from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
 from orchestrator_contract.toolkit import Scenario, created_id, date_of, discard, parse_timestamp
 from orchestrator_contract.violations import expect
@@ -117,24 +119,17 @@ class ConfigurationMachine(RuleBasedStateMachine):
         if holder is not None:
             expect(
                 response.status_code == 409,
-                "RES-CONFLICT",
+                Clause.RES_CONFLICT,
                 f"{what} asks for the serviceId held by {holder}: expected 409, got {response.status_code}",
             )
             expect(
                 response.headers.get("X-Conflicting-Resource-Id") == holder,
-                "RES-CONFLICT",
+                Clause.RES_CONFLICT,
                 f"409 names {response.headers.get('X-Conflicting-Resource-Id')!r}, the holder is {holder}",
             )
-            body = _json(response)
-            expect(
-                isinstance(body, dict)
-                and body.get("status") == 409
-                and {"code", "message", "more_info"} <= body.keys(),
-                "ERR-BODY",
-                f"409 body is not the error body: {response.text[:200]}",
-            )
+            expect_error_body(response, 409, what)
             return False
-        clause = "RES-CONFLICT" if response.status_code == 409 else "GEN-STATUS"
+        clause = Clause.RES_CONFLICT if response.status_code == 409 else Clause.GEN_STATUS
         expect(
             response.status_code == 202,
             clause,
@@ -145,25 +140,25 @@ class ConfigurationMachine(RuleBasedStateMachine):
 
     def _read(self, cid: str, clause: str) -> dict[str, Any]:
         """GET a live configuration and compare it with the model (written values, version, times)."""
-        representation = _json(self.scenario.fetch(cid))
+        representation = expect_json(self.scenario.fetch(cid), Clause.GEN_STATUS, f"GET {cid}")
         self._compare(representation, clause)
         return representation
 
     def _compare(self, rep: Any, clause: str) -> None:
-        expect(isinstance(rep, dict), "RES-SHAPE", f"representation is not an object: {rep!r}")
+        expect(isinstance(rep, dict), Clause.RES_SHAPE, f"representation is not an object: {rep!r}")
         cid = rep.get("id")
         tracked = self.live[cid]
         extra = set(rep) - model.ALLOWED_REPRESENTATION_FIELDS
         missing = model.REQUIRED_REPRESENTATION_FIELDS - set(rep)
         expect(
             not extra and not missing,
-            "RES-SHAPE",
+            Clause.RES_SHAPE,
             f"{cid}: unexpected members {sorted(extra)}, missing {sorted(missing)}",
         )
         model.assert_matches(rep, tracked.fields, clause)
         expect(
             type(rep["version"]) is int and rep["version"] == tracked.version,
-            "VER-ARITH",
+            Clause.VER_ARITH,
             f"{cid}: version is {rep['version']!r}, the model says {tracked.version} (1 + applied PUT/PATCH)",
         )
         created = parse_timestamp(rep["createdAt"], f"{cid} createdAt")
@@ -171,19 +166,19 @@ class ConfigurationMachine(RuleBasedStateMachine):
         if tracked.created_at is not None:
             expect(
                 created == tracked.created_at,
-                "VER-TIMES",
+                Clause.VER_TIMES,
                 f"{cid}: createdAt changed from {tracked.created_at} to {created}",
             )
-        expect(updated >= created, "VER-TIMES", f"{cid}: updatedAt {updated} is before createdAt {created}")
+        expect(updated >= created, Clause.VER_TIMES, f"{cid}: updatedAt {updated} is before createdAt {created}")
         if tracked.updated_at is not None:
             expect(
                 updated >= tracked.updated_at,
-                "VER-TIMES",
+                Clause.VER_TIMES,
                 f"{cid}: updatedAt went backwards from {tracked.updated_at} to {updated}",
             )
         expect(
             updated >= tracked.accepted_at,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"{cid}: updatedAt {updated} is before the Date {tracked.accepted_at} of the 202 of its latest write",
         )
         tracked.created_at, tracked.updated_at = created, updated
@@ -200,10 +195,10 @@ class ConfigurationMachine(RuleBasedStateMachine):
         accepted = date_of(response)
         self.scenario.settle(response)
         self.live[cid] = Tracked(model.expected_after_create(body), 1, accepted)
-        rep = self._read(cid, "RES-ROUNDTRIP")
+        rep = self._read(cid, Clause.RES_ROUNDTRIP)
         expect(
             parse_timestamp(rep["createdAt"], "createdAt") >= accepted,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"{cid}: createdAt {rep['createdAt']} is before the Date of the 202 that accepted the create",
         )
         return cid
@@ -214,7 +209,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
         response = self.scenario.api.replace(cid, body)
         if self._expect_outcome(response, self._holder(body, cid), f"PUT {cid}"):
             self._applied(cid, response, model.expected_after_put(self.live[cid].fields, body))
-            self._read(cid, "RES-PUT")
+            self._read(cid, Clause.RES_PUT)
 
     @rule(cid=configs, drawn=patch_bodies, slot=slots)
     def patch(self, cid: str, drawn: dict[str, Any], slot: int) -> None:
@@ -222,7 +217,7 @@ class ConfigurationMachine(RuleBasedStateMachine):
         response = self.scenario.api.patch(cid, body)
         if self._expect_outcome(response, self._holder(body, cid), f"PATCH {cid}"):
             self._applied(cid, response, model.expected_after_patch(self.live[cid].fields, body))
-            self._read(cid, "RES-PATCH")
+            self._read(cid, Clause.RES_PATCH)
 
     def _applied(self, cid: str, response: httpx.Response, fields: model.Fields) -> None:
         accepted = date_of(response)
@@ -233,13 +228,15 @@ class ConfigurationMachine(RuleBasedStateMachine):
     @rule(cid=consumes(configs))
     def delete(self, cid: str) -> None:
         response = self.scenario.api.delete(cid)
-        expect(response.status_code == 202, "GEN-STATUS", f"DELETE {cid} (live) answered {response.status_code}")
+        expect(response.status_code == 202, Clause.GEN_STATUS, f"DELETE {cid} (live) answered {response.status_code}")
         self.scenario.settle(response)
         del self.live[cid]
         self.deleted.append(cid)
         gone = self.scenario.api.fetch(cid)
         expect(
-            gone.status_code == 404, "OPS-DELETE", f"GET {cid} after its DELETE completed answered {gone.status_code}"
+            gone.status_code == 404,
+            Clause.OPS_DELETE,
+            f"GET {cid} after its DELETE completed answered {gone.status_code}",
         )
 
     @precondition(lambda self: bool(self.deleted))
@@ -247,15 +244,17 @@ class ConfigurationMachine(RuleBasedStateMachine):
     def deleted_stays_gone(self, data: st.DataObject) -> None:
         cid = data.draw(st.sampled_from(self.deleted), label="deleted id")
         fetched, again = self.scenario.api.fetch(cid), self.scenario.api.delete(cid)
-        expect(fetched.status_code == 404, "OPS-DELETE", f"GET of deleted {cid} answered {fetched.status_code}")
-        expect(again.status_code == 404, "OPS-DELETE", f"a new DELETE of deleted {cid} answered {again.status_code}")
+        expect(fetched.status_code == 404, Clause.OPS_DELETE, f"GET of deleted {cid} answered {fetched.status_code}")
+        expect(
+            again.status_code == 404, Clause.OPS_DELETE, f"a new DELETE of deleted {cid} answered {again.status_code}"
+        )
 
     @rule(cid=configs)
     def fetch_twice(self, cid: str) -> None:
         """Reads change nothing: two GETs in a row show the same configuration (VER-NOCHANGE)."""
-        first = self._read(cid, "RES-ROUNDTRIP")
-        second = self._read(cid, "VER-NOCHANGE")
-        expect(first == second, "VER-NOCHANGE", f"{cid} changed between two GETs: {first} then {second}")
+        first = self._read(cid, Clause.RES_ROUNDTRIP)
+        second = self._read(cid, Clause.VER_NOCHANGE)
+        expect(first == second, Clause.VER_NOCHANGE, f"{cid} changed between two GETs: {first} then {second}")
 
     @precondition(lambda self: len(self.live) >= 2)
     @rule(page_size=st.integers(1, 3))
@@ -275,10 +274,10 @@ class ConfigurationMachine(RuleBasedStateMachine):
             response = self.scenario.api.list(memoryStoreId=self.store, pageSize=page_size, pageToken=token)
             expect(
                 response.status_code == 200,
-                "GEN-STATUS",
+                Clause.GEN_STATUS,
                 f"list of the machine's store answered {response.status_code}",
             )
-            page = _json(response)
+            page = expect_json(response, Clause.GEN_STATUS, f"list of store {self.store}")
             items += page["configurations"]
             token = page.get("meta", {}).get("nextToken")
             if not token:
@@ -286,25 +285,18 @@ class ConfigurationMachine(RuleBasedStateMachine):
         ids = [item.get("id") for item in items]
         expect(
             sorted(map(str, ids)) == sorted(self.live),
-            "PAGE-ORDER",
+            Clause.PAGE_ORDER,
             f"the list of store {self.store} shows {ids}, the live configurations are {sorted(self.live)}",
         )
         for item in items:
-            self._compare(item, "RES-ROUNDTRIP")
+            self._compare(item, Clause.RES_ROUNDTRIP)
         order = sorted(self.live, key=lambda cid: (self.live[cid].created_at, cid))
-        expect(ids == order, "PAGE-ORDER", f"the list order is {ids}, by (createdAt, id) it is {order}")
+        expect(ids == order, Clause.PAGE_ORDER, f"the list order is {ids}, by (createdAt, id) it is {order}")
 
     def teardown(self) -> None:
         """Delete what is left, without waiting: the store is this run's alone, and the session's
         cleanup removes anything a DELETE did not (it also runs after every shrink attempt)."""
         discard(self.scenario.api, list(self.live), workers=4)
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        expect(False, "GEN-STATUS", f"{response.status_code} answer is not JSON: {response.text[:200]}")
 
 
 PARTS = 3  # independent runs of the machine, side by side under xdist (each with its own seed)

@@ -18,20 +18,19 @@ server may complete at once.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import OPERATIONS, ApiClient, retry_after_seconds
-from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.expectations import json_or_none as json_of
+from orchestrator_contract.expectations import expect_accepted, expect_error
+from orchestrator_contract.json_documents import json_or_none as json_of
 from orchestrator_contract.polling import PollSettings, operation_path, wait_for_operation
 from orchestrator_contract.toolkit import Scenario, created_id, new_key, parse_timestamp, replace_body
 from orchestrator_contract.violations import ContractViolation, expect
@@ -127,14 +126,7 @@ def run_step(
     before = api.fetch(configuration_id) if configuration_id else None
     accepted = send()
     if configuration_id is None:
-        body = json_of(accepted)
-        related = body.get("related") if isinstance(body, dict) else None
-        configuration_id = related.get("configurationId") if isinstance(related, dict) else None
-        expect(
-            accepted.status_code == 202 and isinstance(configuration_id, str) and configuration_id,
-            "OPS-202",
-            f"a valid create answered {accepted.status_code} without related.configurationId: {accepted.text[:300]}",
-        )
+        configuration_id = expect_accepted(accepted, "a valid create").configuration_id
     step = Step(name, configuration_id, sent, before, accepted)
 
     def right_after() -> None:
@@ -153,7 +145,7 @@ def expect_created_under(api: ApiClient, cid: str, body: dict[str, Any]) -> None
     others = [i.get("id") for i in items if isinstance(i, dict) and i.get("displayName") == body["displayName"]]
     expect(
         not others,
-        "OPS-CREATE-ID",
+        Clause.OPS_CREATE_ID,
         f"the create's related.configurationId {cid!r} answers 404, but its store lists the configuration it "
         f"created (displayName {body['displayName']!r}) under {others}",
     )
@@ -195,7 +187,7 @@ def world(scenario: Scenario) -> Iterator[OpsWorld]:
         status = api.fetch(cid).status_code
         if status == 404:
             expect_created_under(api, cid, body)
-        expect(status == 200, "OPS-VISIBLE", f"configuration {cid}, whose create COMPLETED, answers GET {status}")
+        expect(status == 200, Clause.OPS_VISIBLE, f"configuration {cid}, whose create COMPLETED, answers GET {status}")
         return cid
 
     with ThreadPoolExecutor(max_workers=6) as pool:
@@ -230,84 +222,34 @@ def lifecycle(world: OpsWorld) -> dict[str, Step]:
 # -- the 202 -------------------------------------------------------------------------------------
 
 
-def check_accepted(response: httpx.Response, what: str) -> tuple[str, dict[str, Any]]:
-    """The 202's body and headers agree; returns (operation id, body)."""
-    expect(
-        response.status_code == 202,
-        "OPS-202",
-        f"{what}: expected 202, got {response.status_code}: {response.text[:300]}",
-    )
-    body = json_of(response)
-    expect(
-        isinstance(body, dict)
-        and isinstance(body.get("statusUrl"), str)
-        and isinstance(body.get("related"), dict)
-        and isinstance(body["related"].get("configurationId"), str)
-        and body["related"]["configurationId"],
-        "OPS-202",
-        f"{what}: 202 body is not {{statusUrl, related: {{configurationId}}}}: {response.text[:300]}",
-    )
-    op_id = response.headers.get("Operation-Id", "")
-    expect(op_id, "OPS-202", f"{what}: 202 without an Operation-Id header")
-    status_url = body["statusUrl"]
-    expect(
-        response.headers.get("Location") == status_url,
-        "OPS-202",
-        f"{what}: Location {response.headers.get('Location')!r} differs from statusUrl {status_url!r}",
-    )
-    parts = urlsplit(status_url)
-    expect(
-        parts.scheme in {"http", "https"} and parts.netloc,
-        "OPS-202",
-        f"{what}: statusUrl {status_url!r} is not an absolute URL",
-    )
-    expect(
-        unquote(parts.path).endswith(f"/v2/ControlPlane/Operations/{op_id}"),
-        "OPS-202",
-        f"{what}: statusUrl {status_url!r} does not end with /v2/ControlPlane/Operations/{op_id} (the Operation-Id)",
-    )
-    retry_after = response.headers.get("Retry-After")
-    expect(
-        retry_after is not None and re.fullmatch(r"[0-9]+", retry_after.strip()),
-        "OPS-202",
-        f"{what}: Retry-After {retry_after!r} is not an integer number of seconds >= 0",
-    )
-    return op_id, body
-
-
 @pytest.mark.parametrize("name", STEPS)
 def test_accepted_body_and_headers_agree(lifecycle: dict[str, Step], api: ApiClient, name: str) -> None:
     step = lifecycle[name]
-    _, body = check_accepted(step.accepted, name)
-    related = body["related"]["configurationId"]
     if name != "create":
-        expect(
-            related == step.configuration_id,
-            "OPS-202",
-            f"{name}: related.configurationId {related!r} is not the path id {step.configuration_id!r}",
-        )
+        expect_accepted(step.accepted, name, step.configuration_id)
         return
+    related = expect_accepted(step.accepted, name).configuration_id
     expect(
         step.final_status == "COMPLETED",
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"the create's operation ended {step.final_status or 'never (poll budget spent)'}",
     )
     expect(
         step.after is not None and step.after.status_code == 200,
-        "OPS-CREATE-ID",
+        Clause.OPS_CREATE_ID,
         f"related.configurationId {related!r} of a completed create cannot be fetched: "
         f"{step.after.status_code if step.after is not None else '-'}",
     )
     got = json_of(step.after)
     expect(
         isinstance(got, dict) and got.get("id") == related,
-        "OPS-CREATE-ID",
+        Clause.OPS_CREATE_ID,
         f"GET of related.configurationId {related!r} returns id {got.get('id') if isinstance(got, dict) else got!r}",
     )
     assert step.sent is not None
     expect(
         got.get("displayName") == step.sent["displayName"] and got.get("memoryStoreId") == step.sent["memoryStoreId"],
-        "OPS-CREATE-ID",
+        Clause.OPS_CREATE_ID,
         f"related.configurationId {related!r} names a configuration other than the one created",
     )
 
@@ -319,47 +261,51 @@ def check_operation(response: httpx.Response, op_id: str, accepted: dict[str, An
     """One GET of an operation: shape, status, timestamps, error; returns the status."""
     expect(
         response.status_code == 200,
-        "OPS-RESOURCE",
+        Clause.OPS_RESOURCE,
         f"{what}: GET operation {op_id} answered {response.status_code}: {response.text[:300]}",
     )
     body = json_of(response)
-    expect(isinstance(body, dict), "OPS-RESOURCE", f"{what}: operation body is not an object: {response.text[:300]}")
+    expect(
+        isinstance(body, dict), Clause.OPS_RESOURCE, f"{what}: operation body is not an object: {response.text[:300]}"
+    )
     expect(
         body.get("operationId") == op_id,
-        "OPS-RESOURCE",
+        Clause.OPS_RESOURCE,
         f"{what}: operationId {body.get('operationId')!r} is not the Operation-Id {op_id!r}",
     )
     status = body.get("status")
-    expect(status in STATUSES, "OPS-RESOURCE", f"{what}: status {status!r} is not PENDING, COMPLETED or FAILED")
+    expect(status in STATUSES, Clause.OPS_RESOURCE, f"{what}: status {status!r} is not PENDING, COMPLETED or FAILED")
     created_at = body.get("createdAt")
-    expect(isinstance(created_at, str), "OPS-RESOURCE", f"{what}: createdAt is {created_at!r}")
+    expect(isinstance(created_at, str), Clause.OPS_RESOURCE, f"{what}: createdAt is {created_at!r}")
     parse_timestamp(created_at, f"{what}: createdAt")
     expect(
         body.get("statusUrl") == accepted.get("statusUrl"),
-        "OPS-RESOURCE",
+        Clause.OPS_RESOURCE,
         f"{what}: statusUrl {body.get('statusUrl')!r} differs from the 202's {accepted.get('statusUrl')!r}",
     )
     expect(
         body.get("related") == accepted.get("related"),
-        "OPS-RESOURCE",
+        Clause.OPS_RESOURCE,
         f"{what}: related {body.get('related')!r} differs from the 202's {accepted.get('related')!r}",
     )
     completed_at = body.get("completedAt")
     if status in TERMINAL:
         expect(
             isinstance(completed_at, str),
-            "OPS-COMPLETED-AT",
+            Clause.OPS_COMPLETED_AT,
             f"{what}: a {status} operation has completedAt {completed_at!r}",
         )
         parse_timestamp(completed_at, f"{what}: completedAt")
         expect(
             completed_at >= created_at,
-            "OPS-COMPLETED-AT",
+            Clause.OPS_COMPLETED_AT,
             f"{what}: completedAt {completed_at} is before createdAt {created_at}",
         )
     else:
         expect(
-            completed_at is None, "OPS-COMPLETED-AT", f"{what}: a {status} operation has completedAt {completed_at!r}"
+            completed_at is None,
+            Clause.OPS_COMPLETED_AT,
+            f"{what}: a {status} operation has completedAt {completed_at!r}",
         )
     error = body.get("error")
     if status == "FAILED":
@@ -371,41 +317,43 @@ def check_operation(response: httpx.Response, op_id: str, accepted: dict[str, An
             and isinstance(error.get("detail"), str)
         )
         expect(
-            ok, "OPS-ERROR", f"{what}: error of a FAILED operation is not {{type, title, status, detail}}: {error!r}"
+            ok,
+            Clause.OPS_ERROR,
+            f"{what}: error of a FAILED operation is not {{type, title, status, detail}}: {error!r}",
         )
     else:
-        expect(error is None, "OPS-ERROR", f"{what}: a {status} operation carries an error: {error!r}")
+        expect(error is None, Clause.OPS_ERROR, f"{what}: a {status} operation carries an error: {error!r}")
     return status
 
 
 @pytest.mark.parametrize("name", STEPS)
 def test_operation_resource_matches_the_202(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    op_id, accepted = check_accepted(step.accepted, name)
-    expect(step.observations, "OPS-RESOURCE", f"{name}: the operation was never fetched")
+    accepted = expect_accepted(step.accepted, name)
+    expect(step.observations, Clause.OPS_RESOURCE, f"{name}: the operation was never fetched")
     for number, response in enumerate(step.observations, 1):
-        check_operation(response, op_id, accepted, f"{name}, poll {number}")
+        check_operation(response, accepted.operation_id, accepted.body, f"{name}, poll {number}")
 
 
 @pytest.mark.parametrize("name", STEPS)
 def test_terminal_status_never_changes(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    check_accepted(step.accepted, name)
+    expect_accepted(step.accepted, name)
     statuses = [status_of(r) for r in step.observations]
     expect(
         step.terminal_index is not None,
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"{name}: operation {step.operation_id} never left PENDING in the poll budget; statuses {statuses[-5:]}",
     )
     assert step.terminal_index is not None
     expect(
         all(s == "PENDING" for s in statuses[: step.terminal_index]),
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"{name}: before the terminal status the operation was {statuses[: step.terminal_index]}",
     )
     expect(
         len(set(statuses[step.terminal_index :])) == 1,
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"{name}: a terminal status changed: {statuses[step.terminal_index :]}",
     )
 
@@ -420,54 +368,58 @@ def representation(response: httpx.Response | None) -> Any:
 @pytest.mark.parametrize("name", STEPS)
 def test_completed_effect_is_visible_to_the_next_request(lifecycle: dict[str, Step], name: str) -> None:
     step = lifecycle[name]
-    check_accepted(step.accepted, name)
+    expect_accepted(step.accepted, name)
     if step.final_status == "FAILED":
         unchanged = (step.before is None and step.after is not None and step.after.status_code == 404) or (
             representation(step.before) is not None and representation(step.before) == representation(step.after)
         )
-        expect(unchanged, "OPS-FAILED-NOOP", f"{name}: the operation FAILED but the configuration changed")
+        expect(unchanged, Clause.OPS_FAILED_NOOP, f"{name}: the operation FAILED but the configuration changed")
     expect(
         step.final_status == "COMPLETED",
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"{name}: a valid, unconditional {name} ended {step.final_status or 'never (poll budget spent)'}",
     )
     assert step.after is not None
     if name == "delete":
         expect(
             step.after.status_code == 404,
-            "OPS-DELETE",
+            Clause.OPS_DELETE,
             f"GET after a completed DELETE answered {step.after.status_code}, not 404",
         )
         redelete = step.later["redelete"]
-        expect_error(redelete, 404, "OPS-DELETE", "a new DELETE after a completed DELETE")
+        expect_error(redelete, 404, Clause.OPS_DELETE, "a new DELETE after a completed DELETE")
         listed = json_of(step.later["list"]) or {}
         ids = [i.get("id") for i in listed.get("configurations", []) if isinstance(i, dict)]
         expect(
-            step.configuration_id not in ids, "OPS-VISIBLE", "a configuration whose DELETE completed is still listed"
+            step.configuration_id not in ids,
+            Clause.OPS_VISIBLE,
+            "a configuration whose DELETE completed is still listed",
         )
         return
     expect(
         step.after.status_code == 200,
-        "OPS-VISIBLE",
+        Clause.OPS_VISIBLE,
         f"GET right after a completed {name} answered {step.after.status_code}",
     )
     got = json_of(step.after)
     assert step.sent is not None
     wrong = {k: (v, got.get(k)) for k, v in step.sent.items() if got.get(k) != v}
     expect(
-        not wrong, "OPS-VISIBLE", f"right after the {name} completed, GET shows other values (written, read): {wrong}"
+        not wrong,
+        Clause.OPS_VISIBLE,
+        f"right after the {name} completed, GET shows other values (written, read): {wrong}",
     )
 
 
 def test_writes_to_a_deleted_configuration_are_404(lifecycle: dict[str, Step], api: ApiClient) -> None:
     """A completed DELETE is visible to later writes too: PUT and PATCH find nothing."""
     step = lifecycle["delete"]
-    expect(step.final_status == "COMPLETED", "OPS-TERMINAL", f"the DELETE ended {step.final_status}")
+    expect(step.final_status == "COMPLETED", Clause.OPS_TERMINAL, f"the DELETE ended {step.final_status}")
     cid, replaced = step.configuration_id, lifecycle["replace"].sent
     assert replaced is not None
     body = replace_body(replaced, description="after delete", conversationGroupingType="GROUP_BY_PROFILE")
     for method, response in (("PUT", api.replace(cid, body)), ("PATCH", api.patch(cid, {"description": "x"}))):
-        expect_error(response, 404, "OPS-VISIBLE", f"{method} of a configuration whose DELETE completed")
+        expect_error(response, 404, Clause.OPS_VISIBLE, f"{method} of a configuration whose DELETE completed")
 
 
 # -- synchronous validation ----------------------------------------------------------------------
@@ -482,7 +434,7 @@ def test_invalid_writes_are_answered_at_once(scenario: Scenario, world: OpsWorld
     api = scenario.api
     expect(
         world.keyed.status_code == 202,
-        "OPS-202",
+        Clause.OPS_202,
         f"a valid create with a fresh Idempotency-Key answered {world.keyed.status_code}",
     )
     missing_description = {k: v for k, v in scenario.body("ops sync bad", "ops-sync").items() if k != "description"}
@@ -490,17 +442,17 @@ def test_invalid_writes_are_answered_at_once(scenario: Scenario, world: OpsWorld
         "ops sync dup", "ops-sync", conversationsV1Bridge={"serviceId": scenario.marks.service_id("ops-sync")}
     )
     cases: list[tuple[int, str, str, Callable[[], httpx.Response]]] = [
-        (400, "ERR-400", "POST without description", lambda: api.create(missing_description)),
-        (409, "RES-CONFLICT", "POST with a serviceId another configuration holds", lambda: api.create(duplicate)),
+        (400, Clause.ERR_400, "POST without description", lambda: api.create(missing_description)),
+        (409, Clause.RES_CONFLICT, "POST with a serviceId another configuration holds", lambda: api.create(duplicate)),
         (
             412,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
             'PATCH with If-Match: "999999" (the version is 1)',
             lambda: api.patch(world.held_id, {"description": "x"}, if_match='"999999"'),
         ),
         (
             422,
-            "IDEM-MISMATCH",
+            Clause.IDEM_MISMATCH,
             "POST reusing an Idempotency-Key with another body",
             lambda: api.create(scenario.body("ops sync other", "ops-sync"), key=world.key),
         ),
@@ -511,7 +463,7 @@ def test_invalid_writes_are_answered_at_once(scenario: Scenario, world: OpsWorld
             final = scenario.wait(response)
             expect(
                 final["status"] != "FAILED",
-                "OPS-SYNC",
+                Clause.OPS_SYNC,
                 f"{what}: answered 202 and then FAILED ({final.get('error')}), not {status} at once",
             )
             raise ContractViolation(rule, f"{what}: answered 202 and the operation COMPLETED; expected {status}")
@@ -537,7 +489,7 @@ def unknown_operation_ids(real: str, configuration_id: str) -> dict[str, str]:
 def test_unknown_operation_id_is_404(lifecycle: dict[str, Step], api: ApiClient, shape: str) -> None:
     step = lifecycle["create"]
     op_id = unknown_operation_ids(step.operation_id, step.configuration_id)[shape]
-    expect_error(api.operation(op_id), 404, "OPS-404", f"GET operation {op_id!r} ({shape})")
+    expect_error(api.operation(op_id), 404, Clause.OPS_404, f"GET operation {op_id!r} ({shape})")
 
 
 @pytest.mark.isolation
@@ -545,7 +497,10 @@ def test_another_accounts_operation_id_is_404(lifecycle: dict[str, Step], api2: 
     for name in ("create", "delete"):
         op_id = lifecycle[name].operation_id
         expect_error(
-            api2.operation(op_id), 404, "OPS-404", f"the second account's GET of the first's {name} operation {op_id}"
+            api2.operation(op_id),
+            404,
+            Clause.OPS_404,
+            f"the second account's GET of the first's {name} operation {op_id}",
         )
 
 
@@ -555,11 +510,11 @@ def test_another_accounts_operation_id_is_404(lifecycle: dict[str, Step], api2: 
 def test_polling_with_a_capped_retry_after_reaches_completion(scenario: Scenario) -> None:
     """A client may cap Retry-After (here at 0.2 s) and poll sooner: it still sees COMPLETED and the effect."""
     accepted = scenario.api.create(scenario.body("ops retry", "ops-retry"))
-    check_accepted(accepted, "create")
+    expect_accepted(accepted, "create")
     poll = scenario.poll
     capped = dataclasses.replace(poll, retry_after_cap_s=min(0.2, poll.retry_after_cap_s))
     final = wait_for_operation(scenario.api, accepted, capped)
-    expect(final["status"] == "COMPLETED", "OPS-TERMINAL", f"a valid create ended {final['status']}")
+    expect(final["status"] == "COMPLETED", Clause.OPS_TERMINAL, f"a valid create ended {final['status']}")
     cid = created_id(accepted)
     scenario.fetch(cid)
     scenario.discard([cid])

@@ -32,8 +32,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error
+from orchestrator_contract.json_documents import json_or_none
 from orchestrator_contract.toolkit import Scenario, create_all, created_id, in_parallel
 from orchestrator_contract.violations import ContractViolation, expect
 
@@ -58,12 +60,12 @@ def expect_visible(client: ApiClient, store: str, ids: Iterable[str]) -> None:
 
     A GET that also misses it is an OPS-VISIBLE violation; a list that alone misses it, PAGE-KEYSET.
     """
-    page = get_page(client, {"pageSize": MAX_PAGE_SIZE, "memoryStoreId": store}, "PAGE-FILTER")
+    page = get_page(client, {"pageSize": MAX_PAGE_SIZE, "memoryStoreId": store}, Clause.PAGE_FILTER)
     for cid in sorted(set(ids) - set(page.ids)):
         status = client.fetch(cid).status_code
-        expect(status == 200, "OPS-VISIBLE", f"configuration {cid}, whose create COMPLETED, answers GET {status}")
+        expect(status == 200, Clause.OPS_VISIBLE, f"configuration {cid}, whose create COMPLETED, answers GET {status}")
         raise ContractViolation(
-            "PAGE-KEYSET", f"{cid} (fetchable, memoryStoreId {store}) is missing from its store's list"
+            Clause.PAGE_KEYSET, f"{cid} (fetchable, memoryStoreId {store}) is missing from its store's list"
         )
 
 
@@ -145,13 +147,10 @@ def parse_page(response: httpx.Response, params: dict[str, Any], clause: str) ->
     expect(
         response.status_code == 200, clause, f"GET list {params} answered {response.status_code}: {response.text[:300]}"
     )
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = json_or_none(response)
     expect(
         isinstance(body, dict) and isinstance(body.get("configurations"), list) and isinstance(body.get("meta"), dict),
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         f"list body is not {{configurations: [...], meta: {{...}}}}: {response.text[:300]}",
     )
     items, meta = body["configurations"], body["meta"]
@@ -159,24 +158,26 @@ def parse_page(response: httpx.Response, params: dict[str, Any], clause: str) ->
         all(
             isinstance(i, dict) and isinstance(i.get("id"), str) and isinstance(i.get("createdAt"), str) for i in items
         ),
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         "a list item lacks a string id or createdAt",
     )
-    expect(meta.get("key") == "configurations", "PAGE-BODY", f"meta.key is {meta.get('key')!r}, not 'configurations'")
+    expect(
+        meta.get("key") == "configurations", Clause.PAGE_BODY, f"meta.key is {meta.get('key')!r}, not 'configurations'"
+    )
     expect(
         type(meta.get("pageSize")) is int and meta["pageSize"] == len(items),
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         f"meta.pageSize is {meta.get('pageSize')!r} but the page holds {len(items)} items",
     )
     for name in ("nextToken", "previousToken"):
         if name in meta:
             expect(
                 isinstance(meta[name], str) and meta[name] != "",
-                "PAGE-BODY",
+                Clause.PAGE_BODY,
                 f"meta.{name} is {meta[name]!r}: when there is none it must be absent, not null or empty",
             )
     requested = int(params.get("pageSize", DEFAULT_PAGE_SIZE))
-    expect(len(items) <= requested, "PAGE-SIZE", f"asked for pages of {requested}, got {len(items)} items")
+    expect(len(items) <= requested, Clause.PAGE_SIZE, f"asked for pages of {requested}, got {len(items)} items")
     return Page(dict(params), requested, items, meta)
 
 
@@ -204,7 +205,7 @@ def walk(
             params["memoryStoreId"] = store
         if token is not None:
             params["pageToken"] = token
-        clause = "PAGE-TOKEN" if token is not None else ("PAGE-FILTER" if store else "PAGE-SIZE")
+        clause = Clause.PAGE_TOKEN if token is not None else (Clause.PAGE_FILTER if store else Clause.PAGE_SIZE)
         pages.append(get_page(api, params, clause))
         if store is not None:
             expect_page_filtered(pages[-1], store, len(pages))
@@ -213,7 +214,7 @@ def walk(
             return pages
         expect(
             len(pages) < max_pages,
-            "PAGE-BODY",
+            Clause.PAGE_BODY,
             f"still a nextToken after {len(pages)} pages: more pages than the data can fill",
         )
 
@@ -226,7 +227,7 @@ def expect_ascending(items: Sequence[dict[str, Any]], what: str) -> None:
     for before, after in pairwise(items):
         expect(
             sort_key(before) < sort_key(after),
-            "PAGE-ORDER",
+            Clause.PAGE_ORDER,
             f"{what}: {sort_key(before)} comes before {sort_key(after)}; the order is ascending "
             f"(createdAt, id) and an item appears once",
         )
@@ -237,14 +238,14 @@ def expect_no_duplicates(ids: Sequence[str], what: str) -> None:
     twice: set[str] = set()
     for cid in ids:
         (twice if cid in seen else seen).add(cid)
-    expect(not twice, "PAGE-KEYSET", f"{what}: returned twice: {sorted(twice)[:5]}")
+    expect(not twice, Clause.PAGE_KEYSET, f"{what}: returned twice: {sorted(twice)[:5]}")
 
 
 def expect_page_filtered(page: Page, store: str, number: int) -> None:
     foreign = [(i["id"], i.get("memoryStoreId")) for i in page.items if i.get("memoryStoreId") != store]
     expect(
         not foreign,
-        "PAGE-FILTER",
+        Clause.PAGE_FILTER,
         f"page {number} of a walk filtered by {store} holds other stores' items: {foreign[:5]}",
     )
 
@@ -259,29 +260,29 @@ def check_static_walk(pages: Sequence[Page], expected: frozenset[str], store: st
     expect_filtered(pages, store)
     expect(
         len(pages) == 1 or pages[-1].items,
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         f"page {len(pages) - 1} has a nextToken, but no items follow it (page {len(pages)} is empty)",
     )
     for number, page in enumerate(pages[:-1], 1):
         expect(
             len(page.items) == page.requested,
-            "PAGE-SIZE",
+            Clause.PAGE_SIZE,
             f"page {number} holds {len(page.items)} items, pageSize was {page.requested}, and more follow",
         )
     ids = [cid for page in pages for cid in page.ids]
     expect_no_duplicates(ids, "static walk")
     expect_ascending([item for page in pages for item in page.items], "static walk")
     missing, extra = expected - set(ids), set(ids) - expected
-    expect(not extra, "PAGE-KEYSET", f"the walk returned items that are not in the store: {sorted(extra)[:5]}")
+    expect(not extra, Clause.PAGE_KEYSET, f"the walk returned items that are not in the store: {sorted(extra)[:5]}")
     expect(
         not missing,
-        "PAGE-KEYSET",
+        Clause.PAGE_KEYSET,
         f"the walk ({len(pages)} pages) missed {len(missing)} of {len(expected)} items: {sorted(missing)[:5]}",
     )
     for number, page in enumerate(pages, 1):
         expect(
             ("previousToken" in page.meta) == (number > 1),
-            "PAGE-BODY",
+            Clause.PAGE_BODY,
             f"page {number}: previousToken {'absent' if number > 1 else 'present'}; it is present "
             f"exactly when the page is not the first",
         )
@@ -327,28 +328,28 @@ def test_previous_token_returns_the_previous_page(api: ApiClient, dataset: Datas
     page = forward[-1]
     for k in range(len(forward) - 1, 0, -1):
         params = {"pageSize": size, "memoryStoreId": dataset.store, "pageToken": page.meta["previousToken"]}
-        page = get_page(api, params, "PAGE-TOKEN")
+        page = get_page(api, params, Clause.PAGE_TOKEN)
         expect(
             page.ids == forward[k - 1].ids,
-            "PAGE-PREVIOUS",
+            Clause.PAGE_PREVIOUS,
             f"previousToken of page {k + 1} gave {page.ids}, page {k} was {forward[k - 1].ids}",
         )
         expect(
             "nextToken" in page.meta,
-            "PAGE-BODY",
+            Clause.PAGE_BODY,
             f"page {k}, reached backwards, has no nextToken although page {k + 1} follows it",
         )
         expect(
             ("previousToken" in page.meta) == (k > 1),
-            "PAGE-BODY",
+            Clause.PAGE_BODY,
             f"page {k}, reached backwards: previousToken present exactly when it is not the first page",
         )
     if len(forward) > 1:
         params = {"pageSize": size, "memoryStoreId": dataset.store, "pageToken": page.meta["nextToken"]}
-        again = get_page(api, params, "PAGE-TOKEN")
+        again = get_page(api, params, Clause.PAGE_TOKEN)
         expect(
             again.ids == forward[1].ids,
-            "PAGE-KEYSET",
+            Clause.PAGE_KEYSET,
             f"nextToken of the first page reached backwards gave {again.ids}, not page 2 {forward[1].ids}",
         )
 
@@ -359,7 +360,7 @@ def test_without_page_size_pages_hold_the_default_50(api: ApiClient, dataset: Da
     expected = max(1, -(-len(dataset.ids) // DEFAULT_PAGE_SIZE))
     expect(
         len(pages) == expected,
-        "PAGE-SIZE",
+        Clause.PAGE_SIZE,
         f"{len(dataset.ids)} items without pageSize took {len(pages)} "
         f"pages, not {expected} (the default page size is 50)",
     )
@@ -369,10 +370,10 @@ def test_without_page_size_pages_hold_the_default_50(api: ApiClient, dataset: Da
 def test_default_page_size_is_50(api: ApiClient, world: World) -> None:
     """51 items without pageSize: a page of exactly 50 with a nextToken, then a page of 1."""
     data = world.sets["default"]
-    first = get_page(api, {"memoryStoreId": data.store}, "PAGE-FILTER")
+    first = get_page(api, {"memoryStoreId": data.store}, Clause.PAGE_FILTER)
     expect(
         len(first.items) == DEFAULT_PAGE_SIZE,
-        "PAGE-SIZE",
+        Clause.PAGE_SIZE,
         f"without pageSize a page of {len(data.ids)} items holds {len(first.items)}; the default is 50",
     )
     pages = walk(api, data.store, [None], max_pages=len(data.ids) + 3)
@@ -382,7 +383,7 @@ def test_default_page_size_is_50(api: ApiClient, world: World) -> None:
 @pytest.mark.parametrize("value", ["0", "1001", "-1", "abc", "1.5", "", "1e2", "1_0", "99999999999999999999"])
 def test_page_size_out_of_range_or_not_an_integer_is_400(api: ApiClient, dataset: Dataset, value: str) -> None:
     response = api.request("GET", CONFIGURATIONS, params={"pageSize": value, "memoryStoreId": dataset.store})
-    expect_error(response, 400, "PAGE-SIZE", f"pageSize={value!r}")
+    expect_error(response, 400, Clause.PAGE_SIZE, f"pageSize={value!r}")
 
 
 def test_unknown_query_parameters_are_ignored(api: ApiClient, world: World) -> None:
@@ -392,7 +393,7 @@ def test_unknown_query_parameters_are_ignored(api: ApiClient, world: World) -> N
     `PageToken`, and `MemoryStoreId` here names another store.
     """
     store = world.sets["main"].store
-    plain = get_page(api, {"memoryStoreId": store}, "PAGE-FILTER")
+    plain = get_page(api, {"memoryStoreId": store}, Clause.PAGE_FILTER)
     noisy = {
         "memoryStoreId": store,
         "Foo": "bar",
@@ -404,13 +405,13 @@ def test_unknown_query_parameters_are_ignored(api: ApiClient, world: World) -> N
     response = api.request("GET", CONFIGURATIONS, params=noisy)
     expect(
         response.status_code == 200,
-        "GEN-UNKNOWN-QUERY",
+        Clause.GEN_UNKNOWN_QUERY,
         f"unknown query parameters were not ignored: {response.status_code} {response.text[:300]}",
     )
-    page = parse_page(response, {"memoryStoreId": store}, "GEN-UNKNOWN-QUERY")
+    page = parse_page(response, {"memoryStoreId": store}, Clause.GEN_UNKNOWN_QUERY)
     expect(
         page.ids == plain.ids and ("nextToken" in page.meta) == ("nextToken" in plain.meta),
-        "GEN-UNKNOWN-QUERY",
+        Clause.GEN_UNKNOWN_QUERY,
         f"with unknown parameters the page holds {len(page.ids)} items (nextToken "
         f"{'present' if 'nextToken' in page.meta else 'absent'}); without them {len(plain.ids)} "
         f"(nextToken {'present' if 'nextToken' in plain.meta else 'absent'})",
@@ -428,7 +429,9 @@ def check_changing_walk(pages: Sequence[Page], stable: set[str] | frozenset[str]
     expect_ascending(items, what)
     missing = stable - set(ids)
     expect(
-        not missing, "PAGE-KEYSET", f"{what}: items that existed throughout were not returned: {sorted(missing)[:5]}"
+        not missing,
+        Clause.PAGE_KEYSET,
+        f"{what}: items that existed throughout were not returned: {sorted(missing)[:5]}",
     )
 
 
@@ -439,10 +442,12 @@ def test_walk_is_keyset_when_items_change_between_pages(scenario: Scenario, worl
     items that existed throughout the walk; a token that needs its last item to exist fails.
     """
     api, data, size = scenario.api, world.sets["lockstep"], 3
-    order = get_page(api, {"pageSize": MAX_PAGE_SIZE, "memoryStoreId": data.store}, "PAGE-FILTER").ids
-    first = get_page(api, {"pageSize": size, "memoryStoreId": data.store}, "PAGE-FILTER")
+    order = get_page(api, {"pageSize": MAX_PAGE_SIZE, "memoryStoreId": data.store}, Clause.PAGE_FILTER).ids
+    first = get_page(api, {"pageSize": size, "memoryStoreId": data.store}, Clause.PAGE_FILTER)
     expect(
-        "nextToken" in first.meta, "PAGE-BODY", f"page 1 of {len(data.ids)} items (pageSize {size}) has no nextToken"
+        "nextToken" in first.meta,
+        Clause.PAGE_BODY,
+        f"page 1 of {len(data.ids)} items (pageSize {size}) has no nextToken",
     )
     ahead = [cid for cid in order if cid not in set(first.ids)]
     doomed = set(first.ids) | set(ahead[-1:])
@@ -490,7 +495,7 @@ def test_walks_during_concurrent_creates_and_deletes(scenario: Scenario, world: 
         churning.result()
     for cid in sorted(victims):
         status = api.fetch(cid).status_code
-        expect(status == 404, "OPS-DELETE", f"configuration {cid}, whose DELETE COMPLETED, answers GET {status}")
+        expect(status == 404, Clause.OPS_DELETE, f"configuration {cid}, whose DELETE COMPLETED, answers GET {status}")
     pages = walk(api, data.store, [1], max_pages=len(data.ids) + 10)
     check_static_walk(pages, (data.ids - victims) | frozenset(created), data.store)
 
@@ -500,8 +505,10 @@ def test_walks_during_concurrent_creates_and_deletes(scenario: Scenario, world: 
 
 @pytest.fixture(scope="session")
 def real_token(api: ApiClient, dataset: Dataset) -> str:
-    page = get_page(api, {"pageSize": 2, "memoryStoreId": dataset.store}, "PAGE-FILTER")
-    expect("nextToken" in page.meta, "PAGE-BODY", f"page 1 of {len(dataset.ids)} items (pageSize 2) has no nextToken")
+    page = get_page(api, {"pageSize": 2, "memoryStoreId": dataset.store}, Clause.PAGE_FILTER)
+    expect(
+        "nextToken" in page.meta, Clause.PAGE_BODY, f"page 1 of {len(dataset.ids)} items (pageSize 2) has no nextToken"
+    )
     return page.meta["nextToken"]
 
 
@@ -520,9 +527,9 @@ def flip(token: str, index: int) -> str:
 def _b64_json(segment: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(segment.replace("+", "-").replace("/", "_") + "=" * (-len(segment) % 4))
-        return json.loads(raw)
-    except ValueError:
+    except ValueError:  # binascii.Error
         return None
+    return json_or_none(raw)
 
 
 def _changed(value: Any) -> Any:
@@ -577,7 +584,7 @@ MALFORMED_TOKENS = {
 @pytest.mark.parametrize("name", sorted(MALFORMED_TOKENS))
 def test_malformed_token_is_400(api: ApiClient, dataset: Dataset, name: str) -> None:
     response = api.list(pageSize=2, memoryStoreId=dataset.store, pageToken=MALFORMED_TOKENS[name])
-    expect_error(response, 400, "PAGE-TOKEN-INVALID", f"{name} pageToken {MALFORMED_TOKENS[name]!r}")
+    expect_error(response, 400, Clause.PAGE_TOKEN_INVALID, f"{name} pageToken {MALFORMED_TOKENS[name]!r}")
 
 
 @pytest.mark.parametrize("how", ["flip-middle", "append", "drop-last", "rewrite-payload"])
@@ -588,9 +595,11 @@ def test_tampered_token_is_400(api: ApiClient, dataset: Dataset, real_token: str
         "drop-last": real_token[:-1],
         "rewrite-payload": rewritten(real_token),
     }[how]
-    expect(tampered != real_token, "PAGE-TOKEN-INVALID", f"suite error: tampering ({how}) left the token as it was")
+    expect(
+        tampered != real_token, Clause.PAGE_TOKEN_INVALID, f"suite error: tampering ({how}) left the token as it was"
+    )
     response = api.list(pageSize=2, memoryStoreId=dataset.store, pageToken=tampered)
-    expect_error(response, 400, "PAGE-TOKEN-INVALID", f"token tampered ({how})")
+    expect_error(response, 400, Clause.PAGE_TOKEN_INVALID, f"token tampered ({how})")
 
 
 def test_token_used_with_another_filter_is_400(api: ApiClient, world: World, real_token: str) -> None:
@@ -598,25 +607,25 @@ def test_token_used_with_another_filter_is_400(api: ApiClient, world: World, rea
     expect_error(
         api.list(pageSize=2, memoryStoreId=decoy.store, pageToken=real_token),
         400,
-        "PAGE-TOKEN-INVALID",
+        Clause.PAGE_TOKEN_INVALID,
         f"token of a walk filtered by {main.store} used with memoryStoreId={decoy.store}",
     )
     expect_error(
         api.list(pageSize=2, pageToken=real_token),
         400,
-        "PAGE-TOKEN-INVALID",
+        Clause.PAGE_TOKEN_INVALID,
         f"token of a walk filtered by {main.store} used without memoryStoreId",
     )
-    unfiltered = get_page(api, {"pageSize": 1}, "PAGE-SIZE")
+    unfiltered = get_page(api, {"pageSize": 1}, Clause.PAGE_SIZE)
     expect(
         "nextToken" in unfiltered.meta,
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         "first unfiltered page of 1 has no nextToken although the account holds this module's datasets",
     )
     expect_error(
         api.list(pageSize=1, memoryStoreId=main.store, pageToken=unfiltered.meta["nextToken"]),
         400,
-        "PAGE-TOKEN-INVALID",
+        Clause.PAGE_TOKEN_INVALID,
         "token of an unfiltered walk used with a memoryStoreId",
     )
 
@@ -625,10 +634,10 @@ def test_token_used_with_another_filter_is_400(api: ApiClient, world: World, rea
 def test_token_of_another_account_is_400(api: ApiClient, api2: ApiClient, world: World) -> None:
     foreign = world.foreign
     assert foreign is not None  # api2 exists, so the world created the second account's items
-    page = get_page(api2, {"pageSize": 1, "memoryStoreId": foreign.store}, "PAGE-FILTER")
-    expect("nextToken" in page.meta, "PAGE-BODY", "page 1 of 2 items (pageSize 1) has no nextToken")
+    page = get_page(api2, {"pageSize": 1, "memoryStoreId": foreign.store}, Clause.PAGE_FILTER)
+    expect("nextToken" in page.meta, Clause.PAGE_BODY, "page 1 of 2 items (pageSize 1) has no nextToken")
     response = api.list(pageSize=1, memoryStoreId=foreign.store, pageToken=page.meta["nextToken"])
-    expect_error(response, 400, "PAGE-TOKEN-INVALID", "the second account's token used by the first account")
+    expect_error(response, 400, Clause.PAGE_TOKEN_INVALID, "the second account's token used by the first account")
 
 
 # -- the memoryStoreId filter --------------------------------------------------------------------
@@ -656,7 +665,7 @@ def test_invalid_memory_store_id_is_400(scenario: Scenario, name: str) -> None:
     expect_error(
         scenario.api.request("GET", CONFIGURATIONS, params={"memoryStoreId": value}),
         400,
-        "PAGE-FILTER",
+        Clause.PAGE_FILTER,
         f"memoryStoreId {value!r} ({name}) does not match ^mem_(store|service)_[0-7][0-9a-z]{{25}}$",
     )
 
@@ -666,9 +675,9 @@ def test_valid_memory_store_id_without_configurations_is_an_empty_page(scenario:
     store = scenario.marks.memory_store_id("pg-empty")
     if kind == "service":
         store = "mem_service_" + store[len(STORE_PREFIX) :]
-    page = get_page(scenario.api, {"memoryStoreId": store}, "PAGE-FILTER")
+    page = get_page(scenario.api, {"memoryStoreId": store}, Clause.PAGE_FILTER)
     expect(
         page.items == [] and "nextToken" not in page.meta and "previousToken" not in page.meta,
-        "PAGE-FILTER",
+        Clause.PAGE_FILTER,
         f"memoryStoreId {store} holds nothing, yet the page is {page.ids} with meta {page.meta}",
     )

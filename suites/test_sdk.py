@@ -31,6 +31,7 @@ from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from orchestrator_contract import journal
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import ApiClient
 from orchestrator_contract.toolkit import Scenario
 from orchestrator_contract.violations import ContractViolation, expect
@@ -98,16 +99,16 @@ def completed(sdk: Client, status_url: str, budget_s: float) -> Any:
     op_id = status_url.rstrip("/").rsplit("/", 1)[-1]
     deadline = time.monotonic() + budget_s
     while True:
-        with step("OPS-RESOURCE", f"fetch and parse operation {op_id}"):
+        with step(Clause.OPS_RESOURCE, f"fetch and parse operation {op_id}"):
             operation = sdk.conversations.v2.operations(op_id).fetch()
         if operation.status != "PENDING":
             break
-        expect(time.monotonic() < deadline, "OPS-TERMINAL", f"operation {op_id} still PENDING after {budget_s} s")
+        expect(time.monotonic() < deadline, Clause.OPS_TERMINAL, f"operation {op_id} still PENDING after {budget_s} s")
         time.sleep(0.05)
-    expect(operation.status == "COMPLETED", "OPS-TERMINAL", f"operation {op_id} ended {operation.status}")
+    expect(operation.status == "COMPLETED", Clause.OPS_TERMINAL, f"operation {op_id} ended {operation.status}")
     expect(
         isinstance(operation.created_at, datetime) and isinstance(operation.completed_at, datetime),
-        "RES-TIMESTAMP",
+        Clause.RES_TIMESTAMP,
         f"the SDK parsed operation {op_id}'s timestamps as {operation.created_at!r}, {operation.completed_at!r}",
     )
     return operation
@@ -126,59 +127,61 @@ def test_the_official_sdk_drives_the_whole_lifecycle(sdk: Client, scenario: Scen
     for i in range(3):
         body = models.CreateConfigurationRequest(scenario.body(f"sdk {i}", tag))
         keys.append(str(uuid.uuid4()))
-        with step("OPS-202", "create a configuration (RES-NULL: its request model sends null members)"):
+        with step(Clause.OPS_202, "create a configuration (RES-NULL: its request model sends null members)"):
             accepted = configurations.create(idempotency_key=keys[-1], create_configuration_request=body)
         completed(sdk, accepted.status_url, budget)
         created.append(accepted.related["configurationId"])
-    with step("IDEM-REPLAY", "replay a create with its Idempotency-Key"):
+    with step(Clause.IDEM_REPLAY, "replay a create with its Idempotency-Key"):
         first = models.CreateConfigurationRequest(scenario.body("sdk 0", tag))
         replayed = configurations.create(idempotency_key=keys[0], create_configuration_request=first)
     expect(
         replayed.related["configurationId"] == created[0],
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"the SDK's replay of key {keys[0]} created {replayed.related['configurationId']}, not {created[0]}",
     )
 
     # Paging as the SDK pages: stream, next_page and previous_page with its pageToken URLs.
-    with step("PAGE-TOKEN", "walk the store's configurations two at a time"):
+    with step(Clause.PAGE_TOKEN, "walk the store's configurations two at a time"):
         streamed = [c.id for c in configurations.stream(memory_store_id=store, page_size=2)]
-    expect(streamed == created, "PAGE-KEYSET", f"the SDK's walk returned {streamed}, expected {created}")
-    with step("PAGE-PREVIOUS", "go forward and back a page"):
+    expect(streamed == created, Clause.PAGE_KEYSET, f"the SDK's walk returned {streamed}, expected {created}")
+    with step(Clause.PAGE_PREVIOUS, "go forward and back a page"):
         page_one = configurations.page(page_size=2, memory_store_id=store)
         page_two = page_one.next_page()
         back = [c.id for c in page_two.previous_page()]
-    expect(back == created[:2], "PAGE-PREVIOUS", f"previous_page of page 2 returned {back}, expected {created[:2]}")
+    expect(
+        back == created[:2], Clause.PAGE_PREVIOUS, f"previous_page of page 2 returned {back}, expected {created[:2]}"
+    )
 
     # Fetch parses timestamps into datetimes; defaults come back filled in.
-    with step("RES-TIMESTAMP", "fetch and parse a configuration"):
+    with step(Clause.RES_TIMESTAMP, "fetch and parse a configuration"):
         fetched = configurations(created[0]).fetch()
     expect(
         isinstance(fetched.created_at, datetime) and isinstance(fetched.updated_at, datetime),
-        "RES-TIMESTAMP",
+        Clause.RES_TIMESTAMP,
         f"the SDK parsed the timestamps as {fetched.created_at!r}, {fetched.updated_at!r}",
     )
-    expect(fetched.version == 1, "VER-ARITH", f"a new configuration has version {fetched.version}")
+    expect(fetched.version == 1, Clause.VER_ARITH, f"a new configuration has version {fetched.version}")
 
     # Update (PUT) and patch through the SDK's request models.
     replace = models.UpdateConfigurationRequest(
         {**scenario.body("sdk 0", tag, description="replaced by the SDK"), "channelSettings": {}}
     )
-    with step("RES-PUT", "replace a configuration"):
+    with step(Clause.RES_PUT, "replace a configuration"):
         updated = configurations(created[0]).update(update_configuration_request=replace)
     completed(sdk, updated.status_url, budget)
-    with step("RES-PATCH", "patch a configuration"):
+    with step(Clause.RES_PATCH, "patch a configuration"):
         patched = configurations(created[0]).patch(
             patch_configuration_request=models.PatchConfigurationRequest({"description": "patched by the SDK"})
         )
     completed(sdk, patched.status_url, budget)
-    with step("RES-PATCH", "fetch the patched configuration"):
+    with step(Clause.RES_PATCH, "fetch the patched configuration"):
         after = configurations(created[0]).fetch()
-    expect(after.description == "patched by the SDK", "RES-PATCH", f"after the patch: {after.description!r}")
-    expect(after.version == 3, "VER-ARITH", f"after a PUT and a PATCH the version is {after.version}, expected 3")
+    expect(after.description == "patched by the SDK", Clause.RES_PATCH, f"after the patch: {after.description!r}")
+    expect(after.version == 3, Clause.VER_ARITH, f"after a PUT and a PATCH the version is {after.version}, expected 3")
 
     # Delete as the SDK frames it (no body); the configuration is then gone.
     for cid in created:
-        with step("OPS-202", f"delete {cid}"):
+        with step(Clause.OPS_202, f"delete {cid}"):
             configurations(cid).delete(idempotency_key=str(uuid.uuid4()))
     for cid in created:
         deadline = time.monotonic() + budget
@@ -186,7 +189,7 @@ def test_the_official_sdk_drives_the_whole_lifecycle(sdk: Client, scenario: Scen
             try:
                 configurations(cid).fetch()
             except TwilioRestException as exc:
-                expect(exc.status == 404, "OPS-DELETE", f"GET of deleted {cid} through the SDK: {exc.status}")
+                expect(exc.status == 404, Clause.OPS_DELETE, f"GET of deleted {cid} through the SDK: {exc.status}")
                 break
-            expect(time.monotonic() < deadline, "OPS-DELETE", f"{cid} still readable {budget} s after its DELETE")
+            expect(time.monotonic() < deadline, Clause.OPS_DELETE, f"{cid} still readable {budget} s after its DELETE")
             time.sleep(0.05)

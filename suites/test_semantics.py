@@ -22,6 +22,7 @@ import httpx
 import pytest
 from twilio.rest.conversations.v2.configuration import ConfigurationList as SdkModels
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS, OPERATIONS, ApiClient
 from orchestrator_contract.expectations import expect_error, expect_status
 from orchestrator_contract.model import (
@@ -86,11 +87,11 @@ def run_service_id(marks: RunMarks) -> str:
 
 def check_shape(rep: Any) -> dict[str, Any]:
     """Closed representation with every required member, timestamps in whole seconds."""
-    expect(isinstance(rep, dict), "RES-SHAPE", f"the representation is not an object: {rep!r}")
+    expect(isinstance(rep, dict), Clause.RES_SHAPE, f"the representation is not an object: {rep!r}")
     extra, missing = set(rep) - ALLOWED_REPRESENTATION_FIELDS, REQUIRED_REPRESENTATION_FIELDS - set(rep)
     expect(
         not extra and not missing,
-        "RES-SHAPE",
+        Clause.RES_SHAPE,
         f"{rep.get('id')}: undocumented members {sorted(extra)}, missing members {sorted(missing)}",
     )
     for name in ("createdAt", "updatedAt"):
@@ -143,7 +144,7 @@ class Existing:
 @pytest.fixture(scope="session")
 def existing(scenario: Scenario) -> Existing:
     response = scenario.api.create(scenario.body("existing"))
-    cid = scenario.accept(response, "GEN-STATUS", "create")
+    cid = scenario.accept(response, Clause.GEN_STATUS, "create")
     fetched = scenario.fetch(cid)  # no shape checks here: a fixture error would hide which rule broke
     return Existing(cid, operation_id(response), fetched.json())
 
@@ -152,7 +153,7 @@ def expect_unchanged(scenario: Scenario, before: dict[str, Any], what: str) -> N
     after = read(scenario, before["id"])
     expect(
         after["version"] == before["version"] and mutable_fields(after) == mutable_fields(before),
-        "VER-NOCHANGE",
+        Clause.VER_NOCHANGE,
         f"{what} was rejected but changed {before['id']}: {before} -> {after}",
     )
 
@@ -160,7 +161,7 @@ def expect_unchanged(scenario: Scenario, before: dict[str, Any], what: str) -> N
 # -- RES-PUT ----------------------------------------------------------------------------------
 def test_put_absent_or_null_optionals_return_to_defaults(scenario: Scenario) -> None:
     ids = scenario.create_many(
-        [rich_body(scenario, "put-absent"), rich_body(scenario, "put-null")], clause="GEN-STATUS"
+        [rich_body(scenario, "put-absent"), rich_body(scenario, "put-null")], clause=Clause.GEN_STATUS
     )
     before = [read(scenario, cid) for cid in ids]
     channels = {"CHAT": {"statusTimeouts": {"closed": 7}}}
@@ -185,7 +186,7 @@ def test_put_absent_or_null_optionals_return_to_defaults(scenario: Scenario) -> 
     }
     in_parallel(
         [
-            lambda c=c, b=b: scenario.accept(scenario.api.replace(c, b), "RES-PUT", f"PUT {c}")
+            lambda c=c, b=b: scenario.accept(scenario.api.replace(c, b), Clause.RES_PUT, f"PUT {c}")
             for c, b in zip(ids, [absent, nulls], strict=True)
         ]
     )
@@ -203,29 +204,29 @@ def test_put_absent_or_null_optionals_return_to_defaults(scenario: Scenario) -> 
                 "intelligenceConfigurationIds": [],
                 "memoryExtractionEnabled": False,
             },
-            "RES-PUT",
+            Clause.RES_PUT,
         )
-        expect(rep["version"] == 2, "VER-ARITH", f"{cid}: version {rep['version']} after create + one PUT")
+        expect(rep["version"] == 2, Clause.VER_ARITH, f"{cid}: version {rep['version']} after create + one PUT")
 
 
 def test_put_display_name_given_replaces_it(scenario: Scenario) -> None:
-    [cid] = scenario.create_many([scenario.body("put-name")], clause="GEN-STATUS")
+    [cid] = scenario.create_many([scenario.body("put-name")], clause=Clause.GEN_STATUS)
     rep = read(scenario, cid)
     renamed = scenario.marks.display_name("renamed")
-    scenario.accept(scenario.api.replace(cid, replace_body(rep, displayName=renamed)), "RES-PUT", "PUT")
-    expect(read(scenario, cid)["displayName"] == renamed, "RES-PUT", "PUT did not set displayName")
+    scenario.accept(scenario.api.replace(cid, replace_body(rep, displayName=renamed)), Clause.RES_PUT, "PUT")
+    expect(read(scenario, cid)["displayName"] == renamed, Clause.RES_PUT, "PUT did not set displayName")
 
 
 # -- RES-PATCH / RES-EMPTY-PATCH ---------------------------------------------------------------
 def test_patch_absent_and_null_keep_fields(scenario: Scenario) -> None:
-    [cid] = scenario.create_many([rich_body(scenario, "patch-null")], clause="GEN-STATUS")
+    [cid] = scenario.create_many([rich_body(scenario, "patch-null")], clause=Clause.GEN_STATUS)
     before = read(scenario, cid)
     patch = {name: None for name in mutable_fields(before) if name != "description"}
     patch["description"] = "patched"
-    scenario.accept(scenario.api.patch(cid, patch), "RES-PATCH", f"PATCH {cid}")
+    scenario.accept(scenario.api.patch(cid, patch), Clause.RES_PATCH, f"PATCH {cid}")
     after = read(scenario, cid)
-    assert_matches(after, {**mutable_fields(before), "description": "patched"}, "RES-PATCH")
-    expect(after["version"] == 2, "VER-ARITH", f"{cid}: version {after['version']} after create + one PATCH")
+    assert_matches(after, {**mutable_fields(before), "description": "patched"}, Clause.RES_PATCH)
+    expect(after["version"] == 2, Clause.VER_ARITH, f"{cid}: version {after['version']} after create + one PATCH")
 
 
 def test_patch_merges_channel_settings(scenario: Scenario) -> None:
@@ -241,7 +242,7 @@ def test_patch_merges_channel_settings(scenario: Scenario) -> None:
                 },
             )
         ],
-        clause="GEN-STATUS",
+        clause=Clause.GEN_STATUS,
     )
     before = read(scenario, cid)
     patch = {
@@ -251,7 +252,7 @@ def test_patch_merges_channel_settings(scenario: Scenario) -> None:
             "RCS": {"statusTimeouts": {"closed": 9}},
         }
     }
-    scenario.accept(scenario.api.patch(cid, patch), "RES-PATCH", f"PATCH {cid}")
+    scenario.accept(scenario.api.patch(cid, patch), Clause.RES_PATCH, f"PATCH {cid}")
     assert_matches(
         read(scenario, cid),
         {
@@ -262,24 +263,24 @@ def test_patch_merges_channel_settings(scenario: Scenario) -> None:
                 "RCS": {"statusTimeouts": {"closed": 9}},  # VOICE: removed by null
             },
         },
-        "RES-PATCH",
+        Clause.RES_PATCH,
     )
 
 
 def test_empty_patch_is_applied_and_bumps_version(scenario: Scenario) -> None:
-    [cid] = scenario.create_many([rich_body(scenario, "patch-empty")], clause="GEN-STATUS")
+    [cid] = scenario.create_many([rich_body(scenario, "patch-empty")], clause=Clause.GEN_STATUS)
     before = read(scenario, cid)
-    scenario.accept(scenario.api.patch(cid, {}), "RES-EMPTY-PATCH", f"empty PATCH {cid}")
+    scenario.accept(scenario.api.patch(cid, {}), Clause.RES_EMPTY_PATCH, f"empty PATCH {cid}")
     after = read(scenario, cid)
     expect(
         after["version"] == before["version"] + 1,
-        "RES-EMPTY-PATCH",
+        Clause.RES_EMPTY_PATCH,
         f"{cid}: version {before['version']} -> {after['version']} after an empty PATCH",
     )
-    assert_matches(after, mutable_fields(before), "RES-PATCH")
+    assert_matches(after, mutable_fields(before), Clause.RES_PATCH)
     expect(
         after["createdAt"] == before["createdAt"] and after["updatedAt"] >= before["updatedAt"],
-        "VER-TIMES",
+        Clause.VER_TIMES,
         f"{cid}: timestamps {before['createdAt']}/{before['updatedAt']} -> {after['createdAt']}/{after['updatedAt']}",
     )
 
@@ -299,7 +300,7 @@ def test_create_nulls_at_every_level_mean_absent(scenario: Scenario) -> None:
         conversationsV1Bridge=None,
     )
     also_null = scenario.body("null-create2", channelSettings=None, statusCallbacks=None)
-    first, second = scenario.create_many([sent, also_null], clause="RES-NULL")
+    first, second = scenario.create_many([sent, also_null], clause=Clause.RES_NULL)
     assert_matches(
         read(scenario, first),
         {
@@ -312,7 +313,7 @@ def test_create_nulls_at_every_level_mean_absent(scenario: Scenario) -> None:
             "intelligenceConfigurationIds": [],
             "memoryExtractionEnabled": False,
         },
-        "RES-NULL",
+        Clause.RES_NULL,
     )
     assert_matches(
         read(scenario, second),
@@ -323,7 +324,7 @@ def test_create_nulls_at_every_level_mean_absent(scenario: Scenario) -> None:
             "intelligenceConfigurationIds": [],
             "memoryExtractionEnabled": False,
         },
-        "RES-NULL",
+        Clause.RES_NULL,
     )
 
 
@@ -337,7 +338,7 @@ def test_sdk_request_models_round_trip(scenario: Scenario) -> None:
             "statusCallbacks": [{"url": "https://example.com/cb"}],
         }
     ).to_dict()
-    [cid] = scenario.create_many([create], clause="RES-NULL")
+    [cid] = scenario.create_many([create], clause=Clause.RES_NULL)
     fields = {
         **{k: base[k] for k in ("displayName", "description", "conversationGroupingType", "memoryStoreId")},
         "channelSettings": {"SMS": {"captureRules": [{"from": "+18005550100", "to": "*"}]}},
@@ -345,7 +346,7 @@ def test_sdk_request_models_round_trip(scenario: Scenario) -> None:
         "intelligenceConfigurationIds": [],
         "memoryExtractionEnabled": False,
     }
-    assert_matches(read(scenario, cid), fields, "RES-NULL")
+    assert_matches(read(scenario, cid), fields, Clause.RES_NULL)
 
     update = SdkModels.UpdateConfigurationRequest(
         {  # nulls: displayName, inactive, metadata, method, ...
@@ -356,20 +357,22 @@ def test_sdk_request_models_round_trip(scenario: Scenario) -> None:
             "statusCallbacks": [{"url": "https://example.com/put"}],
         }
     ).to_dict()
-    scenario.accept(scenario.api.replace(cid, update), "RES-NULL", "PUT of the SDK's UpdateConfigurationRequest")
+    scenario.accept(scenario.api.replace(cid, update), Clause.RES_NULL, "PUT of the SDK's UpdateConfigurationRequest")
     fields = {
         **fields,
         "description": "sdk put",
         "statusCallbacks": [{"url": "https://example.com/put", "method": "POST"}],
         "channelSettings": {"CHAT": {"statusTimeouts": {"closed": 3}, "captureRules": [{"from": "*", "to": "*"}]}},
     }
-    assert_matches(read(scenario, cid), fields, "RES-PUT")
+    assert_matches(read(scenario, cid), fields, Clause.RES_PUT)
 
     patch = SdkModels.PatchConfigurationRequest({}).to_dict()
-    scenario.accept(scenario.api.patch(cid, patch), "RES-NULL", "PATCH of the SDK's empty PatchConfigurationRequest")
+    scenario.accept(
+        scenario.api.patch(cid, patch), Clause.RES_NULL, "PATCH of the SDK's empty PatchConfigurationRequest"
+    )
     rep = read(scenario, cid)
-    assert_matches(rep, fields, "RES-PATCH")
-    expect(rep["version"] == 3, "VER-ARITH", f"{cid}: version {rep['version']} after create, PUT, PATCH")
+    assert_matches(rep, fields, Clause.RES_PATCH)
+    expect(rep["version"] == 3, Clause.VER_ARITH, f"{cid}: version {rep['version']} after create, PUT, PATCH")
 
 
 _CREATE_NULLS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -391,7 +394,7 @@ _CREATE_NULLS: dict[str, Callable[[dict[str, Any]], None]] = {
 def test_create_null_for_required_member_or_array_element_is_400(scenario: Scenario, member: str) -> None:
     sent = scenario.body("null-required")
     _CREATE_NULLS[member](sent)
-    expect_error(scenario.api.create(sent), 400, "RES-NULL", f"create with null {member}")
+    expect_error(scenario.api.create(sent), 400, Clause.RES_NULL, f"create with null {member}")
 
 
 @pytest.mark.parametrize(
@@ -413,13 +416,13 @@ def test_update_null_for_required_member_or_array_element_is_400(
     api: ApiClient, existing: Existing, method: str, change: dict[str, Any]
 ) -> None:
     sent = {**replace_body(existing.rep), **change} if method == "PUT" else change
-    expect_error(api.request(method, existing.path, json=sent), 400, "RES-NULL", f"{method} with {change}")
+    expect_error(api.request(method, existing.path, json=sent), 400, Clause.RES_NULL, f"{method} with {change}")
 
 
 def test_put_without_channel_settings_is_400(api: ApiClient, existing: Existing) -> None:
     sent = replace_body(existing.rep)
     del sent["channelSettings"]
-    expect_error(api.replace(existing.id, sent), 400, "ERR-400", "PUT without the required channelSettings")
+    expect_error(api.replace(existing.id, sent), 400, Clause.ERR_400, "PUT without the required channelSettings")
 
 
 # -- RES-ROUNDTRIP / RES-SHAPE / RES-TIMESTAMP ---------------------------------------------------
@@ -443,7 +446,7 @@ def test_rich_body_round_trips_exactly(scenario: Scenario) -> None:
             "VOICE": {},
         },
     )
-    ids = scenario.create_many([seed, sparse], clause="GEN-STATUS")
+    ids = scenario.create_many([seed, sparse], clause=Clause.GEN_STATUS)
     expected_seed = {
         **seed,
         "statusCallbacks": [
@@ -459,14 +462,18 @@ def test_rich_body_round_trips_exactly(scenario: Scenario) -> None:
     }
     for cid, expected in zip(ids, [expected_seed, expected_sparse], strict=True):
         rep = read(scenario, cid)
-        assert_matches(rep, expected, "RES-ROUNDTRIP")
-        expect(rep["version"] == 1, "VER-ARITH", f"{cid}: version {rep['version']} after create")
+        assert_matches(rep, expected, Clause.RES_ROUNDTRIP)
+        expect(rep["version"] == 1, Clause.VER_ARITH, f"{cid}: version {rep['version']} after create")
         listed = scenario.api.list(memoryStoreId=expected["memoryStoreId"])
-        expect_status(listed, 200, "GEN-STATUS", "list by memoryStoreId")
+        expect_status(listed, 200, Clause.GEN_STATUS, "list by memoryStoreId")
         items = listed.json()["configurations"]
-        expect([i.get("id") for i in items] == [cid], "PAGE-FILTER", f"store {expected['memoryStoreId']} lists {items}")
+        expect(
+            [i.get("id") for i in items] == [cid],
+            Clause.PAGE_FILTER,
+            f"store {expected['memoryStoreId']} lists {items}",
+        )
         check_shape(items[0])
-        assert_matches(items[0], expected, "RES-ROUNDTRIP")
+        assert_matches(items[0], expected, Clause.RES_ROUNDTRIP)
 
 
 # -- ERR-400: lengths, patterns, integers, closed bodies ------------------------------------------
@@ -481,12 +488,12 @@ def test_lengths_count_code_points(scenario: Scenario) -> None:
         scenario.body("len-emoji", description="😀" * 512),
         scenario.body("len-name", displayName=_name_of_length(scenario.marks, 32)),
     ]
-    ids = scenario.create_many(ok, clause="ERR-400")
+    ids = scenario.create_many(ok, clause=Clause.ERR_400)
     for cid, sent in zip(ids, ok, strict=True):
         rep = read(scenario, cid)
         expect(
             rep["description"] == sent["description"] and rep["displayName"] == sent["displayName"],
-            "RES-ROUNDTRIP",
+            Clause.RES_ROUNDTRIP,
             f"{cid}: description/displayName did not round-trip (lengths in code points)",
         )
     too_long = [
@@ -499,7 +506,7 @@ def test_lengths_count_code_points(scenario: Scenario) -> None:
         expect_error(
             scenario.api.create(sent),
             400,
-            "ERR-400",
+            Clause.ERR_400,
             f"create with displayName of {len(sent['displayName'])} / description of "
             f"{len(sent['description'])} code points",
         )
@@ -508,9 +515,14 @@ def test_lengths_count_code_points(scenario: Scenario) -> None:
 @pytest.mark.parametrize("name", ["abc\n", "\nabc", "ab\ncd", "abc\t", "abcé"])
 def test_display_name_pattern_matches_whole_string(scenario: Scenario, existing: Existing, name: str) -> None:
     expect_error(
-        scenario.api.create(scenario.body("pattern", displayName=name)), 400, "ERR-400", f"create displayName {name!r}"
+        scenario.api.create(scenario.body("pattern", displayName=name)),
+        400,
+        Clause.ERR_400,
+        f"create displayName {name!r}",
     )
-    expect_error(scenario.api.patch(existing.id, {"displayName": name}), 400, "ERR-400", f"PATCH displayName {name!r}")
+    expect_error(
+        scenario.api.patch(existing.id, {"displayName": name}), 400, Clause.ERR_400, f"PATCH displayName {name!r}"
+    )
 
 
 def _with_inactive(scenario: Scenario, literal: str) -> str:
@@ -524,21 +536,26 @@ def test_integers_are_strict(scenario: Scenario, existing: Existing, literal: st
     expect_error(
         raw(scenario.api, "POST", CONFIGURATIONS, _with_inactive(scenario, literal)),
         400,
-        "ERR-400",
+        Clause.ERR_400,
         f"create with statusTimeouts.inactive = {literal}",
     )
     patch = f'{{"channelSettings": {{"CHAT": {{"statusTimeouts": {{"closed": {literal}}}}}}}}}'
     expect_error(
-        raw(scenario.api, "PATCH", existing.path, patch), 400, "ERR-400", f"PATCH statusTimeouts.closed = {literal}"
+        raw(scenario.api, "PATCH", existing.path, patch),
+        400,
+        Clause.ERR_400,
+        f"PATCH statusTimeouts.closed = {literal}",
     )
 
 
 def test_integer_upper_bound_is_accepted(scenario: Scenario) -> None:
     response = raw(scenario.api, "POST", CONFIGURATIONS, _with_inactive(scenario, "2147483647"))
-    cid = scenario.accept(response, "ERR-400", "create with statusTimeouts.inactive = 2147483647")
+    cid = scenario.accept(response, Clause.ERR_400, "create with statusTimeouts.inactive = 2147483647")
     timeouts = read(scenario, cid)["channelSettings"].get("SMS", {}).get("statusTimeouts")
     expect(
-        timeouts == {"inactive": 2147483647, "closed": 5}, "RES-ROUNDTRIP", f"statusTimeouts read back as {timeouts}"
+        timeouts == {"inactive": 2147483647, "closed": 5},
+        Clause.RES_ROUNDTRIP,
+        f"statusTimeouts read back as {timeouts}",
     )
 
 
@@ -570,7 +587,7 @@ def test_read_only_and_beta_fields_in_bodies_are_400(
     scenario: Scenario, existing: Existing, method: str, field: str
 ) -> None:
     value = {**READ_ONLY, **BETA}[field]
-    expect_error(_send(scenario, existing, method, {field: value}), 400, "ERR-400", f"{method} with {field}")
+    expect_error(_send(scenario, existing, method, {field: value}), 400, Clause.ERR_400, f"{method} with {field}")
 
 
 _UNKNOWN_AT: dict[str, dict[str, Any]] = {
@@ -590,7 +607,9 @@ def test_unknown_fields_at_every_level_are_400(scenario: Scenario, existing: Exi
     extra = copy.deepcopy(_UNKNOWN_AT[where])
     if "conversationsV1Bridge" in extra:  # a run-unique serviceId: no 409 can compete with the 400
         extra["conversationsV1Bridge"]["serviceId"] = run_service_id(scenario.marks)
-    expect_error(_send(scenario, existing, method, extra), 400, "ERR-400", f"{method} with an unknown member ({where})")
+    expect_error(
+        _send(scenario, existing, method, extra), 400, Clause.ERR_400, f"{method} with an unknown member ({where})"
+    )
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH"])
@@ -601,7 +620,7 @@ def test_unknown_fields_at_every_level_are_400(scenario: Scenario, existing: Exi
 )
 def test_body_not_a_json_object_is_400(api: ApiClient, existing: Existing, method: str, content: str) -> None:
     path = CONFIGURATIONS if method == "POST" else existing.path
-    expect_error(raw(api, method, path, content), 400, "ERR-400", f"{method} with body {content!r}")
+    expect_error(raw(api, method, path, content), 400, Clause.ERR_400, f"{method} with body {content!r}")
 
 
 # -- ERR-415 / ERR-413 / GEN-405 ----------------------------------------------------------------
@@ -621,7 +640,9 @@ def test_non_json_content_type_is_415(
     path = CONFIGURATIONS if method == "POST" else existing.path
     sample = scenario.body("415") if method != "PUT" else replace_body(existing.rep)
     payload = json.dumps(sample) if content == "json" else content
-    expect_error(raw(scenario.api, method, path, payload, content_type), 415, "ERR-415", f"{method} as {content_type}")
+    expect_error(
+        raw(scenario.api, method, path, payload, content_type), 415, Clause.ERR_415, f"{method} as {content_type}"
+    )
 
 
 def _padded(scenario: Scenario, size: int) -> dict[str, Any]:
@@ -634,18 +655,18 @@ def _padded(scenario: Scenario, size: int) -> dict[str, Any]:
 
 def test_body_over_256_kib_is_413(scenario: Scenario, existing: Existing) -> None:
     big = _padded(scenario, 300 * 1024)
-    expect_error(scenario.api.create(big), 413, "ERR-413", "create with a 300 KiB body")
+    expect_error(scenario.api.create(big), 413, Clause.ERR_413, "create with a 300 KiB body")
     put = {**replace_body(existing.rep), "channelSettings": big["channelSettings"]}
-    expect_error(scenario.api.replace(existing.id, put), 413, "ERR-413", "PUT with a 300 KiB body")
+    expect_error(scenario.api.replace(existing.id, put), 413, Clause.ERR_413, "PUT with a 300 KiB body")
     expect_error(
         scenario.api.patch(existing.id, {"channelSettings": big["channelSettings"]}),
         413,
-        "ERR-413",
+        Clause.ERR_413,
         "PATCH with a 300 KiB body",
     )
     near = _padded(scenario, LIMIT - 1024)
-    expect(len(json.dumps(near, ensure_ascii=False).encode()) <= LIMIT, "ERR-413", "test body sizing is off")
-    scenario.accept(scenario.api.create(near), "ERR-413", "create with a valid body of 255 KiB (within the limit)")
+    expect(len(json.dumps(near, ensure_ascii=False).encode()) <= LIMIT, Clause.ERR_413, "test body sizing is off")
+    scenario.accept(scenario.api.create(near), Clause.ERR_413, "create with a valid body of 255 KiB (within the limit)")
 
 
 @pytest.mark.parametrize(
@@ -667,20 +688,22 @@ def test_other_methods_are_405_with_allow(api: ApiClient, existing: Existing, me
         "operation": (f"{OPERATIONS}/{existing.operation_id}", {"GET"}),
     }[where]
     response = api.request(method, path, json={})
-    expect_error(response, 405, "GEN-405", f"{method} {path}")
+    expect_error(response, 405, Clause.GEN_405, f"{method} {path}")
     allow = {m.strip().upper() for m in response.headers.get("Allow", "").split(",") if m.strip()}
     expect(
         allowed <= allow and method not in allow,
-        "GEN-405",
+        Clause.GEN_405,
         f"{method} {path}: Allow is {response.headers.get('Allow')!r}, the path supports {sorted(allowed)}",
     )
 
 
 # -- RES-CONFLICT --------------------------------------------------------------------------------
 def expect_conflict(response: httpx.Response, holder: str, what: str) -> None:
-    expect_error(response, 409, "RES-CONFLICT", what)
+    expect_error(response, 409, Clause.RES_CONFLICT, what)
     named = response.headers.get("X-Conflicting-Resource-Id")
-    expect(named == holder, "RES-CONFLICT", f"{what}: X-Conflicting-Resource-Id is {named!r}, the holder is {holder}")
+    expect(
+        named == holder, Clause.RES_CONFLICT, f"{what}: X-Conflicting-Resource-Id is {named!r}, the holder is {holder}"
+    )
 
 
 def test_service_id_conflicts(scenario: Scenario) -> None:
@@ -688,7 +711,7 @@ def test_service_id_conflicts(scenario: Scenario) -> None:
     sid = run_service_id(scenario.marks)
     bridge = {"conversationsV1Bridge": {"serviceId": sid}}
     holder, other = scenario.create_many(
-        [scenario.body("conflict-a", **bridge), scenario.body("conflict-b")], clause="RES-CONFLICT"
+        [scenario.body("conflict-a", **bridge), scenario.body("conflict-b")], clause=Clause.RES_CONFLICT
     )
     other_before = read(scenario, other)
 
@@ -699,38 +722,45 @@ def test_service_id_conflicts(scenario: Scenario) -> None:
 
     holder_rep = read(scenario, holder)
     scenario.accept(
-        api.replace(holder, replace_body(holder_rep, **bridge)), "RES-CONFLICT", "PUT keeping its own serviceId"
+        api.replace(holder, replace_body(holder_rep, **bridge)), Clause.RES_CONFLICT, "PUT keeping its own serviceId"
     )
-    scenario.accept(api.patch(holder, bridge), "RES-CONFLICT", "PATCH keeping its own serviceId")
-    expect(read(scenario, holder).get("conversationsV1Bridge") == {"serviceId": sid}, "RES-ROUNDTRIP", "bridge lost")
+    scenario.accept(api.patch(holder, bridge), Clause.RES_CONFLICT, "PATCH keeping its own serviceId")
+    expect(
+        read(scenario, holder).get("conversationsV1Bridge") == {"serviceId": sid}, Clause.RES_ROUNDTRIP, "bridge lost"
+    )
 
     scenario.settle(api.delete(holder))
-    expect_status(api.fetch(holder), 404, "OPS-DELETE", f"GET {holder} after its DELETE completed")
+    expect_status(api.fetch(holder), 404, Clause.OPS_DELETE, f"GET {holder} after its DELETE completed")
     taker = scenario.accept(
         api.create(scenario.body("conflict-d", **bridge)),
-        "RES-CONFLICT",
+        Clause.RES_CONFLICT,
         "create with the serviceId of a deleted configuration",
     )
     expect_conflict(api.patch(other, bridge), taker, "PATCH taking the serviceId from its new holder")
-    scenario.accept(api.replace(taker, replace_body(read(scenario, taker))), "RES-PUT", "PUT without a bridge")
-    scenario.accept(api.patch(other, bridge), "RES-CONFLICT", "PATCH taking a serviceId released by PUT")
-    expect(read(scenario, other).get("conversationsV1Bridge") == {"serviceId": sid}, "RES-ROUNDTRIP", "bridge not set")
+    scenario.accept(api.replace(taker, replace_body(read(scenario, taker))), Clause.RES_PUT, "PUT without a bridge")
+    scenario.accept(api.patch(other, bridge), Clause.RES_CONFLICT, "PATCH taking a serviceId released by PUT")
+    expect(
+        read(scenario, other).get("conversationsV1Bridge") == {"serviceId": sid}, Clause.RES_ROUNDTRIP, "bridge not set"
+    )
 
 
 @pytest.mark.isolation
 def test_service_id_held_in_another_account_is_no_conflict(scenario: Scenario, api2: ApiClient) -> None:
     bridge = {"conversationsV1Bridge": {"serviceId": run_service_id(scenario.marks)}}
     scenario.accept(
-        api2.create(scenario.body("foreign-holder", **bridge)), "GEN-STATUS", "create (second account)", client=api2
+        api2.create(scenario.body("foreign-holder", **bridge)),
+        Clause.GEN_STATUS,
+        "create (second account)",
+        client=api2,
     )
     cid = scenario.accept(
         scenario.api.create(scenario.body("foreign-taker", **bridge)),
-        "RES-CONFLICT",
+        Clause.RES_CONFLICT,
         "create with a serviceId held only in another account",
     )
     expect(
         read(scenario, cid).get("conversationsV1Bridge") == bridge["conversationsV1Bridge"],
-        "RES-ROUNDTRIP",
+        Clause.RES_ROUNDTRIP,
         "bridge not set",
     )
 
@@ -757,9 +787,9 @@ def test_invalid_updates_are_rejected_synchronously(
         final = scenario.wait(response)
         expect(
             False,
-            "OPS-SYNC",
+            Clause.OPS_SYNC,
             f"{method} with an invalid body answered 202 (operation ended {final.get('status')}) "
             "instead of 400 at once",
         )
-    expect_error(response, 400, "ERR-400", f"{method} with an invalid body")
+    expect_error(response, 400, Clause.ERR_400, f"{method} with an invalid body")
     expect_unchanged(scenario, before, f"{method} with an invalid body")

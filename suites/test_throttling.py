@@ -11,7 +11,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import CONFIGURATIONS
+from orchestrator_contract.expectations import expect_error_body
 from orchestrator_contract.toolkit import Scenario, race
 from orchestrator_contract.violations import expect
 
@@ -35,16 +37,15 @@ def test_a_burst_of_reads_is_throttled_with_retry_after(scenario: Scenario) -> N
     for response in responses:
         expect(
             response.status_code in {200, 429},
-            "GEN-STATUS",
+            Clause.GEN_STATUS,
             f"a read of an empty store answered {response.status_code}: {response.text[:200]}",
         )
         if response.status_code == 429:
             retry_after = response.headers.get("Retry-After", "")
-            expect(retry_after.strip().isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}")
-            body = response.json() if response.headers.get("Content-Type", "").startswith("application/json") else None
-            expect(
-                isinstance(body, dict) and body.get("status") == 429, "ERR-BODY", f"429 body {response.text[:200]!r}"
-            )
+            expect(retry_after.strip().isdigit(), Clause.ERR_429, f"429 with Retry-After {retry_after!r}")
+            expect_error_body(response, 429, "a throttled read")
     # The suite's own client, retrying after Retry-After, still gets through.
     final = api.list(memoryStoreId=store, pageSize=1)
-    expect(final.status_code == 200, "ERR-429", f"after honouring Retry-After the read answered {final.status_code}")
+    expect(
+        final.status_code == 200, Clause.ERR_429, f"after honouring Retry-After the read answered {final.status_code}"
+    )

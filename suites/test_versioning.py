@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from orchestrator_contract.clauses import Clause
 from orchestrator_contract.client import ApiClient
 from orchestrator_contract.expectations import expect_error
 from orchestrator_contract.strategies import PATCH, REPLACE, create_bodies, marked, request_bodies
@@ -35,7 +36,9 @@ from orchestrator_contract.violations import expect
 def expect_etag(response: httpx.Response, version: Any) -> None:
     etag = response.headers.get("ETag")
     expect(
-        etag == f'"{version}"', "VER-ETAG", f"GET of version {version} answered ETag {etag!r}, expected '\"{version}\"'"
+        etag == f'"{version}"',
+        Clause.VER_ETAG,
+        f"GET of version {version} answered ETag {etag!r}, expected '\"{version}\"'",
     )
 
 
@@ -61,12 +64,12 @@ class History:
         self.created_at = parse_timestamp(rep.get("createdAt"), "createdAt")
         self.updated_at = parse_timestamp(rep.get("updatedAt"), "updatedAt")
         self.version = rep.get("version")
-        expect(self.version == 1, "VER-ARITH", f"version after create is {self.version!r}, expected 1")
+        expect(self.version == 1, Clause.VER_ARITH, f"version after create is {self.version!r}, expected 1")
         self._within("create", created, shown, self.created_at, "createdAt")
         self._within("create", created, shown, self.updated_at, "updatedAt")
         expect(
             self.updated_at >= self.created_at,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"updatedAt {rep.get('updatedAt')} is before createdAt {rep.get('createdAt')}",
         )
         expect_etag(shown, 1)
@@ -76,7 +79,7 @@ class History:
         low, high = date_of(accepted), date_of(shown)
         expect(
             low <= value <= high,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"the {what} accepted at {low:%H:%M:%S} and shown at {high:%H:%M:%S} set {name} "
             f"{value:%Y-%m-%dT%H:%M:%SZ}, outside that window",
         )
@@ -87,19 +90,19 @@ class History:
         before = self.version
         expect(
             rep.get("version") == before + writes,
-            "VER-ARITH",
+            Clause.VER_ARITH,
             f"after {writes} applied {what} version went {before} -> {rep.get('version')}, expected {before + writes}",
         )
         created_at = parse_timestamp(rep.get("createdAt"), "createdAt")
         updated_at = parse_timestamp(rep.get("updatedAt"), "updatedAt")
         expect(
             created_at == self.created_at,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"{what} changed createdAt from {self.created_at:%Y-%m-%dT%H:%M:%SZ} to {rep.get('createdAt')}",
         )
         expect(
             updated_at >= self.updated_at,
-            "VER-TIMES",
+            Clause.VER_TIMES,
             f"{what} moved updatedAt backwards: {self.updated_at:%Y-%m-%dT%H:%M:%SZ} -> {rep.get('updatedAt')}",
         )
         self._within(what, accepted, shown, updated_at, "updatedAt")
@@ -141,7 +144,7 @@ def test_version_and_timestamps_follow_the_applied_writes(scenario: Scenario) ->
             again = scenario.fetch(cid)
             expect(
                 again.json() == shown.json(),
-                "VER-NOCHANGE",
+                Clause.VER_NOCHANGE,
                 f"two GETs in a row differ:\n  {shown.text}\n  {again.text}",
             )
             expect_etag(again, history.version)
@@ -161,13 +164,13 @@ def test_an_empty_patch_is_applied_and_bumps_the_version(scenario: Scenario) -> 
     shown = scenario.fetch(cid)
     expect(
         shown.json().get("version") == 2,
-        "RES-EMPTY-PATCH",
+        Clause.RES_EMPTY_PATCH,
         f"after 1 applied empty PATCH version went 1 -> {shown.json().get('version')}",
     )
     history.applied("empty PATCH", accepted, shown)
     expect(
         without(shown.json(), "version", "updatedAt") == without(first.json(), "version", "updatedAt"),
-        "RES-EMPTY-PATCH",
+        Clause.RES_EMPTY_PATCH,
         f"an empty PATCH changed fields:\n  before {first.text}\n  after  {shown.text}",
     )
 
@@ -183,30 +186,30 @@ def test_reads_replays_and_rejected_requests_change_nothing(scenario: Scenario) 
     before = scenario.fetch(cid)
 
     rejections: list[tuple[str, Callable[[], httpx.Response], int, str]] = [
-        ("PATCH with a wrongly typed field", lambda: api.patch(cid, {"description": 5}), 400, "ERR-400"),
-        ("PATCH with a read-only field", lambda: api.patch(cid, {"version": 7}), 400, "ERR-400"),
-        ("PUT without the required members", lambda: api.replace(cid, {"description": "x"}), 400, "ERR-400"),
+        ("PATCH with a wrongly typed field", lambda: api.patch(cid, {"description": 5}), 400, Clause.ERR_400),
+        ("PATCH with a read-only field", lambda: api.patch(cid, {"version": 7}), 400, Clause.ERR_400),
+        ("PUT without the required members", lambda: api.replace(cid, {"description": "x"}), 400, Clause.ERR_400),
         (
             "PATCH with a stale If-Match",
             lambda: api.patch(cid, {"description": "stale"}, if_match='"0"'),
             412,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
         ),
         (
             "PUT with a stale If-Match",
             lambda: api.replace(cid, scenario.put_body("ver put", store_tag, "stale"), if_match='"0"'),
             412,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
         ),
-        ("DELETE with a stale If-Match", lambda: api.delete(cid, if_match='"0"'), 412, "VER-IF-MATCH"),
-        ("PATCH with the key of the create", lambda: api.patch(cid, {}, key=key), 422, "IDEM-MISMATCH"),
+        ("DELETE with a stale If-Match", lambda: api.delete(cid, if_match='"0"'), 412, Clause.VER_IF_MATCH),
+        ("PATCH with the key of the create", lambda: api.patch(cid, {}, key=key), 422, Clause.IDEM_MISMATCH),
     ]
     for what, send, status, clause in rejections:
         expect_error(send(), status, clause, what)
     replay = api.create(body, key=key)
     expect(
         replay.status_code == 202 and replay.content == created.response.content,
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         f"the create replayed answered {replay.status_code}: {replay.text[:200]}",
     )
     for _ in range(2):
@@ -216,7 +219,7 @@ def test_reads_replays_and_rejected_requests_change_nothing(scenario: Scenario) 
     done = f"after 3 GETs, a replayed create and {len(rejections)} rejected writes (400, 412, 422)"
     expect(
         after.json() == before.json(),
-        "VER-NOCHANGE",
+        Clause.VER_NOCHANGE,
         f"{done} the configuration changed:\n  before {before.text}\n  after  {after.text}",
     )
     expect_etag(after, 1)
@@ -242,7 +245,7 @@ def test_an_update_accepted_in_a_later_second_moves_updated_at_forward(scenario:
     accepted = api.patch(cid, {"description": "a later second"})
     expect(
         date_of(accepted) > previous,
-        "GEN-DATE",
+        Clause.GEN_DATE,
         f"the server's Date did not pass {previous:%H:%M:%S} within 3 s: {accepted.headers.get('Date')}",
     )
     scenario.settle(accepted)
@@ -250,7 +253,7 @@ def test_an_update_accepted_in_a_later_second_moves_updated_at_forward(scenario:
     history.applied("PATCH", accepted, after)
     expect(
         history.updated_at > previous,
-        "VER-TIMES",
+        Clause.VER_TIMES,
         f"a PATCH accepted at {date_of(accepted):%H:%M:%S}, a later second than the create's updatedAt "
         f"{previous:%H:%M:%S}, left updatedAt at {after.json().get('updatedAt')}",
     )
@@ -297,19 +300,19 @@ def test_if_match_on_updates(scenario: Scenario, method: str) -> None:
                 expect_error(
                     write(api, method, cid, body(99), value),
                     412,
-                    "VER-IF-MATCH",
+                    Clause.VER_IF_MATCH,
                     f"{method} with If-Match {bad_label} ({value!r}) at version {v}",
                 )
             shown = scenario.fetch(cid)
             expect(
                 shown.json().get("version") == v and shown.json().get("description") == f"if-match {n - 1}",
-                "VER-IF-MATCH",
+                Clause.VER_IF_MATCH,
                 f"after {len(NOT_MATCHING)} {method}s answered 412 the configuration changed: {shown.text[:300]}",
             )
         accepted = write(api, method, cid, body(n), if_match)
         expect(
             accepted.status_code == 202,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
             f"{method} with If-Match {label} ({if_match!r}) at version {v} answered {accepted.status_code}: "
             f"{accepted.text[:200]}",
         )
@@ -318,7 +321,7 @@ def test_if_match_on_updates(scenario: Scenario, method: str) -> None:
         history.applied(f"{method} with If-Match {label}", accepted, shown)
         expect(
             shown.json().get("description") == f"if-match {n}",
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
             f"{method} with If-Match {label} completed but description is {shown.json().get('description')!r}",
         )
 
@@ -335,13 +338,13 @@ def test_if_match_on_delete(scenario: Scenario) -> None:
         expect_error(
             api.delete(first, if_match=value),
             412,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
             f"DELETE with If-Match {bad_label} ({value!r}) at version 1",
         )
     rep = scenario.read(first)
     expect(
         rep.get("version") == 1,
-        "VER-IF-MATCH",
+        Clause.VER_IF_MATCH,
         f"after {len(NOT_MATCHING)} DELETEs answered 412 the configuration changed: version {rep.get('version')}",
     )
     for cid, (label, template) in zip(cids, MATCHING.items(), strict=True):
@@ -349,14 +352,14 @@ def test_if_match_on_delete(scenario: Scenario) -> None:
         accepted = api.delete(cid, if_match=if_match)
         expect(
             accepted.status_code == 202,
-            "VER-IF-MATCH",
+            Clause.VER_IF_MATCH,
             f"DELETE with If-Match {label} ({if_match!r}) at version 1 answered {accepted.status_code}: "
             f"{accepted.text[:200]}",
         )
         scenario.settle(accepted)
         expect(
             api.fetch(cid).status_code == 404,
-            "OPS-DELETE",
+            Clause.OPS_DELETE,
             f"GET after a completed DELETE with If-Match {label} is not 404",
         )
 
@@ -366,7 +369,7 @@ def test_if_match_on_delete(scenario: Scenario) -> None:
 def test_post_ignores_if_match(scenario: Scenario) -> None:
     store_tag, _ = scenario.store("ver-post-ifm")
     accepted = scenario.api.create(scenario.body("ver post if-match", store_tag), headers={"If-Match": '"999"'})
-    cid = scenario.accept(accepted, "VER-POST-IF-MATCH", "POST with If-Match '\"999\"'")
+    cid = scenario.accept(accepted, Clause.VER_POST_IF_MATCH, "POST with If-Match '\"999\"'")
     History(accepted, scenario.fetch(cid))
 
 
@@ -381,26 +384,26 @@ def test_concurrent_conditional_patches_apply_exactly_once(scenario: Scenario) -
     what = f"{n} concurrent PATCHes with If-Match '\"1\"'"
     expect(
         all(s in (202, 412) for s in statuses),
-        "VER-CONCURRENT",
+        Clause.VER_CONCURRENT,
         f"{what}: statuses {statuses}, only 202 or 412 allowed",
     )
     for r in responses:
         if r.status_code == 412:
-            expect_error(r, 412, "VER-IF-MATCH", f"{what}: a loser")
+            expect_error(r, 412, Clause.VER_IF_MATCH, f"{what}: a loser")
     accepted = [(i, r) for i, r in enumerate(responses) if r.status_code == 202]
     finals = list(zip([i for i, _ in accepted], scenario.wait_all([r for _, r in accepted]), strict=True))
     completed = [i for i, op in finals if op["status"] == "COMPLETED"]
     rep = scenario.read(cid)
     expect(
         len(completed) == 1,
-        "VER-CONCURRENT",
+        Clause.VER_CONCURRENT,
         f"{what}: {len(completed)} operations completed and version went 1 -> {rep.get('version')}, expected "
         f"exactly one to apply (statuses {statuses})",
     )
     failed = len(finals) - 1
     expect(
         rep.get("version") == 2,
-        "OPS-FAILED-NOOP",
+        Clause.OPS_FAILED_NOOP,
         f"{what}: 1 operation completed and {failed} FAILED, yet version went 1 -> {rep.get('version')}, expected 2",
     )
     for _, op in finals:
@@ -412,17 +415,17 @@ def test_concurrent_conditional_patches_apply_exactly_once(scenario: Scenario) -
                 and isinstance(error.get("title"), str)
                 and type(error.get("status")) is int
                 and isinstance(error.get("detail"), str),
-                "OPS-ERROR",
+                Clause.OPS_ERROR,
                 f"{what}: the error of a FAILED operation is not RFC 9457 problem details "
                 f"{{type, title, status, detail}}: {error!r}",
             )
             expect(
                 isinstance(error, dict) and error.get("status") == 412,
-                "VER-STALE-APPLY",
+                Clause.VER_STALE_APPLY,
                 f"{what}: a losing operation FAILED with error {error!r}, expected error.status 412",
             )
     expect(
         rep.get("description") == f"racer {completed[0]}",
-        "OPS-FAILED-NOOP",
+        Clause.OPS_FAILED_NOOP,
         f"{what}: the winner was racer {completed[0]} but description is {rep.get('description')!r}",
     )

@@ -32,40 +32,48 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
-from .client import OPERATIONS, ApiClient
+from .clauses import Clause
+from .client import ApiClient
 from .deferred import DeferredChecks
+from .expectations import expect_accepted, expect_error_body
+from .json_documents import json_or_none
 from .polling import PollSettings, wait_for_operation
 from .violations import expect
 
 # The clause a failure of each check violates (used to name it in reports).
-BUILTIN_CLAUSES: dict[str, str] = {
-    "not_a_server_error": "GEN-NO-5XX",
-    "status_code_conformance": "GEN-STATUS",
-    "content_type_conformance": "ERR-BODY",
-    "response_headers_conformance": "OPS-202",
-    "response_schema_conformance": "RES-SHAPE",
-    "negative_data_rejection": "ERR-400",
-    "positive_data_acceptance": "ERR-400",
-    "missing_required_header": "ERR-400",
-    "unsupported_method": "GEN-405",
-    "ignored_auth": "AUTH-401",
-    "ignored_auth_once": "AUTH-401",
+BUILTIN_CLAUSES: dict[str, Clause] = {
+    "not_a_server_error": Clause.GEN_NO_5XX,
+    "status_code_conformance": Clause.GEN_STATUS,
+    "content_type_conformance": Clause.ERR_BODY,
+    "response_headers_conformance": Clause.OPS_202,
+    "response_schema_conformance": Clause.RES_SHAPE,
+    "negative_data_rejection": Clause.ERR_400,
+    "positive_data_acceptance": Clause.ERR_400,
+    "missing_required_header": Clause.ERR_400,
+    "unsupported_method": Clause.GEN_405,
+    "ignored_auth": Clause.AUTH_401,
+    "ignored_auth_once": Clause.AUTH_401,
 }
 
 # `response_headers_conformance` judges every documented header: its failure belongs to the clause of
 # the header it concerns (a missing ETag is VER-ETAG, not OPS-202). Retry-After depends on the status.
-HEADER_CLAUSES: dict[str, str] = {
-    "etag": "VER-ETAG",
-    "operation-id": "OPS-202",
-    "location": "OPS-202",
-    "www-authenticate": "AUTH-401",
-    "allow": "GEN-405",
-    "date": "GEN-DATE",
+HEADER_CLAUSES: dict[str, Clause] = {
+    "etag": Clause.VER_ETAG,
+    "operation-id": Clause.OPS_202,
+    "location": Clause.OPS_202,
+    "www-authenticate": Clause.AUTH_401,
+    "allow": Clause.GEN_405,
+    "date": Clause.GEN_DATE,
 }
-STATUS_HEADER_CLAUSES: dict[int, str] = {202: "OPS-202", 401: "AUTH-401", 405: "GEN-405", 429: "ERR-429"}
+STATUS_HEADER_CLAUSES: dict[int, Clause] = {
+    202: Clause.OPS_202,
+    401: Clause.AUTH_401,
+    405: Clause.GEN_405,
+    429: Clause.ERR_429,
+}
 
 
-def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> str:
+def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> Clause:
     """The clause a failure of a Schemathesis check violates: the check's own, except for response
     headers, where it is the clause of the header that is missing or malformed."""
     names = list(getattr(failure, "checks", ()))
@@ -76,7 +84,7 @@ def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> str
     )
     if not about_headers:
         names = [n for n in names if n != "response_headers_conformance"]
-        return next((BUILTIN_CLAUSES[n] for n in names if n in BUILTIN_CLAUSES), "GEN-STATUS")
+        return next((BUILTIN_CLAUSES[n] for n in names if n in BUILTIN_CLAUSES), Clause.GEN_STATUS)
     concerned = list(getattr(failure, "missing_headers", None) or [])
     if not concerned and hasattr(failure, "instance"):  # a header that is there but breaks its schema
         concerned = [name for name, value in headers.items() if _first(value) == str(failure.instance)]
@@ -84,7 +92,7 @@ def failure_clause(failure: Any, status: int, headers: Mapping[str, Any]) -> str
         lowered = name.lower()
         if lowered in HEADER_CLAUSES:
             return HEADER_CLAUSES[lowered]
-    return STATUS_HEADER_CLAUSES.get(status, "GEN-STATUS")
+    return STATUS_HEADER_CLAUSES.get(status, Clause.GEN_STATUS)
 
 
 def _first(value: Any) -> str:
@@ -133,22 +141,15 @@ def _header(response: Response, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _json(response: Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 @schemathesis.check
 def date_header(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """GEN-DATE: every response carries a valid `Date` header."""
     value = _header(response, "Date")
-    expect(value is not None, "GEN-DATE", f"{case.method} {case.formatted_path} answered without a Date header")
+    expect(value is not None, Clause.GEN_DATE, f"{case.method} {case.formatted_path} answered without a Date header")
     try:
         email.utils.parsedate_to_datetime(value or "")
     except (TypeError, ValueError):
-        expect(False, "GEN-DATE", f"Date header {value!r} is not an HTTP date")
+        expect(False, Clause.GEN_DATE, f"Date header {value!r} is not an HTTP date")
     return True
 
 
@@ -157,25 +158,14 @@ def error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> bool |
     """ERR-BODY: every 4xx/5xx is JSON `{code, message, more_info, status}` with status = HTTP status."""
     if response.status_code < 400:
         return None
-    content_type = (_header(response, "Content-Type") or "").split(";")[0].strip().lower()
-    expect(
-        content_type == "application/json",
-        "ERR-BODY",
-        f"{response.status_code} answered with Content-Type {content_type or 'none'!r}",
-    )
-    body = _json(response)
-    expect(
-        isinstance(body, dict) and body.get("status") == response.status_code,
-        "ERR-BODY",
-        f"{response.status_code} error body's status is {body.get('status') if isinstance(body, dict) else body!r}",
-    )
+    expect_error_body(_as_httpx(response), what=f"{case.method} {case.formatted_path}")
     if response.status_code == 429:
         retry_after = (_header(response, "Retry-After") or "").strip()
-        expect(retry_after.isdigit(), "ERR-429", f"429 with Retry-After {retry_after!r}, not an integer")
+        expect(retry_after.isdigit(), Clause.ERR_429, f"429 with Retry-After {retry_after!r}, not an integer")
     if response.status_code == 401:
         expect(
             (_header(response, "WWW-Authenticate") or "").lower().startswith("basic"),
-            "AUTH-401",
+            Clause.AUTH_401,
             "401 without a `WWW-Authenticate: Basic` header",
         )
     return True
@@ -183,42 +173,13 @@ def error_body(ctx: CheckContext, response: Response, case: Case[Any]) -> bool |
 
 @schemathesis.check
 def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
-    """OPS-202: `Location` equals `statusUrl`, which names the `Operation-Id`; `Retry-After` >= 0."""
+    """OPS-202 (`expect_accepted`); a PUT, PATCH or DELETE's 202 names the configuration of its path."""
     if response.status_code != 202:
         return None
-    body = _json(response)
-    expect(isinstance(body, dict), "OPS-202", "202 body is not a JSON object")
-    status_url, op_id = body.get("statusUrl"), _header(response, "Operation-Id")
-    expect(
-        _header(response, "Location") == status_url,
-        "OPS-202",
-        f"Location {_header(response, 'Location')!r} differs from statusUrl {status_url!r}",
-    )
-    expect(
-        isinstance(status_url, str) and httpx.URL(status_url).is_absolute_url,
-        "OPS-202",
-        f"statusUrl {status_url!r} is not an absolute URL",
-    )
-    expect(
-        op_id and httpx.URL(status_url).path.endswith(f"{OPERATIONS}/{op_id}"),
-        "OPS-202",
-        f"statusUrl {status_url!r} does not end with {OPERATIONS}/{op_id}",
-    )
-    retry_after = _header(response, "Retry-After") or ""
-    expect(retry_after.isdigit(), "OPS-202", f"Retry-After {retry_after!r} is not an integer >= 0")
-    related = body.get("related")
-    expect(
-        isinstance(related, dict) and isinstance(related.get("configurationId"), str),
-        "OPS-202",
-        f"related.configurationId missing in {body!r}",
-    )
+    path_id = None
     if case.method.upper() in {"PUT", "PATCH", "DELETE"} and "id" in (case.path_parameters or {}):
         path_id = unquote(str(case.path_parameters["id"]))  # Schemathesis keeps it percent-encoded
-        expect(
-            related["configurationId"] == path_id,
-            "OPS-202",
-            f"related.configurationId {related['configurationId']!r} is not the path id {path_id!r}",
-        )
+    expect_accepted(_as_httpx(response), f"{case.method} {case.formatted_path}", path_id)
     return True
 
 
@@ -247,11 +208,14 @@ def async_resource_availability(ctx: CheckContext, response: Response, case: Cas
         if completed is None:
             return
         client, final = completed
-        cid = final.get("related", {}).get("configurationId") or _json(response)["related"]["configurationId"]
+        cid = (
+            final.get("related", {}).get("configurationId")
+            or json_or_none(response.content)["related"]["configurationId"]
+        )
         fetched = client.fetch(cid)
         expect(
             fetched.status_code == 200,
-            "OPS-VISIBLE",
+            Clause.OPS_VISIBLE,
             f"operation {final.get('operationId')} of {case.method} {case.formatted_path} COMPLETED but GET {cid} "
             f"answered {fetched.status_code}",
         )
@@ -271,13 +235,15 @@ def async_use_after_free(ctx: CheckContext, response: Response, case: Case[Any])
         if completed is None:
             return
         client, _ = completed
-        cid = _json(response)["related"]["configurationId"]
+        cid = json_or_none(response.content)["related"]["configurationId"]
         fetched = client.fetch(cid)
         expect(
-            fetched.status_code == 404, "OPS-DELETE", f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}"
+            fetched.status_code == 404,
+            Clause.OPS_DELETE,
+            f"DELETE {cid} COMPLETED but GET answered {fetched.status_code}",
         )
         again = client.delete(cid)
-        expect(again.status_code == 404, "OPS-DELETE", f"a second DELETE {cid} answered {again.status_code}")
+        expect(again.status_code == 404, Clause.OPS_DELETE, f"a second DELETE {cid} answered {again.status_code}")
 
     _run_or_defer(check)
     return True

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from . import journal, observed, redaction
+from .clauses import Clause
 from .defaults import Credential
 from .target_health import TargetHealth, answer_limit, describe_exchange, insanity, spec_bound
 from .violations import ContractViolation, SuiteError, expect
@@ -171,7 +172,9 @@ def _check_throttle(response: httpx.Response) -> None:
     """ERR-429: a throttled request is told when to come back, in whole seconds."""
     value = response.headers.get("Retry-After", "")
     expect(
-        value.strip().isdigit(), "ERR-429", f"429 with Retry-After {value!r}: an integer number of seconds is required"
+        value.strip().isdigit(),
+        Clause.ERR_429,
+        f"429 with Retry-After {value!r}: an integer number of seconds is required",
     )
 
 
@@ -218,11 +221,11 @@ class ContractTransport(httpx.BaseTransport):
                     ) from exc
                 self._shared.health.observe(
                     observed.operation_of(request.method, request.url.path),
-                    (f"gave no answer ({exchange.error})", "GEN-NO-5XX"),
+                    (f"gave no answer ({exchange.error})", Clause.GEN_NO_5XX),
                     describe_exchange(request, None, None, b""),
                 )
                 raise ContractViolation(
-                    "GEN-NO-5XX",
+                    Clause.GEN_NO_5XX,
                     (
                         f"{request.method} {request.url.raw_path.decode('latin-1')} got no HTTP answer "
                         f"({exchange.error}); "
@@ -259,7 +262,7 @@ class ContractTransport(httpx.BaseTransport):
         request is no larger (no correct answer is that long), else the suite's own limit is too low."""
         if cut_at >= spec_bound(request):
             raise ContractViolation(
-                "RES-SHAPE",
+                Clause.RES_SHAPE,
                 f"{request.method} {request.url.path} answered more than {cut_at} bytes (the response size "
                 "limit); no answer the spec allows to this request is that long (recorded cut short)",
                 response=response,

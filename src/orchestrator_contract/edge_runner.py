@@ -19,9 +19,11 @@ from urllib.parse import quote
 import httpx
 
 from . import model
+from .clauses import Clause
 from .client import ApiClient, UnsendableRequest, json_bytes
 from .edges import ACCEPT, REJECT, EdgeCase, operation_specs
-from .expectations import ERROR_MEMBERS, json_or_none
+from .expectations import error_body_problem
+from .json_documents import MISSING, json_or_none, walk
 from .polling import wait_for_operation
 from .toolkit import Scenario, in_parallel
 from .violations import ContractViolation
@@ -60,46 +62,19 @@ def send(api: ApiClient, case: EdgeCase, target: str | None) -> httpx.Response:
     return api.request(spec.method, _path(case, target), content=content, headers=headers, params=case.query or None)
 
 
-def _error_body_problem(response: httpx.Response) -> str:
-    media = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    body = json_or_none(response)
-    if media != "application/json" or not (
-        isinstance(body, dict) and set(body) == ERROR_MEMBERS and body.get("status") == response.status_code
-    ):
-        return (
-            f"the {response.status_code} is not the error body {{code, message, more_info, status}} "
-            f"(Content-Type {media or 'none'}): {response.text[:200]}"
-        )
-    return ""
-
-
-def _at(value: Any, path: Sequence[str | int]) -> Any:
-    for part in path:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and isinstance(part, int) and part < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
-
-
-_MISSING: Any = object()
-
-
 def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
     """The verdict on the first answer (a write's read-back is judged later)."""
     status = response.status_code
     what = case.describe()
     if status >= 500:
-        return Verdict(case, f"{what}: answered {status}: {response.text[:200]}", "GEN-NO-5XX", response)
+        return Verdict(case, f"{what}: answered {status}: {response.text[:200]}", Clause.GEN_NO_5XX, response)
     if case.expect == ACCEPT:
         wanted = 202 if case.operation_id in WRITES else 200
         if status != wanted:
             return Verdict(
                 case,
                 f"{what}: a valid request answered {status}, not {wanted}: {response.text[:200]}",
-                case.clause if case.clause != "RES-ROUNDTRIP" else "ERR-400",
+                case.clause if case.clause != Clause.RES_ROUNDTRIP else Clause.ERR_400,
                 response,
             )
         return Verdict(case, response=response)
@@ -109,9 +84,9 @@ def judge_answer(case: EdgeCase, response: httpx.Response) -> Verdict:
             case, f"{what}: {accepted}, expected {case.reject_status}: {response.text[:200]}", case.clause, response
         )
     if status >= 400:
-        problem = _error_body_problem(response)
+        problem = error_body_problem(response)
         if problem:
-            return Verdict(case, f"{what}: {problem}", "ERR-BODY", response)
+            return Verdict(case, f"{what}: {problem}", Clause.ERR_BODY, response)
     return Verdict(case, response=response)
 
 
@@ -177,7 +152,7 @@ class EdgeRunner:
                     f"{verdict.case.describe()}: accepted, but its operation ended "
                     f"{final.get('status')}: {final.get('error')}"
                 )
-                verdict.clause = "OPS-SYNC"
+                verdict.clause = Clause.OPS_SYNC
             elif verdict.case.read_back:
                 readable.append(verdict)
         reads = in_parallel(
@@ -190,19 +165,19 @@ class EdgeRunner:
                     f"{verdict.case.describe()}: its write COMPLETED but GET answered "
                     f"{read.status_code}: {read.text[:200]}"
                 )
-                verdict.clause, verdict.response = "OPS-VISIBLE", read
+                verdict.clause, verdict.response = Clause.OPS_VISIBLE, read
                 continue
             expected = self._expected(verdict.case, targets)
             for path, written in verdict.case.read_back:
-                shown, wanted = _at(representation, path), _at(expected, path)
+                shown, wanted = walk(representation, path), walk(expected, path)
                 if shown != wanted:
                     label = ".".join(str(p) for p in path)
-                    shown_text = "nothing" if shown is _MISSING else repr(shown)[:200]
+                    shown_text = "nothing" if shown is MISSING else repr(shown)[:200]
                     verdict.problem = (
                         f"{verdict.case.describe()}: {label} was written as {repr(written)[:200]} "
                         f"and reads back as {shown_text}"
                     )
-                    verdict.clause, verdict.response = "RES-ROUNDTRIP", read
+                    verdict.clause, verdict.response = Clause.RES_ROUNDTRIP, read
                     break
 
     @staticmethod

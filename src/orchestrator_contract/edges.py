@@ -24,6 +24,8 @@ from typing import Any
 
 import jsonschema
 
+from .clauses import Clause
+from .json_documents import ref_target
 from .links import load_spec
 
 KEY = "\u0000key"  # the path element of a map entry (additionalProperties), replaced by a real key
@@ -67,20 +69,13 @@ NESTING_DEPTHS = (64, 512, 900, 20_000)  # within and far beyond a recursive par
 
 
 # -- the spec's schemas ------------------------------------------------------------------------
-def _pointer(document: Any, ref: str) -> Any:
-    node = document
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
 def deep_resolve(node: Any, document: dict[str, Any] | None = None) -> Any:
     """The schema with every `$ref` replaced by its target (siblings of a `$ref` win: the spec uses
     `type: object` beside a `$ref` to narrow a nullable schema)."""
     document = document or load_spec()
     if isinstance(node, dict):
         if "$ref" in node:
-            target = deep_resolve(_pointer(document, node["$ref"]), document)
+            target = deep_resolve(ref_target(document, node["$ref"]), document)
             siblings = {k: deep_resolve(v, document) for k, v in node.items() if k != "$ref"}
             return {**target, **siblings}
         return {k: deep_resolve(v, document) for k, v in node.items()}
@@ -369,7 +364,7 @@ class EdgeCase:
     """
 
     kind: str  # one of CLASSES
-    clause: str  # the clause a wrong answer violates
+    clause: Clause  # the clause a wrong answer violates
     operation_id: str
     label: str  # what is probed, for the failure message
     expect: str  # ACCEPT, REJECT, NO_5XX
@@ -427,7 +422,7 @@ def pack(cases: list[EdgeCase]) -> list[EdgeCase]:
         target.placements += case.placements
         target.read_back += case.read_back
         target.parts.append(case)
-        if target.clause not in (case.clause, "RES-ROUNDTRIP"):
+        if target.clause not in (case.clause, Clause.RES_ROUNDTRIP):
             target.clause = case.clause
     for case in out:
         if case.parts:
@@ -609,7 +604,11 @@ def body_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
             valid = conforms(value, slot.schema)
             path = tuple("edge" if part == KEY else part for part in slot.path)
             clause = (
-                "RES-ROUNDTRIP" if valid and kind == "hostile" else "ERR-EXACT" if how == "enum case" else "ERR-400"
+                Clause.RES_ROUNDTRIP
+                if valid and kind == "hostile"
+                else Clause.ERR_EXACT
+                if how == "enum case"
+                else Clause.ERR_400
             )
             group = {"long": "", "large array": ""}.get(how, how if kind == "hostile" else kind)
             read_back = [(path, value)] if valid and (slot.is_free_text or kind != "near-misses") else []
@@ -632,7 +631,7 @@ def body_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
                 cases.append(
                     EdgeCase(
                         kind,
-                        "RES-ROUNDTRIP",
+                        Clause.RES_ROUNDTRIP,
                         operation_id,
                         f"{slot.label} with the key {name} text {text!r}",
                         ACCEPT,
@@ -665,7 +664,7 @@ def _hostile_structure(operation_id: str, base: dict[str, Any]) -> list[EdgeCase
                 cases.append(
                     EdgeCase(
                         "hostile",
-                        "ERR-400",
+                        Clause.ERR_400,
                         operation_id,
                         f"an unknown member named with {name} text at {where}",
                         REJECT,
@@ -682,7 +681,7 @@ def _hostile_structure(operation_id: str, base: dict[str, Any]) -> list[EdgeCase
             cases.append(
                 EdgeCase(
                     "hostile",
-                    "GEN-NO-5XX",
+                    Clause.GEN_NO_5XX,
                     operation_id,
                     f"{text_slot.label} = arrays nested {depth} deep",
                     REJECT,
@@ -693,7 +692,7 @@ def _hostile_structure(operation_id: str, base: dict[str, Any]) -> list[EdgeCase
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 operation_id,
                 f"an unknown member holding arrays nested {depth} deep",
                 REJECT,
@@ -713,7 +712,7 @@ def _lone_surrogates(operation_id: str, base: dict[str, Any]) -> list[EdgeCase]:
             return [
                 EdgeCase(
                     "hostile",
-                    "GEN-NO-5XX",
+                    Clause.GEN_NO_5XX,
                     operation_id,
                     f"{slot.label} = an escaped lone surrogate \\ud800",
                     NO_5XX,
@@ -752,7 +751,7 @@ def size_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "bounds",
-                "ERR-413",
+                Clause.ERR_413,
                 operation_id,
                 f"a body of exactly {size} bytes (limit {limit})",
                 expect,
@@ -802,9 +801,11 @@ def parameter_cases(operation_id: str, kind: str, marks: Any) -> list[EdgeCase]:
                 continue
             seen.add(repr(value))
             valid = conforms(value, schema)
-            clause = {"pageSize": "PAGE-SIZE", "memoryStoreId": "PAGE-FILTER", "Idempotency-Key": "IDEM-FORMAT"}.get(
-                name, "ERR-400"
-            )
+            clause = {
+                "pageSize": Clause.PAGE_SIZE,
+                "memoryStoreId": Clause.PAGE_FILTER,
+                "Idempotency-Key": Clause.IDEM_FORMAT,
+            }.get(name, Clause.ERR_400)
             case = EdgeCase(
                 kind,
                 clause,
@@ -889,13 +890,15 @@ def media_type_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
             "application/octet-stream",
         ]
     cases = [
-        EdgeCase("media-types", "ERR-415", operation_id, f"Content-Type {ct!r}", ACCEPT, base=base, content_type=ct)
+        EdgeCase(
+            "media-types", Clause.ERR_415, operation_id, f"Content-Type {ct!r}", ACCEPT, base=base, content_type=ct
+        )
         for ct in dict.fromkeys(accepted)
     ]
     cases += [
         EdgeCase(
             "media-types",
-            "ERR-415",
+            Clause.ERR_415,
             operation_id,
             f"Content-Type {ct!r}",
             REJECT,
@@ -909,7 +912,7 @@ def media_type_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
     cases.append(
         EdgeCase(
             "media-types",
-            "ERR-415",
+            Clause.ERR_415,
             operation_id,
             "a JSON body without a Content-Type",
             REJECT,
@@ -921,7 +924,7 @@ def media_type_cases(operation_id: str, marks: Any) -> list[EdgeCase]:
     cases.append(
         EdgeCase(
             "media-types",
-            "ERR-400",
+            Clause.ERR_400,
             operation_id,
             "an empty body without a Content-Type",
             REJECT,
@@ -962,7 +965,7 @@ def lookup_cases(configuration_id: str, operation_id: str, store: str) -> list[E
             cases.append(
                 EdgeCase(
                     "exactness",
-                    "ERR-EXACT",
+                    Clause.ERR_EXACT,
                     op,
                     f"the id {value!r} ({how} of {configuration_id})",
                     REJECT,
@@ -976,7 +979,7 @@ def lookup_cases(configuration_id: str, operation_id: str, store: str) -> list[E
         cases.append(
             EdgeCase(
                 "exactness",
-                "ERR-EXACT",
+                Clause.ERR_EXACT,
                 "fetchOperation",
                 f"the operation id {value!r} ({how} of {operation_id})",
                 REJECT,
@@ -991,7 +994,7 @@ def lookup_cases(configuration_id: str, operation_id: str, store: str) -> list[E
         cases.append(
             EdgeCase(
                 "exactness",
-                "PAGE-FILTER",
+                Clause.PAGE_FILTER,
                 "listConfigurations",
                 f"memoryStoreId {value!r} ({how} of a store that holds a configuration)",
                 ACCEPT if valid else REJECT,
@@ -1023,7 +1026,7 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 "fetchConfiguration",
                 f"a path id of {name} text {text!r}",
                 REJECT,
@@ -1035,7 +1038,7 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 "listConfigurations",
                 f"memoryStoreId = {name} text {text!r}",
                 REJECT,
@@ -1046,7 +1049,7 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 "listConfigurations",
                 f"pageToken = {name} text {text!r}",
                 REJECT,
@@ -1062,7 +1065,7 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 "patchConfiguration",
                 f"an Idempotency-Key of {name} {value!r}",
                 REJECT,
@@ -1074,7 +1077,7 @@ def hostile_parameter_cases(configuration_id: str) -> list[EdgeCase]:
         cases.append(
             EdgeCase(
                 "hostile",
-                "GEN-NO-5XX",
+                Clause.GEN_NO_5XX,
                 "patchConfiguration",
                 f"an If-Match of {name} {value!r}",
                 REJECT,
@@ -1095,7 +1098,7 @@ def fuzz_case(slot: Slot, text: str, marks: Any) -> EdgeCase:
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         return EdgeCase(
             "hostile",
-            "GEN-NO-5XX",
+            Clause.GEN_NO_5XX,
             slot.operation_id,
             f"{slot.label} = {text!r}",
             NO_5XX,
@@ -1105,7 +1108,7 @@ def fuzz_case(slot: Slot, text: str, marks: Any) -> EdgeCase:
     valid = conforms(text, slot.schema)
     return EdgeCase(
         "hostile",
-        "RES-ROUNDTRIP" if valid else "ERR-400",
+        Clause.RES_ROUNDTRIP if valid else Clause.ERR_400,
         slot.operation_id,
         f"{slot.label} = {text!r}",
         ACCEPT if valid else REJECT,

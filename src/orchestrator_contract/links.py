@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
 
+from .json_documents import resolve_ref
 from .resources import spec_path
 
+if TYPE_CHECKING:
+    import httpx
+    from schemathesis import Case
+
 METHODS = ("get", "put", "post", "delete", "patch")
-UNRESOLVED: Any = object()
+UNRESOLVED: Any = object()  # what `evaluate` gives for an expression the exchange does not resolve
 
 
 @dataclass(frozen=True)
@@ -40,17 +44,6 @@ class Link:
     @property
     def label(self) -> str:
         return f"{self.source} {self.status} -> {self.name} -> {self.target}"
-
-
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        pointer = node["$ref"]
-        if not pointer.startswith("#/"):
-            raise ValueError(f"only local references are supported, not {pointer!r}")
-        node = document
-        for part in pointer[2:].split("/"):
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
 
 
 @lru_cache(maxsize=1)
@@ -80,9 +73,9 @@ def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
             if not operation or "operationId" not in operation:
                 continue
             for status, response_or_ref in operation.get("responses", {}).items():
-                response = _resolve(document, response_or_ref)
+                response = resolve_ref(document, response_or_ref)
                 for name, link_or_ref in (response.get("links") or {}).items():
-                    link = _resolve(document, link_or_ref)
+                    link = resolve_ref(document, link_or_ref)
                     if "operationId" not in link:
                         continue
                     params = tuple((key, str(value)) for key, value in (link.get("parameters") or {}).items())
@@ -90,50 +83,19 @@ def spec_links(document: dict[str, Any] | None = None) -> list[Link]:
     return links
 
 
-def _pointer(value: Any, pointer: str) -> Any:
-    if pointer in ("", "/"):
-        return value
-    for raw in pointer.lstrip("/").split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return UNRESOLVED
-    return value
-
-
-def _json(content: bytes) -> Any:
-    import json
+def evaluate(expression: str, case: Case[Any], response: httpx.Response) -> Any:
+    """The value of a runtime expression for one exchange (the case sent and its answer), or
+    `UNRESOLVED`: Schemathesis's own evaluation, as its stateful tests follow links. A body that
+    cannot be read as its media type resolves nothing, as a missing member does."""
+    # Imported here: the reports and the CLI read the spec's operations through this module, and
+    # they should not pay for importing Schemathesis.
+    from schemathesis.core.transforms import Unresolvable
+    from schemathesis.core.transport import Response
+    from schemathesis.generation.stateful.state_machine import StepOutput
+    from schemathesis.specs.openapi import expressions
 
     try:
-        return json.loads(content)
-    except ValueError:
+        value = expressions.evaluate(expression, StepOutput(Response.from_any(response), case))
+    except (ValueError, NotImplementedError):  # not JSON, or a media type without a deserializer
         return UNRESOLVED
-
-
-def evaluate(expression: str, request: httpx.Request, response: httpx.Response, path_parameters: dict[str, Any]) -> Any:
-    """The value of a runtime expression for one exchange, or `UNRESOLVED`."""
-    if not expression.startswith("$"):
-        return expression  # a constant
-    if expression == "$statusCode":
-        return response.status_code
-    if expression == "$method":
-        return request.method
-    if expression == "$url":
-        return str(request.url)
-    source, _, rest = expression[1:].partition(".")
-    if rest.startswith("body"):
-        _, _, pointer = rest.partition("#")
-        document = _json(response.content if source == "response" else request.content)
-        return UNRESOLVED if document is UNRESOLVED else _pointer(document, pointer)
-    where, _, name = rest.partition(".")
-    if where == "header":
-        headers = response.headers if source == "response" else request.headers
-        return headers.get(name, UNRESOLVED)
-    if source == "request" and where == "query":
-        return request.url.params.get(name, UNRESOLVED)
-    if source == "request" and where == "path":
-        return path_parameters.get(name, UNRESOLVED)
-    return UNRESOLVED
+    return UNRESOLVED if isinstance(value, Unresolvable) else value

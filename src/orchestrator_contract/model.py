@@ -24,6 +24,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from .clauses import Clause
 from .violations import expect
 
 MUTABLE_FIELDS: tuple[str, ...] = (
@@ -206,7 +207,7 @@ def _show(value: Any, limit: int = 160) -> str:
 
 
 def assert_matches(
-    actual_representation: Any, expected_fields: Mapping[str, Any], clause: str = "RES-ROUNDTRIP"
+    actual_representation: Any, expected_fields: Mapping[str, Any], clause: Clause = Clause.RES_ROUNDTRIP
 ) -> None:
     """Fail with `clause` naming the first mutable field path where the representation differs.
 

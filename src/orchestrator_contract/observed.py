@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from .json_documents import json_or_none
 from .links import load_spec, operations
 
 COVERAGE_FILE = "coverage.json"
@@ -68,10 +69,7 @@ def problem_of(status: int, path: str, headers: httpx.Headers, body: bytes) -> s
     if status == 422:
         return "Idempotency-Key mismatch"
     if status == 200 and "/Operations/" in path:
-        try:
-            document = json.loads(body)
-        except ValueError:
-            return ""
+        document = json_or_none(body)
         if isinstance(document, dict) and document.get("status") == "FAILED":
             error = document.get("error")
             return f"operation FAILED ({error.get('status') if isinstance(error, dict) else None})"
@@ -202,7 +200,3 @@ def coverage(tallies: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 def write_coverage(report_dir: Path, data: dict[str, Any]) -> None:
     (report_dir / COVERAGE_FILE).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-
-
-def describe_gap(gap: dict[str, str]) -> str:
-    return f"{gap['operation']} {gap['status']}" + (f" ({gap['problem']})" if gap.get("problem") else "")

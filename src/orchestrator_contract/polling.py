@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .clauses import Clause
 from .client import ApiClient, retry_after_seconds, throttled_seconds
+from .expectations import expect_accepted
+from .json_documents import json_or_none
 from .violations import ContractViolation, expect
 
 TERMINAL = frozenset({"COMPLETED", "FAILED"})
@@ -40,25 +43,14 @@ def operation_path(status_url: str) -> str:
 
 
 def accepted_operation(response: httpx.Response) -> tuple[str, str]:
-    """(operation id, statusUrl) of a 202; a 202 without them is itself a violation."""
-    expect(response.status_code == 202, "OPS-202", f"expected 202, got {response.status_code}: {response.text[:300]}")
-    try:
-        body = response.json()
-        status_url = body["statusUrl"]
-    except (ValueError, KeyError, TypeError):
-        raise ContractViolation("OPS-202", f"202 body has no statusUrl: {response.text[:300]}") from None
-    op_id = response.headers.get("Operation-Id", "")
-    expect(isinstance(status_url, str) and op_id, "OPS-202", "202 lacks an Operation-Id header or a string statusUrl")
-    return op_id, str(status_url)
+    """(operation id, statusUrl) of a 202, which must honour OPS-202 (`expect_accepted`)."""
+    accepted = expect_accepted(response, complete=False)
+    return accepted.operation_id, accepted.status_url
 
 
 def accepted_configuration_id(response: httpx.Response) -> str:
-    """`related.configurationId` of a 202 (itself checked as a 202)."""
-    accepted_operation(response)
-    related = response.json().get("related")
-    cid = related.get("configurationId") if isinstance(related, dict) else None
-    expect(isinstance(cid, str) and cid, "OPS-202", f"202 has no related.configurationId: {response.text[:300]}")
-    return str(cid)
+    """`related.configurationId` of a 202, which must honour OPS-202 (`expect_accepted`)."""
+    return expect_accepted(response, complete=False).configuration_id
 
 
 class _Clock:
@@ -88,17 +80,18 @@ def wait_for_operation(
         response = client.request("GET", path)
         expect(
             response.status_code == 200,
-            "OPS-RESOURCE",
+            Clause.OPS_RESOURCE,
             f"GET {path} answered {response.status_code}: {response.text[:200]}",
         )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = json_or_none(response)
         status = body.get("status") if isinstance(body, dict) else None
-        expect(status in {"PENDING", *TERMINAL}, "OPS-RESOURCE", f"operation status {status!r} is not a documented one")
+        expect(
+            status in {"PENDING", *TERMINAL},
+            Clause.OPS_RESOURCE,
+            f"operation status {status!r} is not a documented one",
+        )
         if seen and seen[-1] in TERMINAL:
-            expect(status == seen[-1], "OPS-TERMINAL", f"operation {op_id} moved from {seen[-1]} to {status}")
+            expect(status == seen[-1], Clause.OPS_TERMINAL, f"operation {op_id} moved from {seen[-1]} to {status}")
         seen.append(status)
         if status in TERMINAL:
             client.shared.record_completion(clock.elapsed())
@@ -111,7 +104,7 @@ def wait_for_operation(
         delay *= 2
     if stuck:
         raise ContractViolation(
-            "OPS-TERMINAL",
+            Clause.OPS_TERMINAL,
             (
                 f"operation {op_id} still {status} after {budget:.1f} s; this run no longer waits the full poll budget "
                 f"of {settings.budget_s:.0f} s on this server because operation {stuck} never completed within it"
@@ -119,7 +112,7 @@ def wait_for_operation(
         )
     client.shared.mark_stuck(op_id)
     raise ContractViolation(
-        "OPS-TERMINAL", (f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s")
+        Clause.OPS_TERMINAL, (f"operation {op_id} still {status} after the poll budget of {settings.budget_s:.0f} s")
     )
 
 
@@ -128,7 +121,7 @@ def settle(client: ApiClient, accepted: httpx.Response, settings: PollSettings =
     final = wait_for_operation(client, accepted, settings)
     expect(
         final["status"] == "COMPLETED",
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         f"operation {final.get('operationId')} ended {final['status']}: {final.get('error')}",
     )
     return final

@@ -115,11 +115,3 @@ def sent_credentials(authorization_values: Iterable[str]) -> set[str]:
 def register_sent(authorization_values: Iterable[str]) -> None:
     """Register what `Authorization` headers a test sent reveal (see `sent_credentials`)."""
     register(*sent_credentials(authorization_values))
-
-
-def forget_all() -> None:
-    """For the project's own tests: start from an empty set of secrets."""
-    global _environment_registered  # noqa: PLW0603 -- see `_secrets`
-    with _lock:
-        _secrets.clear()
-    _environment_registered = False

@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
+from .json_documents import json_or_none
 from .run.plan import EmbeddedServer
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE = 1, 0, 2
@@ -87,13 +88,6 @@ def _pairs(old: Any, new: Any, found: dict[str, str]) -> None:
             found.setdefault(old.rstrip("/").rsplit("/", 1)[-1], new.rstrip("/").rsplit("/", 1)[-1])
 
 
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
 TERMINAL = ("COMPLETED", "FAILED")
 POLL_BUDGET_S = 30.0
 
@@ -101,12 +95,12 @@ POLL_BUDGET_S = 30.0
 def _operation_status(answer: httpx.Response) -> str:
     if "/Operations/" not in answer.request.url.path or answer.status_code != 200:
         return ""
-    document = _json(answer.text)
+    document = json_or_none(answer.text)
     return str(document.get("status", "")) if isinstance(document, dict) else ""
 
 
 def _operation_status_text(original: dict[str, Any]) -> str:
-    document = _json(original.get("content", {}).get("text", ""))
+    document = json_or_none(original.get("content", {}).get("text", ""))
     return str(document.get("status", "")) if isinstance(document, dict) else ""
 
 
@@ -151,7 +145,7 @@ def _header_shapes(headers: dict[str, str]) -> dict[str, str]:
 
 def shape(status: int, headers: dict[str, str], body: str) -> Any:
     """What a violation shows in an answer, without the values a new run makes up differently."""
-    document = _json(body)
+    document = json_or_none(body)
     return status, _header_shapes(headers), _skeleton(document) if document is not None else bool(body)
 
 
@@ -237,7 +231,7 @@ def replay(
             if index == culprit or was != status:
                 print(f"#    was: {original.get('content', {}).get('text', '')[:300]}", file=out)
                 print(f"#    now: {text[:300]}", file=out)
-            old_body, new_body = _json(original.get("content", {}).get("text", "")), _json(text)
+            old_body, new_body = json_or_none(original.get("content", {}).get("text", "")), json_or_none(text)
             _pairs(old_body, new_body, carried)
             for header in original.get("headers", []):
                 if header["name"].lower() in ("operation-id", "location", "etag"):

@@ -26,7 +26,3 @@ def spec_path() -> Path:
 
 def suites_dir() -> Path:
     return _locate("suites")
-
-
-def profiles_dir() -> Path:
-    return _locate("profiles")

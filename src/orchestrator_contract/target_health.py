@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from .clauses import Clause
 from .run.outcomes import TargetFacts
 
 BROKEN_STREAK = 12
@@ -61,18 +62,18 @@ def insanity(
     breaks; None for an answer worth judging (which may still break a clause). A 401 counts only
     for a request that carried the run's own valid credentials (`valid_credentials`)."""
     if cut_at is not None:
-        return f"answered more than the response size limit ({cut_at} bytes)", "RES-SHAPE"
+        return f"answered more than the response size limit ({cut_at} bytes)", Clause.RES_SHAPE
     if status >= 500:
         kind = headers.get("content-type", "no Content-Type").split(";", 1)[0]
-        return f"answered {status} ({kind})", "GEN-NO-5XX"
+        return f"answered {status} ({kind})", Clause.GEN_NO_5XX
     if status == 401 and valid_credentials:
-        return "answered 401 to the run's valid credentials", "AUTH-BASIC"
+        return "answered 401 to the run's valid credentials", Clause.AUTH_BASIC
     if 300 <= status < 400:
-        return f"answered a redirect ({status} to {headers.get('location', 'nowhere')!r})", "GEN-STATUS"
+        return f"answered a redirect ({status} to {headers.get('location', 'nowhere')!r})", Clause.GEN_STATUS
     if not body.strip():
         return None
     content_type = headers.get("content-type", "")
-    clause = "ERR-BODY" if status >= 400 else "RES-SHAPE"
+    clause = Clause.ERR_BODY if status >= 400 else Clause.RES_SHAPE
     if not _is_json_type(content_type):
         return f"answered a body that is not JSON ({status}, Content-Type {content_type or 'none'!r})", clause
     try:
@@ -131,6 +132,6 @@ def summarise(streak: list[tuple[str, str, str, str]]) -> TargetFacts:
         state="broken",
         reason=f"target broken: {len(streak)} answers in a row, to {operations} operations, were insane: "
         f"{quantity} {top}{others}",
-        clause=first[2],
+        clause=str(first[2]),  # plain text: xdist carries it to the controller
         example=first[3],
     )

@@ -23,9 +23,11 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
+from .clauses import Clause
 from .client import ApiClient, ClientSettings, RunShared, retry_after_seconds, throttled_seconds
 from .defaults import Credential
-from .expectations import expect_status, json_or_none
+from .expectations import expect_status
+from .json_documents import json_or_none
 from .polling import (
     PollSettings,
     accepted_configuration_id,
@@ -55,7 +57,7 @@ def parse_timestamp(value: Any, what: str) -> datetime:
             raise ValueError(value)
         return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        raise ContractViolation("RES-TIMESTAMP", f"{what} is {value!r}, not YYYY-MM-DDTHH:MM:SSZ") from None
+        raise ContractViolation(Clause.RES_TIMESTAMP, f"{what} is {value!r}, not YYYY-MM-DDTHH:MM:SSZ") from None
 
 
 def date_of(response: httpx.Response) -> datetime:
@@ -65,7 +67,7 @@ def date_of(response: httpx.Response) -> datetime:
         return parsedate_to_datetime(raw).astimezone(UTC)
     except (TypeError, ValueError):
         raise ContractViolation(
-            "GEN-DATE",
+            Clause.GEN_DATE,
             f"{response.request.method} {response.request.url.path} answered "
             f"{response.status_code} without a valid Date header: {raw!r}",
         ) from None
@@ -162,14 +164,16 @@ def settle_all(accepted: Sequence[tuple[ApiClient, httpx.Response]], poll: PollS
             results = list(pool.map(poll_one, pending.values()))
             throttled += max(waited for _, waited in results)  # the round's 429 waits ran side by side
             for op, (answer, _) in zip(list(pending), results, strict=True):
-                expect(answer.status_code == 200, "OPS-RESOURCE", f"GET operation {op} answered {answer.status_code}")
+                expect(
+                    answer.status_code == 200, Clause.OPS_RESOURCE, f"GET operation {op} answered {answer.status_code}"
+                )
                 body = json_or_none(answer)
                 status = body.get("status") if isinstance(body, dict) else None
                 if status == "PENDING":
                     continue
                 expect(
                     status == "COMPLETED",
-                    "OPS-TERMINAL",
+                    Clause.OPS_TERMINAL,
                     f"operation {op} ended {status}: {body.get('error') if isinstance(body, dict) else answer.text}",
                 )
                 pending[op][0].shared.record_completion(time.monotonic() - started - throttled)
@@ -183,7 +187,9 @@ def settle_all(accepted: Sequence[tuple[ApiClient, httpx.Response]], poll: PollS
                 else f"after {budget:.1f} s; this run no longer waits the full poll budget of {poll.budget_s:.0f} s "
                 f"on this server because operation {stuck} never completed within it"
             )
-            expect(not pending or elapsed < budget, "OPS-TERMINAL", f"{len(pending)} operations still PENDING {why}")
+            expect(
+                not pending or elapsed < budget, Clause.OPS_TERMINAL, f"{len(pending)} operations still PENDING {why}"
+            )
             if pending:
                 time.sleep(min(delay, poll.max_delay_s))
                 delay *= 2
@@ -194,7 +200,7 @@ def create_all(
     poll: PollSettings,
     *,
     workers: int | None = None,
-    clause: str | None = None,
+    clause: Clause | None = None,
 ) -> list[str]:
     """Send every create concurrently, each with its own client (accounts may differ), then wait for
     all of them together (`settle_all`); the ids in the jobs' order.
@@ -296,14 +302,14 @@ class Scenario:
         return Created(response, cid)
 
     def create_many(
-        self, bodies: Sequence[dict[str, Any]], client: ApiClient | None = None, *, clause: str | None = None
+        self, bodies: Sequence[dict[str, Any]], client: ApiClient | None = None, *, clause: Clause | None = None
     ) -> list[str]:
         """Send every create concurrently, then wait for all of them together; the ids in order
         (with `clause`, see `create_all`)."""
         client = client or self.api
         return create_all([(client, b) for b in bodies], self.poll, workers=self.profile.concurrency, clause=clause)
 
-    def accept(self, response: httpx.Response, clause: str, what: str, client: ApiClient | None = None) -> str:
+    def accept(self, response: httpx.Response, clause: Clause, what: str, client: ApiClient | None = None) -> str:
         """A valid write must be accepted: 202 (else a violation of `clause`, the rule that makes it
         valid), then COMPLETED; the configuration's id."""
         expect_status(response, 202, clause, what)
@@ -326,16 +332,16 @@ class Scenario:
     def fetch(self, cid: str, client: ApiClient | None = None) -> httpx.Response:
         """GET a configuration whose write COMPLETED: 200 (OPS-VISIBLE)."""
         response = (client or self.api).fetch(cid)
-        expect_status(response, 200, "OPS-VISIBLE", f"GET {cid} after its write COMPLETED")
+        expect_status(response, 200, Clause.OPS_VISIBLE, f"GET {cid} after its write COMPLETED")
         return response
 
     def read(self, cid: str, client: ApiClient | None = None) -> dict[str, Any]:
         """The representation of a configuration whose write COMPLETED (a JSON object)."""
         body = json_or_none(self.fetch(cid, client))
-        expect(isinstance(body, dict), "RES-SHAPE", f"GET {cid} answered a body that is not a JSON object")
+        expect(isinstance(body, dict), Clause.RES_SHAPE, f"GET {cid} answered a body that is not a JSON object")
         return cast(dict[str, Any], body)
 
-    def expect_version(self, cid: str, expected: int, clause: str, after: str) -> dict[str, Any]:
+    def expect_version(self, cid: str, expected: int, clause: Clause, after: str) -> dict[str, Any]:
         """Read `cid`, whose `version` must be `expected` `after` what the scenario did (else `clause`)."""
         rep = self.read(cid)
         expect(
@@ -348,10 +354,12 @@ class Scenario:
     def store_ids(self, store: str, client: ApiClient | None = None) -> list[str]:
         """Ids of the configurations in one of the run's own stores (a filtered list, one page)."""
         response = (client or self.api).list(memoryStoreId=store, pageSize=1000)
-        expect(response.status_code == 200, "PAGE-FILTER", f"list filtered by {store} answered {response.status_code}")
+        expect(
+            response.status_code == 200, Clause.PAGE_FILTER, f"list filtered by {store} answered {response.status_code}"
+        )
         body = json_or_none(response)
         items = body.get("configurations") if isinstance(body, dict) else None
-        expect(isinstance(items, list), "PAGE-BODY", f"list filtered by {store}: no configurations array")
+        expect(isinstance(items, list), Clause.PAGE_BODY, f"list filtered by {store}: no configurations array")
         return sorted(
             item["id"] for item in cast(list[Any], items) if isinstance(item, dict) and isinstance(item.get("id"), str)
         )

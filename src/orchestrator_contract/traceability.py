@@ -1,9 +1,9 @@
 """From each contract clause to the tests that check it, read from the suites' source.
 
-A test checks a clause when its body, or a module-level helper it calls, names the clause id in
-a string literal (as every `expect(..., "CLAUSE-ID", ...)` does). Helpers the suites share count
-the same way: a function of the suite toolkit or its expectations (`toolkit.py`,
-`expectations.py`) called by name, and a `Scenario` method called on the `scenario` fixture
+A test checks a clause when its body, or a module-level helper it calls, names the clause: a
+`Clause` member (as every `expect(..., Clause.VER_ARITH, ...)` does) or its id in a string
+literal. Helpers the suites share count the same way: a function of the suite toolkit or its
+expectations (`toolkit.py`, `expectations.py`) called by name, and a `Scenario` method called on the `scenario` fixture
 (`scenario.read(...)`, `self.scenario.settle(...)`), with what they call in turn. The
 conformance tests also check every clause that `checks.py` names, through Schemathesis.
 `suites/TRACEABILITY.md` is generated from this and a project test keeps it current.
@@ -17,7 +17,7 @@ from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
 
-from .clauses import CLAUSES
+from .clauses import CLAUSES, Clause
 
 CHECKS_MODULE = Path(__file__).with_name("checks.py")
 SHARED_MODULES = (Path(__file__).with_name("toolkit.py"), Path(__file__).with_name("expectations.py"))
@@ -32,13 +32,19 @@ _walked = lru_cache(maxsize=8192)
 
 @_walked
 def _clause_literals(node: ast.AST) -> frozenset[str]:
-    return frozenset(
-        {
-            n.value
-            for n in ast.walk(node)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES
-        }
-    )
+    """The clause ids `node` names: `Clause.X` members and string literals of a clause id."""
+    found: set[str] = set()
+    for n in ast.walk(node):
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in CLAUSES:
+            found.add(n.value)
+        elif (
+            isinstance(n, ast.Attribute)
+            and isinstance(n.value, ast.Name)
+            and n.value.id == Clause.__name__
+            and n.attr in Clause.__members__
+        ):
+            found.add(Clause[n.attr].value)
+    return frozenset(found)
 
 
 @_walked

@@ -20,7 +20,7 @@ E = TypeVar("E", bound=BaseException)
 class ContractViolation(AssertionError):
     def __init__(self, clause: str, detail: str, *, response: object = None) -> None:
         """`response`, when given, is the answer that shows the violation: its exchange is printed first."""
-        self.clause = clause
+        self.clause = str(clause)  # a plain str, not a Clause member: xdist cannot send an enum to its controller
         self.detail = redact(detail)
         observed.record_check(clause, passed=False)
         recorded = journal.current()

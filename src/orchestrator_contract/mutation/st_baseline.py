@@ -21,7 +21,6 @@ these rules never needs the matrix to run again.
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import time
@@ -29,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..json_documents import json_or_none
 from .rows import CLEAN, Row, StResult
 from .suite_runs import RUN_GRACE_S, st_executable
 
@@ -40,10 +40,7 @@ def st_signatures(ndjson: Path) -> dict[str, float]:
     if not ndjson.is_file():
         return found
     for line in ndjson.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
+        event = json_or_none(line)
         if not isinstance(event, dict) or not event:
             continue
         kind, body = next(iter(event.items()))

@@ -84,7 +84,7 @@ def probe(base_url: str, credential: Credential, max_response_bytes: int) -> Tar
         return None
     kinds = list(dict.fromkeys(p[0] for p in problems if p))
     first = answers[0]
-    clause = problems[0][1] if problems[0] else ""
+    clause = str(problems[0][1]) if problems[0] else ""
     return TargetFacts(
         state="broken",
         reason=f"target broken: every one of the {len(answers)} first requests (reads and writes of both "

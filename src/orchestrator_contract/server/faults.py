@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..clauses import CLAUSES
+from ..clauses import CLAUSES, Clause
 
 
 class Fault(StrEnum):
@@ -110,290 +110,296 @@ class FaultInfo:
     """A fault, the contract clause it breaks, and what the bug is."""
 
     name: str
-    clause: str
+    clause: Clause
     description: str
 
 
-_INFO: dict[Fault, tuple[str, str]] = {
-    Fault.WRONG_DEFAULT_PAGE_SIZE: ("PAGE-SIZE", "A list without pageSize returns up to 20 items instead of 50."),
-    Fault.PAGE_SIZE_OFF_BY_ONE: ("PAGE-SIZE", "pageSize=1001 is accepted instead of answering 400."),
-    Fault.LEAK_INTERNAL_FIELD: ("RES-SHAPE", "The representation carries an internal `accountSid` member."),
-    Fault.MISSING_ETAG: ("VER-ETAG", "GET on a configuration answers without an ETag header."),
-    Fault.FRACTIONAL_TIMESTAMPS: ("RES-TIMESTAMP", "Timestamps carry microseconds (`2026-01-01T10:00:00.123456Z`)."),
-    Fault.NO_VERSION_BUMP_ON_PATCH: ("VER-ARITH", "An applied PATCH leaves `version` unchanged."),
+_INFO: dict[Fault, tuple[Clause, str]] = {
+    Fault.WRONG_DEFAULT_PAGE_SIZE: (Clause.PAGE_SIZE, "A list without pageSize returns up to 20 items instead of 50."),
+    Fault.PAGE_SIZE_OFF_BY_ONE: (Clause.PAGE_SIZE, "pageSize=1001 is accepted instead of answering 400."),
+    Fault.LEAK_INTERNAL_FIELD: (Clause.RES_SHAPE, "The representation carries an internal `accountSid` member."),
+    Fault.MISSING_ETAG: (Clause.VER_ETAG, "GET on a configuration answers without an ETag header."),
+    Fault.FRACTIONAL_TIMESTAMPS: (
+        Clause.RES_TIMESTAMP,
+        "Timestamps carry microseconds (`2026-01-01T10:00:00.123456Z`).",
+    ),
+    Fault.NO_VERSION_BUMP_ON_PATCH: (Clause.VER_ARITH, "An applied PATCH leaves `version` unchanged."),
     Fault.IDEMPOTENCY_IGNORES_BODY: (
-        "IDEM-MISMATCH",
+        Clause.IDEM_MISMATCH,
         "The idempotency fingerprint leaves out the body: a different body replays instead of 422.",
     ),
     Fault.REPLAY_NEW_OPERATION: (
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         "A replay answers with a new operation that applies the write again.",
     ),
     Fault.OFFSET_PAGE_TOKENS: (
-        "PAGE-KEYSET",
+        Clause.PAGE_KEYSET,
         "Page tokens are unsigned offsets: concurrent creates/deletes skip or repeat items, tampering is accepted.",
     ),
     Fault.FILTER_LOST_ON_LATER_PAGES: (
-        "PAGE-FILTER",
+        Clause.PAGE_FILTER,
         "Pages reached with a pageToken no longer apply the memoryStoreId filter.",
     ),
     Fault.CROSS_ACCOUNT_FETCH: (
-        "AUTH-ISOLATION-404",
+        Clause.AUTH_ISOLATION_404,
         "GET /Configurations/{id} finds another account's configuration (200 instead of 404).",
     ),
     Fault.COMPLETED_BEFORE_VISIBLE: (
-        "OPS-VISIBLE",
+        Clause.OPS_VISIBLE,
         "An operation reports COMPLETED about 300 ms before its effect is applied.",
     ),
     Fault.OPERATION_NEVER_COMPLETES: (
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         "The worker applies the effect but never records the terminal status: operations stay PENDING.",
     ),
     Fault.ACCEPTS_UNKNOWN_FIELDS: (
-        "ERR-400",
+        Clause.ERR_400,
         "Unknown top-level request fields are silently dropped instead of answering 400.",
     ),
-    Fault.IF_MATCH_IGNORED: ("VER-IF-MATCH", "If-Match is not evaluated: stale conditional writes are applied."),
-    Fault.NO_WWW_AUTHENTICATE: ("AUTH-401", "401 responses lack the WWW-Authenticate header."),
+    Fault.IF_MATCH_IGNORED: (Clause.VER_IF_MATCH, "If-Match is not evaluated: stale conditional writes are applied."),
+    Fault.NO_WWW_AUTHENTICATE: (Clause.AUTH_401, "401 responses lack the WWW-Authenticate header."),
     Fault.CONFLICT_NOT_DETECTED: (
-        "RES-CONFLICT",
+        Clause.RES_CONFLICT,
         "A conversationsV1Bridge.serviceId already held by another configuration is accepted.",
     ),
     Fault.DELETE_LEAVES_RESOURCE: (
-        "OPS-DELETE",
+        Clause.OPS_DELETE,
         "A DELETE operation completes but the configuration stays (GET still 200).",
     ),
     Fault.API_KEY_REJECTED: (
-        "AUTH-BASIC",
+        Clause.AUTH_BASIC,
         "Only Account SIDs are looked up: an API key SID with its secret gets 401.",
     ),
     Fault.TOKEN_PREFIX_COMPARE: (
-        "AUTH-401",
+        Clause.AUTH_401,
         "The secret is compared over the expected secret's length only (strncmp): the right token with "
         "anything appended is accepted.",
     ),
     Fault.CROSS_ACCOUNT_403: (
-        "AUTH-ISOLATION-404",
+        Clause.AUTH_ISOLATION_404,
         "GET of another account's configuration answers 403 (the ownership check runs after the lookup).",
     ),
     Fault.LIST_IGNORES_ACCOUNT_WITH_FILTER: (
-        "AUTH-ISOLATION-LIST",
+        Clause.AUTH_ISOLATION_LIST,
         "A list filtered by memoryStoreId forgets the account: it shows other accounts' configurations.",
     ),
     Fault.ERROR_ECHOES_CREDENTIALS: (
-        "AUTH-NO-ECHO",
+        Clause.AUTH_NO_ECHO,
         "The 401 message quotes the username and the secret that were sent.",
     ),
     Fault.ASYNC_VALIDATION: (
-        "OPS-SYNC",
+        Clause.OPS_SYNC,
         "PATCH bodies are validated by the worker: an invalid PATCH of an existing configuration answers "
         "202 and its operation FAILS with 400.",
     ),
     Fault.LOCATION_DIFFERS_FROM_STATUS_URL: (
-        "OPS-202",
+        Clause.OPS_202,
         "The 202's Location header is the relative path of the operation, not the absolute statusUrl.",
     ),
     Fault.CREATE_ID_MISMATCH: (
-        "OPS-CREATE-ID",
+        Clause.OPS_CREATE_ID,
         "The worker gives a new configuration a fresh id: related.configurationId of the create names nothing.",
     ),
     Fault.OPERATION_STATUS_URL_RELATIVE: (
-        "OPS-RESOURCE",
+        Clause.OPS_RESOURCE,
         "The operation resource's statusUrl is the request path, not the absolute URL the 202 gave.",
     ),
     Fault.COMPLETED_AT_WHILE_PENDING: (
-        "OPS-COMPLETED-AT",
+        Clause.OPS_COMPLETED_AT,
         "A PENDING operation already shows completedAt (equal to its createdAt).",
     ),
     Fault.TERMINAL_STATUS_FLIPS: (
-        "OPS-TERMINAL",
+        Clause.OPS_TERMINAL,
         "Every third read of a finished operation comes from a lagging replica and says PENDING.",
     ),
     Fault.FAILED_OP_ERROR_BODY: (
-        "OPS-ERROR",
+        Clause.OPS_ERROR,
         "A FAILED operation's error is the API error body {code, message, more_info, status}, not RFC 9457.",
     ),
     Fault.FOREIGN_OPERATION_VISIBLE: (
-        "OPS-404",
+        Clause.OPS_404,
         "GET /Operations/{id} finds another account's operation (200 instead of 404).",
     ),
     Fault.SECOND_DELETE_ACCEPTED: (
-        "OPS-DELETE",
+        Clause.OPS_DELETE,
         "DELETE is treated as idempotent: deleting a configuration that no longer exists answers 202.",
     ),
     Fault.FAILED_OP_BUMPS_VERSION: (
-        "OPS-FAILED-NOOP",
+        Clause.OPS_FAILED_NOOP,
         "The worker bumps version before re-checking If-Match and keeps the bump when the operation FAILS.",
     ),
     Fault.DUPLICATE_KEY_HEADER_FIRST_WINS: (
-        "IDEM-FORMAT",
+        Clause.IDEM_FORMAT,
         "Several Idempotency-Key headers are not rejected: the first one is used.",
     ),
     Fault.LENIENT_KEY_FORMAT: (
-        "IDEM-FORMAT",
+        Clause.IDEM_FORMAT,
         "The Idempotency-Key pattern is matched at the start only: a UUID with anything appended is accepted.",
     ),
     Fault.IDEMPOTENCY_KEY_CASE_INSENSITIVE: (
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         "Idempotency keys are lower-cased before lookup: upper- and lower-case forms replay each other.",
     ),
     Fault.REPLAY_AFTER_DELETE_404: (
-        "IDEM-REPLAY",
+        Clause.IDEM_REPLAY,
         "The configuration is looked up before the idempotency key: a replay after a DELETE answers 404.",
     ),
     Fault.FINGERPRINT_IGNORES_IF_MATCH: (
-        "IDEM-MISMATCH",
+        Clause.IDEM_MISMATCH,
         "The idempotency fingerprint leaves out If-Match: another If-Match replays instead of 422.",
     ),
     Fault.IDEMPOTENCY_STORES_4XX: (
-        "IDEM-4XX",
+        Clause.IDEM_4XX,
         "A key is recorded even when its request is rejected: the corrected retry with that key gets 422.",
     ),
     Fault.IDEMPOTENCY_KEY_RACE: (
-        "IDEM-CONCURRENT",
+        Clause.IDEM_CONCURRENT,
         "The key is checked, then (after an await) inserted, without a lock: concurrent requests with one "
         "key each create an operation.",
     ),
     Fault.IDEMPOTENCY_KEYS_GLOBAL: (
-        "IDEM-SCOPE",
+        Clause.IDEM_SCOPE,
         "Idempotency keys are stored without the account: another account's key replays its request.",
     ),
     Fault.DEDUPE_WITHOUT_KEY: (
-        "IDEM-NO-KEY",
+        Clause.IDEM_NO_KEY,
         "A create without Idempotency-Key gets one derived from its body: identical keyless POSTs are deduplicated.",
     ),
     Fault.REJECTED_WRITE_BUMPS_VERSION: (
-        "VER-NOCHANGE",
+        Clause.VER_NOCHANGE,
         "A write rejected with 412 still bumps the configuration's version.",
     ),
-    Fault.UPDATED_AT_NOT_BUMPED: ("VER-TIMES", "An applied PUT or PATCH leaves updatedAt at its previous value."),
-    Fault.CREATED_AT_CHANGES_ON_UPDATE: ("VER-TIMES", "An applied PUT or PATCH sets createdAt to the write's time."),
-    Fault.WEAK_ETAG: ("VER-ETAG", 'GET answers a weak ETag, W/"<version>".'),
-    Fault.WEAK_ETAG_MATCHES: ("VER-IF-MATCH", 'If-Match compares weakly: W/"<version>" matches.'),
+    Fault.UPDATED_AT_NOT_BUMPED: (Clause.VER_TIMES, "An applied PUT or PATCH leaves updatedAt at its previous value."),
+    Fault.CREATED_AT_CHANGES_ON_UPDATE: (
+        Clause.VER_TIMES,
+        "An applied PUT or PATCH sets createdAt to the write's time.",
+    ),
+    Fault.WEAK_ETAG: (Clause.VER_ETAG, 'GET answers a weak ETag, W/"<version>".'),
+    Fault.WEAK_ETAG_MATCHES: (Clause.VER_IF_MATCH, 'If-Match compares weakly: W/"<version>" matches.'),
     Fault.IF_MATCH_UNQUOTED_ACCEPTED: (
-        "VER-IF-MATCH",
+        Clause.VER_IF_MATCH,
         "If-Match is split on commas and stripped of quotes: an unquoted or unterminated version matches.",
     ),
     Fault.POST_HONOURS_IF_MATCH: (
-        "VER-POST-IF-MATCH",
+        Clause.VER_POST_IF_MATCH,
         "POST evaluates If-Match like the other writes: with no current resource it answers 412.",
     ),
     Fault.STALE_APPLY_NOT_RECHECKED: (
-        "VER-CONCURRENT",
+        Clause.VER_CONCURRENT,
         "If-Match is checked when the write is accepted but not again when it applies: concurrent "
         "conditional writes all apply.",
     ),
     Fault.STALE_APPLY_FAILS_409: (
-        "VER-STALE-APPLY",
+        Clause.VER_STALE_APPLY,
         "A write made stale before it applies FAILS with error.status 409 instead of 412.",
     ),
-    Fault.EMPTY_NEXT_TOKEN: ("PAGE-BODY", 'The last page carries nextToken "" instead of leaving it out.'),
+    Fault.EMPTY_NEXT_TOKEN: (Clause.PAGE_BODY, 'The last page carries nextToken "" instead of leaving it out.'),
     Fault.META_PAGE_SIZE_REQUESTED: (
-        "PAGE-BODY",
+        Clause.PAGE_BODY,
         "meta.pageSize is the page size asked for, not the number of items in the page.",
     ),
-    Fault.NEWEST_FIRST: ("PAGE-ORDER", "Lists are ordered newest first (descending createdAt, id)."),
+    Fault.NEWEST_FIRST: (Clause.PAGE_ORDER, "Lists are ordered newest first (descending createdAt, id)."),
     Fault.TOKEN_BOUND_TO_PAGE_SIZE: (
-        "PAGE-TOKEN",
+        Clause.PAGE_TOKEN,
         "Page tokens are signed with the pageSize: a token used with another pageSize is 400.",
     ),
     Fault.FOREIGN_TOKEN_ACCEPTED: (
-        "PAGE-TOKEN-INVALID",
+        Clause.PAGE_TOKEN_INVALID,
         "Page tokens are not bound to the account: another account's token is accepted.",
     ),
     Fault.WRONG_FILTER_TOKEN_ACCEPTED: (
-        "PAGE-TOKEN-INVALID",
+        Clause.PAGE_TOKEN_INVALID,
         "Page tokens are not bound to the memoryStoreId filter: a token used with another filter is accepted.",
     ),
     Fault.PREVIOUS_TOKEN_OFF_BY_ONE: (
-        "PAGE-PREVIOUS",
+        Clause.PAGE_PREVIOUS,
         "previousToken points at the first item of the page (<=, not <): the previous page is shifted by one.",
     ),
     # -- Exact bounds
     Fault.BODY_LIMIT_INCLUSIVE: (
-        "ERR-413",
+        Clause.ERR_413,
         "The body size check uses >= instead of >: a body of exactly 262144 bytes is answered 413.",
     ),
     Fault.INTELLIGENCE_IDS_LIMIT_EXCLUSIVE: (
-        "ERR-400",
+        Clause.ERR_400,
         "intelligenceConfigurationIds is checked with len(ids) >= 5: exactly five ids (the maximum) is 400.",
     ),
     Fault.PUT_STATUS_CALLBACKS_UNBOUNDED: (
-        "ERR-400",
+        Clause.ERR_400,
         "The PUT validator forgets statusCallbacks' maxItems: a PUT with three callbacks is accepted.",
     ),
     Fault.DESCRIPTION_LENGTH_UTF16: (
-        "ERR-400",
+        Clause.ERR_400,
         "description's length is counted in UTF-16 code units (JavaScript's .length): 512 characters "
         "including one outside the BMP (an emoji) are 400.",
     ),
     # -- Near misses of a pattern, format or enum
     Fault.GROUPING_TYPE_CASE_INSENSITIVE: (
-        "ERR-EXACT",
+        Clause.ERR_EXACT,
         "conversationGroupingType is upper-cased before the enum lookup: group_by_profile is accepted "
         "(and stored as GROUP_BY_PROFILE).",
     ),
     Fault.DISPLAY_NAME_UNANCHORED_ON_PUT: (
-        "ERR-400",
+        Clause.ERR_400,
         "PUT's displayName check uses re.match (anchored at the start only): a valid name followed by "
         "anything, such as 'Support!', is accepted on PUT.",
     ),
     Fault.CALLBACK_URL_RELATIVE_ACCEPTED: (
-        "ERR-400",
+        Clause.ERR_400,
         "statusCallbacks[].url is only run through urlsplit, which parses nearly anything: a relative "
         "reference such as /callbacks or example.com/x is accepted.",
     ),
     Fault.IDEMPOTENCY_KEY_UUID_PARSE: (
-        "IDEM-FORMAT",
+        Clause.IDEM_FORMAT,
         "Idempotency-Key is validated with uuid.UUID(), which also takes braces, a urn:uuid: prefix or "
         "32 hex digits without hyphens.",
     ),
     # -- Hostile structure and text
     Fault.RECURSIVE_BODY_SCAN: (
-        "GEN-NO-5XX",
+        Clause.GEN_NO_5XX,
         "A recursive pre-scan of the whole body for lone surrogates, unknown members included, overflows "
         "the stack on deeply nested JSON: RecursionError, 500.",
     ),
     Fault.DESCRIPTION_CUT_AT_NUL: (
-        "RES-ROUNDTRIP",
+        Clause.RES_ROUNDTRIP,
         "description is stored through a NUL-terminated string: it is cut at the first U+0000.",
     ),
     Fault.METADATA_NON_BMP_REPLACED: (
-        "RES-ROUNDTRIP",
+        Clause.RES_ROUNDTRIP,
         "captureRules[].metadata values are stored as utf8mb3: characters outside the BMP (emoji) come back as U+FFFD.",
     ),
     Fault.ERROR_DETAIL_HEADER: (
-        "GEN-NO-5XX",
+        Clause.GEN_NO_5XX,
         "A rejected write repeats its 400 message in a Twilio-Error-Detail header, which must be "
         "Latin-1: a message quoting a non-Latin-1 field name fails to encode, 500.",
     ),
     # -- Media types
     Fault.CONTENT_TYPE_CASE_SENSITIVE: (
-        "ERR-415",
+        Clause.ERR_415,
         "The media type is compared without lower-casing it: Application/JSON is answered 415.",
     ),
     Fault.MEDIA_TYPE_NOT_STRIPPED: (
-        "ERR-415",
+        Clause.ERR_415,
         "The media type is cut at ';' but not stripped: 'application/json ; charset=utf-8' is answered 415.",
     ),
     Fault.JSON_MEDIA_TYPE_PREFIX_MATCH: (
-        "ERR-415",
+        Clause.ERR_415,
         "The JSON media type pattern is applied with re.match (no end anchor): application/jsonx or "
         "application/json-seq are taken as JSON.",
     ),
     # -- Exactness of filters and look-ups
     Fault.MEMORY_STORE_FILTER_NOCASE: (
-        "ERR-EXACT",
+        Clause.ERR_EXACT,
         "The memory_store_id column is declared COLLATE NOCASE: the memoryStoreId filter also lists "
         "configurations whose memoryStoreId differs only in letter case.",
     ),
     Fault.CONFIG_ID_PREFIX_LOOKUP: (
-        "ERR-EXACT",
+        Clause.ERR_EXACT,
         "GET /Configurations/{id} falls back to \"short ids\" (id LIKE ? || '%', when one row matches): "
         "a prefix of an id answers 200.",
     ),
     Fault.OPERATION_ID_CASE_INSENSITIVE: (
-        "ERR-EXACT",
+        Clause.ERR_EXACT,
         "GET /Operations/{id} lower-cases the id before the look-up (ids are generated in lower case): "
         "the upper-case form of an operation id answers 200.",
     ),
