@@ -50,9 +50,10 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     started = time.monotonic()
     if args.base_url:
         return _run_against(plan, depth_of, args, extra, log, credential, started)
-    from ..server import start_background
+    from ..server import start_process
 
-    with start_background(plan.server.server_config()) as running:
+    # In a child process: the run's own process (the tests, or the xdist controller) keeps its interpreter.
+    with start_process(plan.server.server_config()) as running:
         plan = plan.with_changes(base_url=running.base_url, embedded=True)
         depth_of = depth_of.with_changes(base_url=running.base_url, embedded=True) if depth_of else None
         return _run_against(plan, depth_of, args, extra, log, credential, started)

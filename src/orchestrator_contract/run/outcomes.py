@@ -12,7 +12,6 @@ are consumers of these records; none of them reads pytest's own files.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -103,10 +102,8 @@ class OutcomeLog:
         if self.path is None:
             return
         line = json.dumps({"event": kind, **data}, ensure_ascii=False, default=str)
-        with self.path.open("a", encoding="utf-8") as stream:
+        with self.path.open("a", encoding="utf-8") as stream:  # closed at once: a killed run loses no line
             stream.write(line + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
 
     def start(self, path: Path | None) -> None:
         """Begin a fresh log at `path` (an earlier run's is replaced)."""

@@ -3,15 +3,17 @@
 from .app import create_app
 from .config import ServerConfig, parse_credential
 from .faults import FAULTS, Fault
-from .runner import RunningServer, run_server, start_background
+from .runner import RunningServer, ServerProcess, run_server, start_background, start_process
 
 __all__ = [
     "FAULTS",
     "Fault",
     "RunningServer",
     "ServerConfig",
+    "ServerProcess",
     "create_app",
     "parse_credential",
     "run_server",
     "start_background",
+    "start_process",
 ]

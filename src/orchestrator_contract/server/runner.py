@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.process
 import socket
 import threading
 import time
@@ -60,6 +62,66 @@ class RunningServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class ServerProcess:
+    """A server running in a child process (forked with the configuration): the suites' own
+    process keeps its interpreter to itself. `stop()` (or leaving the `with`) ends it."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.is_alive():
+            self.process.terminate()  # SIGTERM: uvicorn shuts down gracefully
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _serve_on(config: ServerConfig | None, sock: socket.socket) -> None:
+    server = uvicorn.Server(_uvicorn_config(create_app(config), "127.0.0.1", sock.getsockname()[1]))
+    server.run(sockets=[sock])
+
+
+def start_process(config: ServerConfig | None = None, startup_timeout: float = 10.0) -> ServerProcess:
+    """Start a server on a free loopback port in a forked child process and return once it answers.
+    Where fork is not available (it is on Linux), the server runs in a thread (`start_background`)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return start_background(config)  # type: ignore[return-value]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepted connections inherit it
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    process = multiprocessing.get_context("fork").Process(target=_serve_on, args=(config, sock), daemon=True)
+    process.start()
+    sock.close()  # the child holds it
+    running = ServerProcess(process, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + startup_timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                probe.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if probe.recv(1):
+                    return running
+        except OSError:
+            pass
+        if not process.is_alive() or time.monotonic() > deadline:
+            running.stop()
+            raise RuntimeError("the reference server did not start")
+        time.sleep(0.01)
 
 
 def start_background(
