@@ -108,7 +108,8 @@ def api2_or_none(request: pytest.FixtureRequest) -> ApiClient | None:
     """The second account's client, or None without one: for a fixture that builds data for
     tests with and without a second account (those that need it take `api2` and are skipped)."""
     try:
-        return request.getfixturevalue("api2")
+        client: ApiClient = request.getfixturevalue("api2")
+        return client
     except pytest.skip.Exception:
         return None
 

@@ -120,12 +120,13 @@ def load_contract_schema(profile: Profile, modes: tuple[str, ...] | None = None)
         no_shrink=not profile.shrink,
         with_security_parameters=False,
     )
-    if hypothesis.settings.default.database is None:  # else the run's (multiplexed) example database applies
+    default = hypothesis.settings.default
+    if default is None or default.database is None:  # else the run's (multiplexed) example database applies
         config.generation.update(database="none")
     config.phases.update(phases=list(profile.phases))
     # A fixed seed is forced only where generation is derandomized (it switches Hypothesis's example
     # database off); a random-seed profile seeds each test from the run's seed (the plugin).
-    config.seed = profile.seed if profile.derandomize else None
+    config.seed = profile.seed if profile.derandomize else None  # type: ignore[assignment]
     config.checks.positive_data_acceptance.expected_statuses = POSITIVE_STATUSES
     config.checks.negative_data_rejection.expected_statuses = NEGATIVE_STATUSES
     return loaded
@@ -207,7 +208,7 @@ def _fresh_key_like(generated: str) -> str:
 
 
 def prepare(
-    case: Case, marks: RunMarks, live: LiveResources, minted: MintedTokens, *, keep_own_ids: bool = False
+    case: Case[Any], marks: RunMarks, live: LiveResources, minted: MintedTokens, *, keep_own_ids: bool = False
 ) -> None:
     """Adjust a generated case as the module docstring explains.
 
@@ -253,7 +254,7 @@ def prepare(
             case.headers[name] = _fresh_key_like(case.headers[name])
 
 
-def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> httpx.Response:
+def send(api: ApiClient, case: Case[Any], target: Target, minted: MintedTokens) -> httpx.Response:
     """Send a generated case; one HTTP/1.1 cannot carry (a header with CR, LF or NUL) is set
     aside for Hypothesis to replace, never sent or failed."""
     kwargs = case.as_transport_kwargs(base_url=target.base_url)
@@ -273,7 +274,7 @@ def send(api: ApiClient, case: Case, target: Target, minted: MintedTokens) -> ht
     return response
 
 
-def judge(case: Case, response: Any, target: Target, extra_checks: list[Any]) -> None:
+def judge(case: Case[Any], response: Any, target: Target, extra_checks: list[Any]) -> None:
     """Run the checks; a failure becomes a ContractViolation naming its clause."""
     observed.record_checks(checks.BUILTIN_CLAUSES[c.__name__] for c in checks.BUILTIN_CHECKS)
     try:
@@ -305,7 +306,7 @@ def deferred(profile: Profile) -> Iterator[DeferredChecks]:
 
 
 def conforms(
-    case: Case, api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, minted: MintedTokens
+    case: Case[Any], api: ApiClient, live: LiveResources, marks: RunMarks, target: Target, minted: MintedTokens
 ) -> None:
     prepare(case, marks, live, minted)
     response = send(api, case, target, minted)
@@ -317,7 +318,7 @@ def conforms(
 @valid_schema.parametrize()
 @pytest.mark.conformance
 def test_valid_requests_conform(
-    case: Case,
+    case: Case[Any],
     api: ApiClient,
     live: LiveResources,
     marks: RunMarks,
@@ -332,7 +333,7 @@ def test_valid_requests_conform(
 @invalid_schema.parametrize()
 @pytest.mark.conformance
 def test_invalid_requests_are_rejected(
-    case: Case,
+    case: Case[Any],
     api: ApiClient,
     live: LiveResources,
     marks: RunMarks,
@@ -354,15 +355,16 @@ NEGATIVE_SHARE = 10  # one step in ten is negative data (as Schemathesis's own s
 @dataclass
 class Step:
     operation_id: str
-    case: Case
+    case: Case[Any]
     response: httpx.Response
 
 
-def case_strategy(operation_id: str, mode: GenerationMode) -> st.SearchStrategy[Case]:
-    return schema.find_operation_by_id(operation_id).as_strategy(generation_mode=mode)
+def case_strategy(operation_id: str, mode: GenerationMode) -> st.SearchStrategy[Case[Any]]:
+    strategy: st.SearchStrategy[Case[Any]] = schema.find_operation_by_id(operation_id).as_strategy(generation_mode=mode)
+    return strategy
 
 
-def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
+def follow(link: Link, steps: list[Step], pick: int, case: Case[Any]) -> None:
     """Fill `case` from an earlier answer the link applies to (the `pick`-th of them, cyclically);
     a value the case is negative in is left as generated, and so is everything when no earlier
     answer fits (the step then runs as drawn)."""
@@ -387,7 +389,7 @@ def follow(link: Link, steps: list[Step], pick: int, case: Case) -> None:
         elif where == "query":
             case.query = {**(case.query or {}), name: value}
         else:
-            case.headers = {**(case.headers or {}), name: str(value)}
+            case.headers = {**dict(case.headers or {}), name: str(value)}  # type: ignore[assignment]
 
 
 @pytest.mark.conformance

@@ -320,7 +320,7 @@ def listed_ids(client: ApiClient, clause: str, *, max_pages: int = 20, **params:
         response = client.list(pageSize=1000, pageToken=token, **params)
         expect(response.status_code == 200, clause, f"list {params} answered {response.status_code}")
         body = json_of(response)
-        ids += [i.get("id") for i in body.get("configurations", []) if isinstance(i, dict)]
+        ids += [str(i.get("id")) for i in body.get("configurations", []) if isinstance(i, dict)]
         token = body.get("meta", {}).get("nextToken")
         if not token:
             break

@@ -138,13 +138,14 @@ class ConfigurationMachine(RuleBasedStateMachine):
         )
         return True
 
-    def _read(self, cid: str, clause: str) -> dict[str, Any]:
+    def _read(self, cid: str, clause: Clause) -> dict[str, Any]:
         """GET a live configuration and compare it with the model (written values, version, times)."""
         representation = expect_json(self.scenario.fetch(cid), Clause.GEN_STATUS, f"GET {cid}")
         self._compare(representation, clause)
-        return representation
+        checked: dict[str, Any] = representation
+        return checked
 
-    def _compare(self, rep: Any, clause: str) -> None:
+    def _compare(self, rep: Any, clause: Clause) -> None:
         expect(isinstance(rep, dict), Clause.RES_SHAPE, f"representation is not an object: {rep!r}")
         cid = rep.get("id")
         tracked = self.live[cid]

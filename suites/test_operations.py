@@ -57,7 +57,7 @@ class Step:
 
     @property
     def operation_id(self) -> str:
-        return self.accepted.headers.get("Operation-Id", "")
+        return str(self.accepted.headers.get("Operation-Id", ""))
 
     @property
     def accepted_body(self) -> dict[str, Any]:
@@ -68,7 +68,8 @@ class Step:
     def final_status(self) -> str | None:
         if self.terminal_index is None:
             return None
-        return json_of(self.observations[self.terminal_index])["status"]
+        status = json_of(self.observations[self.terminal_index])["status"]
+        return str(status) if status is not None else None
 
 
 def status_of(response: httpx.Response) -> Any:
@@ -240,7 +241,7 @@ def test_accepted_body_and_headers_agree(lifecycle: dict[str, Step], api: ApiCli
         f"related.configurationId {related!r} of a completed create cannot be fetched: "
         f"{step.after.status_code if step.after is not None else '-'}",
     )
-    got = json_of(step.after)
+    got = json_of(step.after) if step.after is not None else {}
     expect(
         isinstance(got, dict) and got.get("id") == related,
         Clause.OPS_CREATE_ID,
@@ -323,7 +324,7 @@ def check_operation(response: httpx.Response, op_id: str, accepted: dict[str, An
         )
     else:
         expect(error is None, Clause.OPS_ERROR, f"{what}: a {status} operation carries an error: {error!r}")
-    return status
+    return str(status)
 
 
 @pytest.mark.parametrize("name", STEPS)
@@ -441,7 +442,7 @@ def test_invalid_writes_are_answered_at_once(scenario: Scenario, world: OpsWorld
     duplicate = scenario.body(
         "ops sync dup", "ops-sync", conversationsV1Bridge={"serviceId": scenario.marks.service_id("ops-sync")}
     )
-    cases: list[tuple[int, str, str, Callable[[], httpx.Response]]] = [
+    cases: list[tuple[int, Clause, str, Callable[[], httpx.Response]]] = [
         (400, Clause.ERR_400, "POST without description", lambda: api.create(missing_description)),
         (409, Clause.RES_CONFLICT, "POST with a serviceId another configuration holds", lambda: api.create(duplicate)),
         (

@@ -509,7 +509,7 @@ def real_token(api: ApiClient, dataset: Dataset) -> str:
     expect(
         "nextToken" in page.meta, Clause.PAGE_BODY, f"page 1 of {len(dataset.ids)} items (pageSize 2) has no nextToken"
     )
-    return page.meta["nextToken"]
+    return str(page.meta["nextToken"])
 
 
 def flip(token: str, index: int) -> str:
@@ -535,7 +535,7 @@ def _b64_json(segment: str) -> Any:
 def _changed(value: Any) -> Any:
     """The value with its first integer incremented (or, failing that, its first string altered)."""
 
-    def walk_values(v: Any, want: type) -> tuple[Any, bool]:
+    def walk_values(v: Any, want: type[Any]) -> tuple[Any, bool]:
         if isinstance(v, want) and not isinstance(v, bool):
             return (v + 1 if want is int else v[:-1] + ("b" if v.endswith("a") else "a")), True
         items = list(v.items()) if isinstance(v, dict) else list(enumerate(v)) if isinstance(v, list) else []

@@ -66,7 +66,8 @@ class JournalledSdkHttp(HttpClient):  # type: ignore[misc]
             kwargs["data"] = data
         prepared = requests.Session().prepare_request(requests.Request(**kwargs, auth=auth))
         sent = [(k, v) for k, v in prepared.headers.items() if k.lower() != "authorization"]  # the client's own
-        response = self.api.request(str(prepared.method), str(prepared.url), content=prepared.body, headers=sent)
+        body = prepared.body if isinstance(prepared.body, (bytes, str)) else None  # the SDK sends JSON or nothing
+        response = self.api.request(str(prepared.method), str(prepared.url), content=body, headers=sent)
         return TwilioResponse(response.status_code, response.text, response.headers)
 
 

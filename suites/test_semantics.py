@@ -16,6 +16,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -85,6 +86,10 @@ def run_service_id(marks: RunMarks) -> str:
     return marks.service_id(marks.unique("semantics"))
 
 
+def put_accepted(scenario: Scenario, cid: str, body: dict[str, Any]) -> str:
+    return scenario.accept(scenario.api.replace(cid, body), Clause.RES_PUT, f"PUT {cid}")
+
+
 def check_shape(rep: Any) -> dict[str, Any]:
     """Closed representation with every required member, timestamps in whole seconds."""
     expect(isinstance(rep, dict), Clause.RES_SHAPE, f"the representation is not an object: {rep!r}")
@@ -96,7 +101,8 @@ def check_shape(rep: Any) -> dict[str, Any]:
     )
     for name in ("createdAt", "updatedAt"):
         parse_timestamp(rep[name], f"{rep.get('id')}: {name}")
-    return rep
+    checked: dict[str, Any] = rep
+    return checked
 
 
 def read(scenario: Scenario, cid: str) -> dict[str, Any]:
@@ -184,12 +190,7 @@ def test_put_absent_or_null_optionals_return_to_defaults(scenario: Scenario) -> 
         "memoryExtractionEnabled": None,
         "conversationsV1Bridge": None,
     }
-    in_parallel(
-        [
-            lambda c=c, b=b: scenario.accept(scenario.api.replace(c, b), Clause.RES_PUT, f"PUT {c}")
-            for c, b in zip(ids, [absent, nulls], strict=True)
-        ]
-    )
+    in_parallel([partial(put_accepted, scenario, c, b) for c, b in zip(ids, [absent, nulls], strict=True)])
     for cid, old in zip(ids, before, strict=True):
         rep = read(scenario, cid)
         assert_matches(
@@ -221,7 +222,7 @@ def test_put_display_name_given_replaces_it(scenario: Scenario) -> None:
 def test_patch_absent_and_null_keep_fields(scenario: Scenario) -> None:
     [cid] = scenario.create_many([rich_body(scenario, "patch-null")], clause=Clause.GEN_STATUS)
     before = read(scenario, cid)
-    patch = {name: None for name in mutable_fields(before) if name != "description"}
+    patch: dict[str, Any] = {name: None for name in mutable_fields(before) if name != "description"}
     patch["description"] = "patched"
     scenario.accept(scenario.api.patch(cid, patch), Clause.RES_PATCH, f"PATCH {cid}")
     after = read(scenario, cid)
@@ -709,7 +710,7 @@ def expect_conflict(response: httpx.Response, holder: str, what: str) -> None:
 def test_service_id_conflicts(scenario: Scenario) -> None:
     api = scenario.api
     sid = run_service_id(scenario.marks)
-    bridge = {"conversationsV1Bridge": {"serviceId": sid}}
+    bridge: dict[str, Any] = {"conversationsV1Bridge": {"serviceId": sid}}
     holder, other = scenario.create_many(
         [scenario.body("conflict-a", **bridge), scenario.body("conflict-b")], clause=Clause.RES_CONFLICT
     )
@@ -746,7 +747,7 @@ def test_service_id_conflicts(scenario: Scenario) -> None:
 
 @pytest.mark.isolation
 def test_service_id_held_in_another_account_is_no_conflict(scenario: Scenario, api2: ApiClient) -> None:
-    bridge = {"conversationsV1Bridge": {"serviceId": run_service_id(scenario.marks)}}
+    bridge: dict[str, Any] = {"conversationsV1Bridge": {"serviceId": run_service_id(scenario.marks)}}
     scenario.accept(
         api2.create(scenario.body("foreign-holder", **bridge)),
         Clause.GEN_STATUS,

@@ -185,7 +185,7 @@ def test_reads_replays_and_rejected_requests_change_nothing(scenario: Scenario) 
     cid = created.id
     before = scenario.fetch(cid)
 
-    rejections: list[tuple[str, Callable[[], httpx.Response], int, str]] = [
+    rejections: list[tuple[str, Callable[[], httpx.Response], int, Clause]] = [
         ("PATCH with a wrongly typed field", lambda: api.patch(cid, {"description": 5}), 400, Clause.ERR_400),
         ("PATCH with a read-only field", lambda: api.patch(cid, {"version": 7}), 400, Clause.ERR_400),
         ("PUT without the required members", lambda: api.replace(cid, {"description": "x"}), 400, Clause.ERR_400),
