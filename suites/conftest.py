@@ -19,7 +19,7 @@ from orchestrator_contract.client import ApiClient, ClientSettings, RunShared
 from orchestrator_contract.polling import PollSettings
 from orchestrator_contract.pytest_plugin import PLAN_KEY, SHARED_KEY
 from orchestrator_contract.run.plan import RunPlan
-from orchestrator_contract.target import RunMarks, Target
+from orchestrator_contract.target import RunMarks, Target, process_instance
 from orchestrator_contract.toolkit import Scenario
 
 # Options, the run context, verdicts, cassettes and failure records, redaction of every report.
@@ -55,7 +55,9 @@ def target(run_plan: RunPlan) -> Iterator[Target]:
 
 @pytest.fixture(scope="session")
 def marks(run_plan: RunPlan) -> RunMarks:
-    return RunMarks(run_plan.run_id)
+    # Each stage of a run is its own pytest session (in this process, or new xdist workers): the stage
+    # is part of the instance, so no name, store or key of one stage is drawn again by the next.
+    return RunMarks(run_plan.run_id, instance=f"{run_plan.stage}-{process_instance()}")
 
 
 @pytest.fixture(scope="session")
