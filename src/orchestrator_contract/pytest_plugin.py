@@ -410,12 +410,10 @@ def _last_line(report: pytest.TestReport) -> str:
 
 
 def operation_of_failure(violation: ContractViolation | None, exchanges: list[journal.Exchange]) -> str:
-    """The operationId of the exchange that shows the violation (else the test's last request)."""
-    exchange = (
-        violation.culprit
-        if violation is not None and violation.culprit is not None
-        else (exchanges[-1] if exchanges else None)
-    )
+    """The operationId of the exchange that shows the violation: the answer its raiser named, else
+    the test's newest exchange when it was raised (not a later one, such as its cleanup's)."""
+    exchange = (violation.culprit or violation.last_exchange) if violation is not None else None
+    exchange = exchange or (exchanges[-1] if exchanges else None)
     if exchange is None:
         return ""
     return observed.operation_of(exchange.request.method, exchange.request.url.path)

@@ -26,6 +26,10 @@ class ContractViolation(AssertionError):
         recorded = journal.current()
         culprit = recorded.find(response) if response is not None else None
         self.culprit = culprit  # the exchange that shows it, when the raiser named its answer
+        exchanges = recorded.snapshot()
+        # The newest exchange when it was raised: what the operation of an unnamed answer is judged by
+        # (requests the test sends afterwards, its cleanup, are not what broke the clause).
+        self.last_exchange = exchanges[-1] if exchanges else None
         shown = f"{culprit.describe()}\n" if culprit is not None else ""
         context = recorded.reproduction()
         message = f"{describe(clause)}\n  violation: {self.detail}\nreproduce (secrets redacted):\n{shown}" + (
