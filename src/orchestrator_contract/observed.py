@@ -91,6 +91,7 @@ def record_response(request: httpx.Request, status: int, headers: httpx.Headers,
 
 
 def record_check(clause: str, passed: bool = True) -> None:
+    clause = str(clause)  # a plain str, not a Clause member: xdist carries the tally to its controller
     with _lock:
         _checks[clause] += 1
         if not passed:
@@ -100,7 +101,7 @@ def record_check(clause: str, passed: bool = True) -> None:
 def record_checks(clauses: Iterable[str]) -> None:
     with _lock:
         for clause in clauses:
-            _checks[clause] += 1
+            _checks[str(clause)] += 1
 
 
 def take_tally() -> dict[str, Any]:

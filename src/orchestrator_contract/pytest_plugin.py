@@ -299,8 +299,9 @@ class OutcomeSide:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         tally = getattr(node, "workeroutput", {}).get(TALLY_KEY)
-        if tally is not None:
-            self.tallies.append(tally)
+        process = f"{self.plan.stage}/{getattr(getattr(node, 'gateway', None), 'id', '?')}"
+        if tally is not None and all(t.get("process") != process for t in self.tallies):
+            self.tallies.append({**tally, "process": process})
 
     def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
         """A Ctrl-C; not the `Interrupted` (a KeyboardInterrupt too) xdist raises to end a session
@@ -343,7 +344,7 @@ class OutcomeSide:
         for nodeid in list(self._phases):
             self._emit(nodeid)
         if not self.config.pluginmanager.hasplugin("dsession"):
-            self.tallies.append(observed.take_tally())
+            self.tallies.append({**observed.take_tally(), "process": f"{self.plan.stage}/main"})
         return oc.StageFacts(
             stage=self.plan.stage,
             expected=tuple(self.expected),
