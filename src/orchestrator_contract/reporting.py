@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .redaction import scrub, scrub_tree  # noqa: F401  (the report writers' one redaction)
 
 if TYPE_CHECKING:
-    from .run.outcomes import Outcome, OutcomeLog, TargetFacts
+    from .run.outcomes import OutcomeLog, TargetFacts
     from .run.verdict import Verdict
 
 FAILURES_DIR = "failures"
@@ -147,20 +147,6 @@ def _headline(text: str) -> str:
     return next((ln for ln in lines if ln.startswith("violation:")), lines[0] if lines else "")[:240]
 
 
-_RANK = {"failed": 0, "known": 1, "passed": 2, "skipped": 3}
-
-
-def decisive_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
-    """One outcome per test, in first-seen order: a failure in any stage, else a known violation,
-    else a pass, else a skip (a test that passed at breadth and was cut short deeper passed)."""
-    best: dict[str, Outcome] = {}
-    for outcome in outcomes:
-        held = best.get(outcome.test)
-        if held is None or _RANK.get(outcome.outcome, 9) < _RANK.get(held.outcome, 9):
-            best[outcome.test] = outcome
-    return list(best.values())
-
-
 def result_from(
     log: OutcomeLog,
     verdict: Verdict,
@@ -173,6 +159,8 @@ def result_from(
     for stage in log.stages:
         ran = {o.test for o in log.outcomes if o.stage == stage.stage and o.ran}
         result.stages.append(f"{stage.stage}: {len(ran & set(stage.expected))} of {len(stage.expected)} tests ran")
+    from .run.outcomes import decisive_outcomes
+
     for outcome in decisive_outcomes(log.outcomes):
         classname, _, name = junit_key(outcome.test).partition("::")
         result.tests += 1

@@ -167,6 +167,20 @@ class OutcomeLog:
             )
 
 
+_RANK = {"failed": 0, "known": 1, "passed": 2, "skipped": 3}
+
+
+def decisive_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
+    """One outcome per test, in first-seen order: a failure in any stage, else a known violation,
+    else a pass, else a skip (a test that passed at breadth and was cut short deeper passed)."""
+    best: dict[str, Outcome] = {}
+    for outcome in outcomes:
+        held = best.get(outcome.test)
+        if held is None or _RANK.get(outcome.outcome, 9) < _RANK.get(held.outcome, 9):
+            best[outcome.test] = outcome
+    return list(best.values())
+
+
 def replace_triage(outcome: Outcome, triage: str) -> Outcome:
     record = dict(outcome.record or {}, triage=triage) if outcome.record is not None else None
     return replace(outcome, triage=triage, record=record)

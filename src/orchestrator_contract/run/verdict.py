@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .outcomes import OutcomeLog
+from .outcomes import OutcomeLog, decisive_outcomes
 
 NO_TESTS_COLLECTED = 5  # pytest's own status for a session that selected nothing
 
@@ -85,9 +85,9 @@ def decide(log: OutcomeLog, *, coverage_gaps: Sequence[str] = (), require_covera
         return Verdict(Exit.USAGE, "USAGE", usage)
     if any(s.interrupted for s in log.stages):
         return Verdict(Exit.USAGE, "INTERRUPTED", "the run was interrupted (Ctrl-C); its reports show what ran")
-    violations = [o for o in log.outcomes if o.is_violation]
-    errors = [o for o in log.outcomes if o.is_suite_error]
-    known = [o for o in log.outcomes if o.outcome == "known"]
+    violations = sorted({o.test for o in log.outcomes if o.is_violation})  # tests, whichever stage failed them
+    errors = sorted({o.test for o in log.outcomes if o.is_suite_error} - set(violations))
+    known = sorted({o.test for o in log.outcomes if o.outcome == "known"})
     done = completeness(log)
     crashed = any(s.internal_error for s in log.stages)
     if log.stages and done.expected == 0 and not log.outcomes:
@@ -133,8 +133,9 @@ def decide(log: OutcomeLog, *, coverage_gaps: Sequence[str] = (), require_covera
             "COVERAGE INCOMPLETE",
             "no violation, but these documented responses were never observed: " + ", ".join(coverage_gaps),
         )
-    passed = sum(1 for o in log.outcomes if o.outcome == "passed")
-    skipped = sum(1 for o in log.outcomes if o.outcome == "skipped")
+    decisive = decisive_outcomes(log.outcomes)  # one per test, whichever stages ran it
+    passed = sum(1 for o in decisive if o.outcome == "passed")
+    skipped = sum(1 for o in decisive if o.outcome == "skipped")
     parts = [f"{passed} passed"]
     if skipped:
         parts.append(f"{skipped} skipped")
