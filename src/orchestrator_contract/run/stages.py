@@ -46,7 +46,7 @@ def fail_fast(plan: RunPlan, extra: Sequence[str]) -> bool:
     )
 
 
-def _selection(plan: RunPlan) -> tuple[str, ...]:
+def selection(plan: RunPlan) -> tuple[str, ...]:
     """The files a run of named tests needs (`--test`), else the suites folder."""
     suites = suites_dir()
     if not plan.tests:
@@ -57,7 +57,7 @@ def _selection(plan: RunPlan) -> tuple[str, ...]:
 def stages(plan: RunPlan, extra: Sequence[str]) -> list[Stage]:
     suites = suites_dir()
     if plan.tests:
-        return [Stage("all", _selection(plan))]
+        return [Stage("all", selection(plan))]
     if fail_fast(plan, extra):
         return [
             Stage("scenarios", (str(suites), f"--ignore={suites / CONFORMANCE_FILE}")),

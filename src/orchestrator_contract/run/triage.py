@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from .outcomes import FAILED, Outcome, OutcomeLog
 from .plan import RunPlan
-from .stages import Stage, _selection, run_session
+from .stages import Stage, run_session, selection
 
 NOT_REPLAYED = "not replayed"
 
@@ -83,7 +83,7 @@ def triage(plan: RunPlan, log: OutcomeLog) -> str:
     )
     replayed = OutcomeLog()
     with contextlib.redirect_stdout(io.StringIO()):  # the replay's own pytest output says nothing new
-        run_session(replay_plan, Stage("triage", _selection(replay_plan)), 0, [], replayed)
+        run_session(replay_plan, Stage("triage", selection(replay_plan)), 0, [], replayed)
     labels: dict[str, str] = {}
     for test in chosen.replay:
         labels[test] = label(
