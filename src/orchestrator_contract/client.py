@@ -29,7 +29,7 @@ import httpx
 from . import journal, observed, redaction
 from .clauses import Clause
 from .defaults import Credential
-from .target_health import TargetHealth, answer_limit, describe_exchange, insanity, spec_bound
+from .target_health import TargetHealth, answer_limit, describe_exchange, insanity, read_up_to, spec_bound
 from .violations import ContractViolation, SuiteError, expect
 
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"
@@ -196,7 +196,7 @@ class ContractTransport(httpx.BaseTransport):
                 headers = raw.headers
                 limit = answer_limit(request, self._settings.max_response_bytes)
                 try:
-                    body, exchange.cut_at = _read_up_to(raw, limit)
+                    body, exchange.cut_at = read_up_to(raw, limit)
                 except httpx.StreamConsumed:  # a transport that hands over read responses (tests)
                     body = raw.content
                     headers = httpx.Headers(
@@ -274,20 +274,6 @@ class ContractTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
-
-
-def _read_up_to(raw: httpx.Response, limit: int) -> tuple[bytes, int | None]:
-    """The raw body, read up to `limit` bytes (a longer one is cut there: the rest is never read);
-    and where it was cut, or None."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in raw.iter_raw():
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return b"".join(chunks), limit
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), None
 
 
 def wire_headers(headers: Mapping[str, Any] | list[tuple[str, Any]] | None) -> list[tuple[str, bytes | str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .redaction import scrub, scrub_tree  # noqa: F401  (the report writers' one redaction)
+from .run.outcomes import SUITE_ERROR, VIOLATION  # noqa: F401  (the report writers name verdicts so)
 
 if TYPE_CHECKING:
     from .run.outcomes import OutcomeLog, TargetFacts
@@ -26,7 +27,6 @@ FAILURES_DIR = "failures"
 CASSETTES_DIR = "cassettes"
 HTML_REPORT = "report.html"
 REPRODUCE_MARK = "reproduce (secrets redacted):"  # where a ContractViolation's curl reproduction starts
-VIOLATION, SUITE_ERROR = "violation", "suite-error"
 BASELINE_STATUS = "baseline.json"
 COVERAGE_FILE = "coverage.json"
 

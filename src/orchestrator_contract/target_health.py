@@ -50,6 +50,20 @@ def answer_limit(request: httpx.Request, max_response_bytes: int) -> int:
     return min(max_response_bytes, spec_bound(request))
 
 
+def read_up_to(raw: httpx.Response, limit: int) -> tuple[bytes, int | None]:
+    """The raw body, read up to `limit` bytes (a longer one is cut there: the rest is never read);
+    and where it was cut, or None."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in raw.iter_raw():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), limit
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), None
+
+
 def _is_json_type(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
     return media == "application/json" or media.endswith("+json")

@@ -143,9 +143,7 @@ class OutcomeLog:
     def label(self, test: str, triage: str) -> None:
         """Triage's label for every failed outcome of `test`."""
         with self._lock:
-            self.outcomes = [
-                replace_triage(o, triage) if o.test == test and o.outcome == FAILED else o for o in self.outcomes
-            ]
+            self.outcomes = relabelled(self.outcomes, test, triage)
             self._append("triage", {"test": test, "triage": triage})
 
     def mark_hard_stopped(self) -> None:
@@ -181,9 +179,14 @@ def decisive_outcomes(outcomes: list[Outcome]) -> list[Outcome]:
     return list(best.values())
 
 
-def replace_triage(outcome: Outcome, triage: str) -> Outcome:
-    record = dict(outcome.record or {}, triage=triage) if outcome.record is not None else None
-    return replace(outcome, triage=triage, record=record)
+def relabelled(outcomes: list[Outcome], test: str, triage: str) -> list[Outcome]:
+    """`outcomes` with triage's label on every failed outcome of `test` (and in its record)."""
+
+    def label(o: Outcome) -> Outcome:
+        record = dict(o.record, triage=triage) if o.record is not None else None
+        return replace(o, triage=triage, record=record)
+
+    return [label(o) if o.test == test and o.outcome == FAILED else o for o in outcomes]
 
 
 def read(report_dir: Path, *, shard: str = "") -> OutcomeLog:
@@ -207,10 +210,7 @@ def read(report_dir: Path, *, shard: str = "") -> OutcomeLog:
         elif kind == "target" and log.target is None:
             log.target = TargetFacts(**data)
         elif kind == "triage":
-            log.outcomes = [
-                replace_triage(o, data["triage"]) if o.test == data["test"] and o.outcome == FAILED else o
-                for o in log.outcomes
-            ]
+            log.outcomes = relabelled(log.outcomes, data["test"], data["triage"])
         elif kind == "hard-stop":
             log.hard_stopped = True
         elif kind == "tally":

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..defaults import Credential
-from ..target_health import answer_limit, describe_exchange, insanity
+from ..target_health import answer_limit, describe_exchange, insanity, read_up_to
 from .outcomes import TargetFacts
 
 PROBE_TIMEOUT_S = 5.0
@@ -38,18 +38,9 @@ class ProbeAnswer:
 
 
 def _send(client: httpx.Client, request: httpx.Request, max_response_bytes: int) -> ProbeAnswer:
-    limit = answer_limit(request, max_response_bytes)
     with client.stream(request.method, request.url, content=request.content, headers=request.headers) as response:
-        chunks: list[bytes] = []
-        size, cut_at = 0, None
-        for chunk in response.iter_raw():
-            if size + len(chunk) > limit:
-                chunks.append(chunk[: limit - size])
-                cut_at = limit
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return ProbeAnswer(request, response.status_code, response.headers, b"".join(chunks), cut_at)
+        body, cut_at = read_up_to(response, answer_limit(request, max_response_bytes))
+        return ProbeAnswer(request, response.status_code, response.headers, body, cut_at)
 
 
 def probe(base_url: str, credential: Credential, max_response_bytes: int) -> TargetFacts | None:
