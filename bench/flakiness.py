@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from orchestrator_contract.reporting import read_result
+from orchestrator_contract.reporting.summary import read_result
 
 
 def outcomes(report_dir: Path) -> dict[str, str]:

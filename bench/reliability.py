@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from machine import git_commit, loadavg, nested_env
 from orchestrator_contract.mutation.suite_runs import run_command
-from orchestrator_contract.reporting import read_result
+from orchestrator_contract.reporting.summary import read_result
 
 REPORT = REPO / "reports" / "reliability.md"
 # Server conditions the nightly runs cycle through: a correct server may be slow, remote or throttled.

@@ -43,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
 from machine import cpu_model, git_commit, loadavg, nested_env
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 
 VENV_BIN = Path(sys.executable).parent
 REPORT = REPO / "reports" / "throughput.md"

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from machine import describe, git_commit, loadavg, nested_env
 from orchestrator_contract.mutation.suite_runs import run_command
-from orchestrator_contract.reporting import read_result
+from orchestrator_contract.reporting.summary import read_result
 
 REPORT = REPO / "reports" / "bench.md"
 TARGETS = {"loopback": 30, "latency 25 ms": 60, "latency 50 ms": 90, "operations 500 ms": 90}

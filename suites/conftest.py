@@ -4,7 +4,7 @@
 another server with the credentials in TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (and, for the
 isolation checks, TWILIO_SECOND_ACCOUNT_SID / TWILIO_SECOND_AUTH_TOKEN). The options, the run
 context (what `orchestrator-contract run` decided), verdicts and reports are the plugin's
-(`orchestrator_contract.pytest_plugin`).
+(`orchestrator_contract.plugin.pytest_plugin`).
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator_contract import journal, profiles
-from orchestrator_contract.cleanup import remove_run_resources
-from orchestrator_contract.client import ApiClient, ClientSettings, RunShared
-from orchestrator_contract.polling import PollSettings
-from orchestrator_contract.pytest_plugin import PLAN_KEY, SHARED_KEY
+from orchestrator_contract.contract import profiles
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.client import ApiClient, ClientSettings, RunShared
+from orchestrator_contract.exchanges.target import RunMarks, Target, process_instance
+from orchestrator_contract.plugin.pytest_plugin import PLAN_KEY, SHARED_KEY
 from orchestrator_contract.run.plan import RunPlan
-from orchestrator_contract.target import RunMarks, Target, process_instance
-from orchestrator_contract.toolkit import Scenario
+from orchestrator_contract.scenarios.cleanup import remove_run_resources
+from orchestrator_contract.scenarios.polling import PollSettings
+from orchestrator_contract.scenarios.steps import Scenario
 
 # Options, the run context, verdicts, cassettes and failure records, redaction of every report.
-pytest_plugins = ["orchestrator_contract.pytest_plugin"]
+pytest_plugins = ["orchestrator_contract.plugin.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")

@@ -43,18 +43,21 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from orchestrator_contract import checks, edges, observed, profiles
-from orchestrator_contract.client import ApiClient, UnsendableRequest
-from orchestrator_contract.deferred import DeferredChecks
-from orchestrator_contract.json_documents import json_or_none
-from orchestrator_contract.links import UNRESOLVED, Link, evaluate, spec_links
-from orchestrator_contract.polling import PollSettings
-from orchestrator_contract.profiles import Profile
-from orchestrator_contract.resources import spec_path
-from orchestrator_contract.strategies import json_integers
-from orchestrator_contract.target import RunMarks, Target
-from orchestrator_contract.toolkit import Scenario, new_key, operation_id
-from orchestrator_contract.violations import ContractViolation
+from orchestrator_contract.contract import profiles
+from orchestrator_contract.contract.json_documents import json_or_none
+from orchestrator_contract.contract.locations import spec_path
+from orchestrator_contract.contract.profiles import Profile
+from orchestrator_contract.contract.violations import ContractViolation
+from orchestrator_contract.exchanges import coverage as observed
+from orchestrator_contract.exchanges.client import ApiClient, UnsendableRequest
+from orchestrator_contract.exchanges.target import RunMarks, Target
+from orchestrator_contract.scenarios import schemathesis_checks as checks
+from orchestrator_contract.scenarios.deferred import DeferredChecks
+from orchestrator_contract.scenarios.polling import PollSettings
+from orchestrator_contract.scenarios.steps import Scenario, new_key, operation_id
+from orchestrator_contract.spec_data import edge_cases as edges
+from orchestrator_contract.spec_data.links import UNRESOLVED, Link, evaluate, spec_links
+from orchestrator_contract.spec_data.strategies import json_integers
 
 UUID_KEY = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 WRITE_OPERATIONS = {"createConfiguration", "updateConfiguration", "patchConfiguration"}

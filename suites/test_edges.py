@@ -6,7 +6,7 @@ the byte limit is accepted), ERR-415, ERR-EXACT, PAGE-SIZE, PAGE-FILTER, IDEM-FO
 (never, for any input), ERR-BODY (every rejection), RES-ROUNDTRIP (hostile text that is valid is
 stored and read back exactly), OPS-SYNC (a valid write that is accepted also completes).
 
-Every case comes from the spec (`orchestrator_contract.edges`: the bounds, patterns, formats,
+Every case comes from the spec (`orchestrator_contract.spec_data.edge_cases`: the bounds, patterns, formats,
 enums, closed objects and media types it states), names the clause it probes, and says what a
 conformant server answers. The `ci` profile sends the whole deterministic catalogue (the
 fuzzed part draws `profile.edge_fuzz_examples` hostile values); the nightly profile draws far more.
@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator_contract import edges
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.edge_runner import EdgeRunner, raise_first
-from orchestrator_contract.profiles import Profile
-from orchestrator_contract.toolkit import Scenario
-from orchestrator_contract.violations import expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.profiles import Profile
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.scenarios.edge_runner import EdgeRunner, raise_first
+from orchestrator_contract.scenarios.steps import Scenario
+from orchestrator_contract.spec_data import edge_cases as edges
 
 pytestmark = [pytest.mark.edges, pytest.mark.validation]
 

@@ -20,12 +20,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import CONFIGURATIONS, ApiClient
-from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.polling import accepted_operation, operation_path
-from orchestrator_contract.strategies import create_bodies
-from orchestrator_contract.toolkit import (
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.exchanges.client import CONFIGURATIONS, ApiClient
+from orchestrator_contract.scenarios.expectations import expect_error
+from orchestrator_contract.scenarios.polling import accepted_operation, operation_path
+from orchestrator_contract.scenarios.steps import (
     Scenario,
     created_id,
     distinct_operations,
@@ -34,7 +34,7 @@ from orchestrator_contract.toolkit import (
     race,
     settle_all,
 )
-from orchestrator_contract.violations import expect
+from orchestrator_contract.spec_data.strategies import create_bodies
 
 # -- helpers ----------------------------------------------------------------------------------
 

@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestrator_contract import journal
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
-from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.json_documents import json_or_none as json_of
-from orchestrator_contract.target import Target
-from orchestrator_contract.toolkit import Scenario, created_id, operation_id, replace_body
-from orchestrator_contract.violations import expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.json_documents import json_or_none as json_of
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
+from orchestrator_contract.exchanges.target import Target
+from orchestrator_contract.scenarios.expectations import expect_error
+from orchestrator_contract.scenarios.steps import Scenario, created_id, operation_id, replace_body
 
 WRONG_SECRET = "not-the-auth-token-" + hashlib.sha256(b"orchestrator-contract wrong secret").hexdigest()[:24]
 UNKNOWN_ACCOUNT_SID = "AC" + hashlib.sha256(b"orchestrator-contract unknown account").hexdigest()[:32]

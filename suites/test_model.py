@@ -37,12 +37,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from orchestrator_contract import model
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.expectations import expect_error_body, expect_json
-from orchestrator_contract.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
-from orchestrator_contract.toolkit import Scenario, created_id, date_of, discard, parse_timestamp
-from orchestrator_contract.violations import expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.scenarios import expected_state as model
+from orchestrator_contract.scenarios.expectations import expect_error_body, expect_json
+from orchestrator_contract.scenarios.steps import Scenario, created_id, date_of, discard, parse_timestamp
+from orchestrator_contract.spec_data.strategies import CREATE, PATCH, REPLACE, json_integers, marked, request_bodies
 
 pytestmark = [pytest.mark.stateful, pytest.mark.versioning]
 

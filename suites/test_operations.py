@@ -27,13 +27,13 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import OPERATIONS, ApiClient, retry_after_seconds
-from orchestrator_contract.expectations import expect_accepted, expect_error
-from orchestrator_contract.json_documents import json_or_none as json_of
-from orchestrator_contract.polling import PollSettings, operation_path, wait_for_operation
-from orchestrator_contract.toolkit import Scenario, created_id, new_key, parse_timestamp, replace_body
-from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.json_documents import json_or_none as json_of
+from orchestrator_contract.contract.violations import ContractViolation, expect
+from orchestrator_contract.exchanges.client import OPERATIONS, ApiClient, retry_after_seconds
+from orchestrator_contract.scenarios.expectations import expect_accepted, expect_error
+from orchestrator_contract.scenarios.polling import PollSettings, operation_path, wait_for_operation
+from orchestrator_contract.scenarios.steps import Scenario, created_id, new_key, parse_timestamp, replace_body
 
 pytestmark = pytest.mark.operations
 

@@ -32,12 +32,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import CONFIGURATIONS, ApiClient
-from orchestrator_contract.expectations import expect_error
-from orchestrator_contract.json_documents import json_or_none
-from orchestrator_contract.toolkit import Scenario, create_all, created_id, in_parallel
-from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.json_documents import json_or_none
+from orchestrator_contract.contract.violations import ContractViolation, expect
+from orchestrator_contract.exchanges.client import CONFIGURATIONS, ApiClient
+from orchestrator_contract.scenarios.expectations import expect_error
+from orchestrator_contract.scenarios.steps import Scenario, create_all, created_id, in_parallel
 
 pytestmark = pytest.mark.pagination
 

@@ -30,11 +30,11 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from orchestrator_contract import journal
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import ApiClient
-from orchestrator_contract.toolkit import Scenario
-from orchestrator_contract.violations import ContractViolation, expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.violations import ContractViolation, expect
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.client import ApiClient
+from orchestrator_contract.scenarios.steps import Scenario
 
 pytestmark = pytest.mark.sdk
 

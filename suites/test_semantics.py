@@ -6,7 +6,7 @@ VER-ARITH, VER-NOCHANGE, VER-TIMES, PAGE-FILTER.
 
 The bodies here are small fixed examples (the seed's channel settings, the official SDK's request
 models) because each scenario needs one exact value; expectations are spelled out literally, not
-computed with the model, so these tests also check `orchestrator_contract.model`'s reading of the
+computed with the model, so these tests also check `orchestrator_contract.scenarios.expected_state`'s reading of the
 contract. Every configuration carries the run's marks; serviceIds are unique to the run.
 """
 
@@ -23,18 +23,18 @@ import httpx
 import pytest
 from twilio.rest.conversations.v2.configuration import ConfigurationList as SdkModels
 
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import CONFIGURATIONS, OPERATIONS, ApiClient
-from orchestrator_contract.expectations import expect_error, expect_status
-from orchestrator_contract.model import (
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.exchanges.client import CONFIGURATIONS, OPERATIONS, ApiClient
+from orchestrator_contract.exchanges.target import RunMarks
+from orchestrator_contract.scenarios.expectations import expect_error, expect_status
+from orchestrator_contract.scenarios.expected_state import (
     ALLOWED_REPRESENTATION_FIELDS,
     REQUIRED_REPRESENTATION_FIELDS,
     assert_matches,
     mutable_fields,
 )
-from orchestrator_contract.target import RunMarks
-from orchestrator_contract.toolkit import Scenario, in_parallel, operation_id, parse_timestamp, replace_body
-from orchestrator_contract.violations import expect
+from orchestrator_contract.scenarios.steps import Scenario, in_parallel, operation_id, parse_timestamp, replace_body
 
 pytestmark = [pytest.mark.semantics, pytest.mark.validation]
 

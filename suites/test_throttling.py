@@ -11,11 +11,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from orchestrator_contract.clauses import Clause
-from orchestrator_contract.client import CONFIGURATIONS
-from orchestrator_contract.expectations import expect_error_body
-from orchestrator_contract.toolkit import Scenario, race
-from orchestrator_contract.violations import expect
+from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.exchanges.client import CONFIGURATIONS
+from orchestrator_contract.scenarios.expectations import expect_error_body
+from orchestrator_contract.scenarios.steps import Scenario, race
 
 BURST_PER_WORKER = 6
 

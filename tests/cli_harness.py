@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_contract.violations import ContractViolation
+from orchestrator_contract.contract.violations import ContractViolation
 
 BROKEN = tuple(t for t in os.environ.get("SABOTAGE_TESTS", "").split(",") if t)
 ONCE = tuple(t for t in os.environ.get("SABOTAGE_VIOLATE_ONCE", "").split(",") if t)

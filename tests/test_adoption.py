@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cli_harness import REPO, run_cli
-from orchestrator_contract import baseline
-from orchestrator_contract.example_databases import combined, read_only
+from orchestrator_contract.adoption import baseline
+from orchestrator_contract.adoption.example_databases import combined, read_only
 
 CLI = [sys.executable, "-m", "orchestrator_contract"]
 
@@ -174,7 +174,7 @@ def test_reproduce_resends_a_recorded_failure_without_pytest(tmp_path: Path) -> 
     assert again.returncode == 1, again.stdout[-3000:] + again.stderr
     assert "the violation appears again" in again.stdout and "<- the failing exchange" in again.stdout
 
-    from orchestrator_contract.defaults import PRIMARY_ACCOUNT
+    from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
     from orchestrator_contract.server import ServerConfig, start_background
 
     with start_background(ServerConfig()) as clean:
@@ -230,7 +230,7 @@ def test_a_failure_found_at_night_is_tried_first_locally(tmp_path: Path) -> None
         "pytest",
         "test_rare.py",
         "-p",
-        "orchestrator_contract.pytest_plugin",
+        "orchestrator_contract.plugin.pytest_plugin",
         "-q",
         "-p",
         "no:cacheprovider",

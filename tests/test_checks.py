@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from schemathesis.openapi.checks import MissingHeaders
 
-from orchestrator_contract.checks import failure_clause
+from orchestrator_contract.scenarios.schemathesis_checks import failure_clause
 
 
 @pytest.mark.parametrize(

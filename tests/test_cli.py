@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
 
 CLI = [sys.executable, "-m", "orchestrator_contract"]
 

@@ -7,10 +7,17 @@ import json
 import httpx
 import pytest
 
-from orchestrator_contract import journal
-from orchestrator_contract.client import ApiClient, RunShared, SuiteError, UnsendableRequest, json_bytes, wire_headers
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
-from orchestrator_contract.violations import ContractViolation
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.violations import ContractViolation
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.client import (
+    ApiClient,
+    RunShared,
+    SuiteError,
+    UnsendableRequest,
+    json_bytes,
+    wire_headers,
+)
 
 
 def test_non_ascii_header_values_go_as_bytes() -> None:

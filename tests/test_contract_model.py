@@ -1,10 +1,11 @@
-"""Unit tests of `orchestrator_contract.model`: the contract's write semantics, without HTTP."""
+"""Unit tests of `orchestrator_contract.scenarios.expected_state`: the contract's write semantics, without HTTP."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator_contract.model import (
+from orchestrator_contract.contract.violations import ContractViolation
+from orchestrator_contract.scenarios.expected_state import (
     assert_matches,
     channel_settings,
     expected_after_create,
@@ -14,7 +15,6 @@ from orchestrator_contract.model import (
     requested_service_id,
     service_id,
 )
-from orchestrator_contract.violations import ContractViolation
 
 BRIDGE = {"serviceId": "IS" + "ab" * 16}
 MINIMAL = {

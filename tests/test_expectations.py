@@ -7,8 +7,13 @@ from typing import Any
 import httpx
 import pytest
 
-from orchestrator_contract.expectations import Accepted, error_body_problem, expect_accepted, expect_error_body
-from orchestrator_contract.violations import ContractViolation
+from orchestrator_contract.contract.violations import ContractViolation
+from orchestrator_contract.scenarios.expectations import (
+    Accepted,
+    error_body_problem,
+    expect_accepted,
+    expect_error_body,
+)
 
 GOOD = {"code": 20404, "message": "not found", "more_info": "https://example.test/20404", "status": 404}
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import schemathesis
 
-from orchestrator_contract.json_documents import (
+from orchestrator_contract.contract.json_documents import (
     MISSING,
     at_pointer,
     json_or_none,
@@ -17,8 +17,8 @@ from orchestrator_contract.json_documents import (
     resolve_ref,
     walk,
 )
-from orchestrator_contract.links import UNRESOLVED, evaluate, spec_links
-from orchestrator_contract.resources import spec_path
+from orchestrator_contract.contract.locations import spec_path
+from orchestrator_contract.spec_data.links import UNRESOLVED, evaluate, spec_links
 
 
 def test_json_or_none_reads_answers_bytes_and_text() -> None:

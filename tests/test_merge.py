@@ -13,7 +13,7 @@ import pytest
 SHARD = """
 import os
 from hypothesis import given, strategies as st
-from orchestrator_contract.violations import expect
+from orchestrator_contract.contract.violations import expect
 
 @given(st.integers(0, 1000))
 def test_rare(n):
@@ -28,7 +28,7 @@ def test_plain():
 
 
 def _pytest(suite: Path, report: Path, profile: str, *options: str, **env: str) -> subprocess.CompletedProcess[str]:
-    plugin = "orchestrator_contract.pytest_plugin"
+    plugin = "orchestrator_contract.plugin.pytest_plugin"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", plugin]
     return subprocess.run(
         [*command, "test_shard.py", "--profile", profile, f"--report-dir={report}", *options],

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import time
 
-from orchestrator_contract.client import ApiClient, RunShared
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
-from orchestrator_contract.polling import PollSettings, wait_for_operation
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.violations import ContractViolation
+from orchestrator_contract.exchanges.client import ApiClient, RunShared
+from orchestrator_contract.exchanges.target import RunMarks
+from orchestrator_contract.scenarios.polling import PollSettings, wait_for_operation
 from orchestrator_contract.server import ServerConfig, start_background
-from orchestrator_contract.strategies import minimal_create_body
-from orchestrator_contract.target import RunMarks
-from orchestrator_contract.violations import ContractViolation
+from orchestrator_contract.spec_data.strategies import minimal_create_body
 
 BUDGET = PollSettings(budget_s=4.0)  # the first wait spends all of it
 MARKS = RunMarks("pollstuck")

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from cli_harness import REPO, run_cli
-from orchestrator_contract import journal
-from orchestrator_contract.clauses import CLAUSES
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
-from orchestrator_contract.html_report import Context, clause_statuses, write_html_report
-from orchestrator_contract.junit import write_junit
-from orchestrator_contract.pytest_plugin import har_text
-from orchestrator_contract.reporting import (
+from orchestrator_contract.contract.clauses import CLAUSES
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.locations import suites_dir
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.plugin.pytest_plugin import har_text
+from orchestrator_contract.reporting.junit import write_junit
+from orchestrator_contract.reporting.summary import (
     RunResult,
     artifact_stem,
     junit_key,
@@ -28,7 +28,7 @@ from orchestrator_contract.reporting import (
     result_from,
     write_summary,
 )
-from orchestrator_contract.resources import suites_dir
+from orchestrator_contract.reporting.html_report import Context, clause_statuses, write_html_report
 from orchestrator_contract.run.outcomes import RESULTS_FILE, Outcome, OutcomeLog, StageFacts
 from orchestrator_contract.run.outcomes import read as read_outcomes
 from orchestrator_contract.run.verdict import decide
@@ -203,9 +203,9 @@ def test_har_masks_authorization_and_redacts_every_secret() -> None:
 PLUGIN_SUITE = """
 import httpx
 import pytest
-from orchestrator_contract import journal
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
-from orchestrator_contract.violations import expect
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.violations import expect
 
 
 @pytest.fixture
@@ -231,7 +231,7 @@ def test_plugin_records_each_failure_and_scrubs_pytest_reports(tmp_path: Path) -
     """A small suite using the plugin, as `suites/` does: records, cassettes, and a clean junit.xml."""
     suite = tmp_path / "suite"
     suite.mkdir()
-    (suite / "conftest.py").write_text('pytest_plugins = ["orchestrator_contract.pytest_plugin"]\n')
+    (suite / "conftest.py").write_text('pytest_plugins = ["orchestrator_contract.plugin.pytest_plugin"]\n')
     (suite / "test_echo.py").write_text(f"AUTH = {AUTH_VALUES[0]!r}\n" + PLUGIN_SUITE)
     reports = tmp_path / "reports"
     (reports / "failures").mkdir(parents=True)
@@ -318,7 +318,7 @@ def test_a_failing_run_writes_every_report_and_no_secret(tmp_path: Path) -> None
 
 def test_the_plugin_is_enabled_by_the_suites_conftest() -> None:
     conftest = (REPO / "suites" / "conftest.py").read_text(encoding="utf-8")
-    assert 'pytest_plugins = ["orchestrator_contract.pytest_plugin"]' in conftest
+    assert 'pytest_plugins = ["orchestrator_contract.plugin.pytest_plugin"]' in conftest
 
 
 BUDGET_SUITE = '''
@@ -326,7 +326,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.errors import FlakyStrategyDefinition
 
-from orchestrator_contract.client import BudgetExhausted
+from orchestrator_contract.exchanges.client import BudgetExhausted
 
 
 def test_budget_ran_out_inside_hypothesis():
@@ -348,7 +348,7 @@ def test_the_time_budget_running_out_inside_hypothesis_is_a_skip(tmp_path: Path)
     its own; the same error without the budget behind it is still the suite's (exit 3)."""
     suite = tmp_path / "suite"
     suite.mkdir()
-    (suite / "conftest.py").write_text('pytest_plugins = ["orchestrator_contract.pytest_plugin"]\n')
+    (suite / "conftest.py").write_text('pytest_plugins = ["orchestrator_contract.plugin.pytest_plugin"]\n')
     (suite / "test_budget.py").write_text(BUDGET_SUITE)
     reports = tmp_path / "reports"
     completed = subprocess.run(

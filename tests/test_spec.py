@@ -6,7 +6,7 @@
   (with format checking), and the schemas are closed and bounded (negative cases);
 - Schemathesis 4 loads it, builds its stateful links, draws positive cases for every operation whose
   bodies validate, and its response validator enforces the conditional members of `Operation`;
-- every clause id of `orchestrator_contract.clauses` is traceable to the spec's text.
+- every clause id of `orchestrator_contract.contract.clauses` is traceable to the spec's text.
 
 Bodies are validated twice: with `jsonschema` (Draft 2020-12, format checking, plus the `uri` /
 `uri-reference` checkers it lacks without optional packages) and with `jsonschema_rs`, the validator
@@ -39,7 +39,7 @@ from referencing.jsonschema import DRAFT202012
 ROOT = Path(__file__).parents[1]
 SPEC_PATH = ROOT / "spec" / "configurations.yaml"
 SEED_DIR = ROOT / "fixtures" / "seed"
-CLAUSES_PATH = ROOT / "src" / "orchestrator_contract" / "clauses.py"
+CLAUSES_PATH = ROOT / "src" / "orchestrator_contract" / "contract" / "clauses.py"
 
 SPEC_URI = "urn:orchestrator-contract:spec:configurations"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator_contract.resources import suites_dir
-from orchestrator_contract.traceability import build, load, render
+from orchestrator_contract.adoption.traceability import build, load, render
+from orchestrator_contract.contract.locations import suites_dir
 
 
 def test_every_clause_is_checked_by_a_suite_test() -> None:

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from cli_harness import REPO, dev_credentials_env, run_cli
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
-from orchestrator_contract.observed import COVERAGE_FILE
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
+from orchestrator_contract.exchanges.coverage import COVERAGE_FILE
 
 PRE_EXISTING = 1000
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"

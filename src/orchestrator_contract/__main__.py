@@ -1,3 +1,3 @@
-from .cli import main
+from orchestrator_contract.cli import main
 
 raise SystemExit(main())

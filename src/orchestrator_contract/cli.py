@@ -11,16 +11,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import profiles
-from .defaults import DEV_API_KEYS, PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
-from .errors import UsageError
-from .resources import suites_dir
-from .run.plan import EmbeddedServer
-from .run.verdict import EXIT_TABLE, Exit
+from orchestrator_contract.contract import profiles
+from orchestrator_contract.contract.dev_credentials import DEV_API_KEYS, PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
+from orchestrator_contract.contract.errors import UsageError
+from orchestrator_contract.contract.locations import suites_dir
+from orchestrator_contract.run.plan import EmbeddedServer
+from orchestrator_contract.run.verdict import EXIT_TABLE, Exit
 
 
 def _credential(text: str) -> Credential:
-    from .server.config import parse_credential
+    from orchestrator_contract.server.config import parse_credential
 
     try:
         return parse_credential(text)
@@ -29,7 +29,7 @@ def _credential(text: str) -> Credential:
 
 
 def _workers_option(text: str) -> int:
-    from .concurrency import AUTO
+    from orchestrator_contract.run.workers import AUTO
 
     if text == "auto":
         return AUTO
@@ -44,7 +44,7 @@ def _workers_option(text: str) -> int:
 
 def check_faults(names: Sequence[str]) -> None:
     """Raise a UsageError naming the faults the reference server does not have."""
-    from .server.faults import check_fault_names
+    from orchestrator_contract.server.faults import check_fault_names
 
     try:
         check_fault_names(names)
@@ -235,27 +235,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
-            from .run.command import run
+            from orchestrator_contract.run.command import run
 
             return run(args, extra)
         if args.command == "serve":
             return serve(args)
         if args.command == "merge":
-            from .run.merge import command as merge_command
+            from orchestrator_contract.run.merge import command as merge_command
 
             return merge_command(args)
         if args.command == "trace":
             return trace(args)
         if args.command == "mutate":
-            from .mutation import command as mutate_command
+            from orchestrator_contract.mutation import command as mutate_command
 
             return mutate_command(args)
         if args.command == "baseline":
-            from .run.command import write_baseline
+            from orchestrator_contract.run.command import write_baseline
 
             return write_baseline(args)
         if args.command == "reproduce":
-            from .reproduce import command as reproduce_command
+            from orchestrator_contract.adoption.reproduce import command as reproduce_command
 
             return reproduce_command(args)
         return list_faults()
@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 # -- serve -------------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
-    from .server import ServerConfig, run_server
+    from orchestrator_contract.server import ServerConfig, run_server
 
     check_faults(args.fault)
     accounts = tuple(args.account) or (PRIMARY_ACCOUNT, SECOND_ACCOUNT)
@@ -291,7 +291,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def list_faults() -> int:
-    from .server import FAULTS
+    from orchestrator_contract.server import FAULTS
 
     width = max(len(name) for name in FAULTS)
     for name, fault in sorted(FAULTS.items()):
@@ -300,7 +300,7 @@ def list_faults() -> int:
 
 
 def trace(args: argparse.Namespace) -> int:
-    from .traceability import build, render
+    from orchestrator_contract.adoption.traceability import build, render
 
     text = render(build(suites_dir()))
     if args.write:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.server import RunningServer, ServerConfig, start_background
 
 from .helpers import FAST_DELAY_MS, Api

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from orchestrator_contract.defaults import Credential
+from orchestrator_contract.contract.dev_credentials import Credential
 
 CONFIGS = "/v2/ControlPlane/Configurations"
 OPS = "/v2/ControlPlane/Operations"

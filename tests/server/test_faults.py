@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from orchestrator_contract.clauses import CLAUSES
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.clauses import CLAUSES
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.server import FAULTS, ServerConfig, start_background
 
 from .helpers import CONFIGS, OPS, Api, client, new_key, service_id, store_filter, valid_body

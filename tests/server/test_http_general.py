@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT
 from orchestrator_contract.server import RunningServer, ServerConfig, start_background
 
 from .helpers import CONFIGS, OPS, Api, client, valid_body

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
 from orchestrator_contract.server import ServerConfig, start_background
 
 from .helpers import CONFIGS, OPS, Api, epoch, service_id, ts_epoch, valid_body

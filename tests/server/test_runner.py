@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT, Credential
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, Credential
 from orchestrator_contract.server import ServerConfig, create_app, parse_credential, start_background
 
 from .helpers import CONFIGS, Api, valid_body

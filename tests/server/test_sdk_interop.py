@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator_contract.defaults import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
 from orchestrator_contract.server import RunningServer
 
 twilio_rest = pytest.importorskip("twilio.rest")

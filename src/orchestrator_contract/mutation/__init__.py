@@ -11,12 +11,28 @@ wall time on that fault.
 - `report`: mutation.md, mutation.json, the README's table; `command`: the CLI.
 """
 
-from .command import command
-from .matrix import load_rows, rejudge, run_matrix
-from .report import README_END, README_START, readme_table, render_markdown, summarize, verdict, write_reports
-from .rows import CLEAN, Row, StResult, SuiteResult
-from .st_baseline import ST_MISFIRES, earliest, is_st_misfire, judge_st, merge_st, run_st, st_signatures
-from .suite_runs import first_failure_after, run_suite
+from orchestrator_contract.mutation.command import command
+from orchestrator_contract.mutation.matrix import load_rows, rejudge, run_matrix
+from orchestrator_contract.mutation.report import (
+    README_END,
+    README_START,
+    readme_table,
+    render_markdown,
+    summarize,
+    verdict,
+    write_reports,
+)
+from orchestrator_contract.mutation.rows import CLEAN, Row, StResult, SuiteResult
+from orchestrator_contract.mutation.st_baseline import (
+    ST_MISFIRES,
+    earliest,
+    is_st_misfire,
+    judge_st,
+    merge_st,
+    run_st,
+    st_signatures,
+)
+from orchestrator_contract.mutation.suite_runs import first_failure_after, run_suite
 
 __all__ = [
     "CLEAN",

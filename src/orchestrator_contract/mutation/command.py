@@ -6,17 +6,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .matrix import rejudge, run_matrix
-from .report import _pct, summarize
+from orchestrator_contract.mutation.matrix import rejudge, run_matrix
+from orchestrator_contract.mutation.report import _pct, summarize
 
 EXIT_ERROR = 2
 
 
 def command(args: Any) -> int:
     """`orchestrator-contract mutate`: validate the arguments, run the matrix, print the totals."""
-    from .. import profiles
-    from ..server import FAULTS
-    from ..server.faults import check_fault_names
+    from orchestrator_contract.contract import profiles
+    from orchestrator_contract.server import FAULTS
+    from orchestrator_contract.server.faults import check_fault_names
 
     try:
         check_fault_names(args.faults or [])

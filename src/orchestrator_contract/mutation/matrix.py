@@ -10,10 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .report import verdict, write_reports
-from .rows import CLEAN, Row, StResult, SuiteResult
-from .st_baseline import earliest, judge_st, merge_st, run_st, st_signatures
-from .suite_runs import run_suite
+from orchestrator_contract.mutation.report import verdict, write_reports
+from orchestrator_contract.mutation.rows import CLEAN, Row, StResult, SuiteResult
+from orchestrator_contract.mutation.st_baseline import earliest, judge_st, merge_st, run_st, st_signatures
+from orchestrator_contract.mutation.suite_runs import run_suite
 
 
 def st_dirs(report_dir: Path, row: Row) -> list[Path]:
@@ -64,8 +64,8 @@ def run_matrix(
 
     The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
     """
-    from .. import profiles
-    from ..server import FAULTS
+    from orchestrator_contract.contract import profiles
+    from orchestrator_contract.server import FAULTS
 
     loaded = profiles.load(profile)
     names = [CLEAN, *faults]

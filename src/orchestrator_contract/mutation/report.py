@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .rows import CLEAN, Row
+from orchestrator_contract.mutation.rows import CLEAN, Row
 
 EXIT_OK, EXIT_CAUGHT = 0, 1
 

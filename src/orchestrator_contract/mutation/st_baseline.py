@@ -28,9 +28,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..json_documents import json_or_none
-from .rows import CLEAN, Row, StResult
-from .suite_runs import RUN_GRACE_S, st_executable
+from orchestrator_contract.contract.json_documents import json_or_none
+from orchestrator_contract.mutation.rows import CLEAN, Row, StResult
+from orchestrator_contract.mutation.suite_runs import RUN_GRACE_S, st_executable
 
 
 def st_signatures(ndjson: Path) -> dict[str, float]:
@@ -88,9 +88,9 @@ def is_st_misfire(failure: dict[str, Any]) -> bool:
 
 def run_st(fault: str | None, out_dir: Path, *, budget_s: int, seed: int, max_examples: int) -> StResult:
     """Plain `st run` against a fresh embedded server with `fault`, for `budget_s` seconds."""
-    from ..defaults import PRIMARY_ACCOUNT
-    from ..resources import spec_path
-    from ..server import ServerConfig, start_background
+    from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
+    from orchestrator_contract.contract.locations import spec_path
+    from orchestrator_contract.server import ServerConfig, start_background
 
     # st sends deliberately malformed requests; uvicorn's warning about each is noise here.
     logging.getLogger("uvicorn.error").setLevel(logging.ERROR)

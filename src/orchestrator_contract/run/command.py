@@ -16,22 +16,22 @@ import threading
 import time
 from pathlib import Path
 
-from .. import profiles
-from ..cli import check_faults
-from ..defaults import PRIMARY_ACCOUNT, Credential
-from ..errors import UsageError
-from ..html_report import Context
-from ..reporting import (
+from orchestrator_contract.cli import check_faults
+from orchestrator_contract.contract import profiles
+from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, Credential
+from orchestrator_contract.contract.errors import UsageError
+from orchestrator_contract.contract.locations import suites_dir
+from orchestrator_contract.reporting.summary import (
     clear_stale,
 )
-from ..resources import suites_dir
-from .outcomes import RESULTS_FILE, OutcomeLog
-from .outcomes import read as read_outcomes
-from .plan import EmbeddedServer, RunPlan
-from .report import Reporter
-from .stages import run_stages
-from .triage import triage
-from .verdict import Exit
+from orchestrator_contract.reporting.html_report import Context
+from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog
+from orchestrator_contract.run.outcomes import read as read_outcomes
+from orchestrator_contract.run.plan import EmbeddedServer, RunPlan
+from orchestrator_contract.run.report import Reporter
+from orchestrator_contract.run.stages import run_stages
+from orchestrator_contract.run.triage import triage
+from orchestrator_contract.run.verdict import Exit
 
 HARD_STOP_GRACE_S = 60  # past the budget, a test stuck in a request is given this long before the run is ended
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     started = time.monotonic()
     if args.base_url:
         return _run_against(plan, depth_of, args, extra, log, credential, started)
-    from ..server import start_process
+    from orchestrator_contract.server import start_process
 
     # In a child process: the run's own process (the tests, or the xdist controller) keeps its interpreter.
     with start_process(plan.server.server_config()) as running:
@@ -81,7 +81,7 @@ def build_plan(args: argparse.Namespace) -> tuple[RunPlan, RunPlan | None]:
         raise UsageError("the --server-* options apply to the embedded server only, not with --base-url")
     check_faults(server.faults)
     if args.baseline is not None:
-        from .. import baseline
+        from orchestrator_contract.adoption import baseline
 
         try:
             baseline.load(args.baseline)
@@ -93,7 +93,7 @@ def build_plan(args: argparse.Namespace) -> tuple[RunPlan, RunPlan | None]:
             "replays nothing on purpose: its verdict must not depend on earlier runs"
         )
     for source in args.example_db:
-        from ..example_databases import read_only
+        from orchestrator_contract.adoption.example_databases import read_only
 
         try:
             read_only(source)
@@ -135,7 +135,7 @@ def _run_against(
     credential: Credential,
     started: float,
 ) -> int:
-    from .probe import Unreachable, probe
+    from orchestrator_contract.run.probe import Unreachable, probe
 
     assert plan.base_url is not None
     header = [
@@ -181,7 +181,7 @@ def _run_against(
 
 def _workers(plan: RunPlan, credential: Credential) -> int:
     """The plan's workers, with "auto" resolved from the target's round trip."""
-    from ..concurrency import AUTO, choose_workers, measure_rtt
+    from orchestrator_contract.run.workers import AUTO, choose_workers, measure_rtt
 
     if plan.profile.workers != AUTO:
         return plan.profile.workers
@@ -220,7 +220,7 @@ class Watchdog(threading.Timer):
 
 def write_baseline(args: argparse.Namespace) -> int:
     """`orchestrator-contract baseline REPORT_DIR`: a baseline knowing every violation of that run."""
-    from ..baseline import render
+    from orchestrator_contract.adoption.baseline import render
 
     log = read_outcomes(args.report_dir)
     if not (args.report_dir / RESULTS_FILE).is_file():

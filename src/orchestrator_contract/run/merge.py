@@ -15,11 +15,11 @@ import shutil
 import time
 from pathlib import Path
 
-from ..errors import UsageError
-from ..html_report import Context
-from ..reporting import CASSETTES_DIR, clear_stale, record_file
-from .outcomes import RESULTS_FILE, OutcomeLog, read
-from .report import Reporter
+from orchestrator_contract.contract.errors import UsageError
+from orchestrator_contract.reporting.summary import CASSETTES_DIR, clear_stale, record_file
+from orchestrator_contract.reporting.html_report import Context
+from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog, read
+from orchestrator_contract.run.report import Reporter
 
 
 def merge_logs(shards: list[Path], out: OutcomeLog) -> None:

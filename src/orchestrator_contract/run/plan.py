@@ -16,10 +16,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..profiles import Profile
+from orchestrator_contract.contract.profiles import Profile
 
 if TYPE_CHECKING:
-    from ..server import ServerConfig
+    from orchestrator_contract.server import ServerConfig
 
 WORKERINPUT_KEY = "orchestrator_contract_plan"  # the key of the plan in xdist's `workerinput`
 _B36 = string.digits + string.ascii_lowercase
@@ -52,7 +52,7 @@ class EmbeddedServer:
 
     def server_config(self) -> ServerConfig:
         """The reference server's configuration (imported here: only runs that start one need it)."""
-        from ..server import ServerConfig
+        from orchestrator_contract.server import ServerConfig
 
         return ServerConfig(
             faults=frozenset(self.faults),

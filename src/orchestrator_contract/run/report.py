@@ -15,13 +15,19 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from .. import observed
-from ..html_report import Context, write_html_report
-from ..junit import write_junit
-from ..pytest_plugin import write_atomically
-from ..reporting import BASELINE_STATUS, coverage_gaps, record_file, result_from, write_summary
-from .outcomes import OutcomeLog
-from .verdict import Exit, decide
+from orchestrator_contract.exchanges import coverage as observed
+from orchestrator_contract.plugin.pytest_plugin import write_atomically
+from orchestrator_contract.reporting.junit import write_junit
+from orchestrator_contract.reporting.summary import (
+    BASELINE_STATUS,
+    coverage_gaps,
+    record_file,
+    result_from,
+    write_summary,
+)
+from orchestrator_contract.reporting.html_report import Context, write_html_report
+from orchestrator_contract.run.outcomes import OutcomeLog
+from orchestrator_contract.run.verdict import Exit, decide
 
 
 class Reporter:
@@ -54,7 +60,7 @@ class Reporter:
             verdict = decide(log, coverage_gaps=coverage_gaps(coverage), require_coverage=self.require_coverage)
             entries = []
             if self.baseline_file is not None:
-                from .. import baseline
+                from orchestrator_contract.adoption import baseline
 
                 entries = baseline.statuses(baseline.load(self.baseline_file), log.outcomes)
             result = result_from(log, verdict, coverage=coverage, baseline=entries)

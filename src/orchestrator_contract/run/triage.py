@@ -15,9 +15,9 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 
-from .outcomes import FAILED, Outcome, OutcomeLog
-from .plan import RunPlan
-from .stages import Stage, run_session, selection
+from orchestrator_contract.run.outcomes import FAILED, Outcome, OutcomeLog
+from orchestrator_contract.run.plan import RunPlan
+from orchestrator_contract.run.stages import Stage, run_session, selection
 
 NOT_REPLAYED = "not replayed"
 

@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from .auth import Authenticator, RateLimiter
-from .config import ServerConfig
-from .errors import ApiError
-from .faults import Fault
-from .http_io import (
+from orchestrator_contract.server.auth import Authenticator, RateLimiter
+from orchestrator_contract.server.config import ServerConfig
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.http_io import (
     DateHeaderMiddleware,
     LatencyMiddleware,
     error_response,
@@ -31,12 +31,12 @@ from .http_io import (
     raw_json_response,
     read_json_request_body,
 )
-from .listing import list_page
-from .model import PENDING, ConfigRecord, configuration_json, http_date, operation_json
-from .operations import OperationEngine, WriteRequest
-from .store import Store
-from .tokens import TokenCodec
-from .validation import (
+from orchestrator_contract.server.listing import list_page
+from orchestrator_contract.server.model import PENDING, ConfigRecord, configuration_json, http_date, operation_json
+from orchestrator_contract.server.operations import OperationEngine, WriteRequest
+from orchestrator_contract.server.store import Store
+from orchestrator_contract.server.tokens import TokenCodec
+from orchestrator_contract.server.validation import (
     bad,
     parse_if_match,
     parse_json,

@@ -10,8 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from ..defaults import Credential
-from .faults import Fault
+from orchestrator_contract.contract.dev_credentials import Credential
+from orchestrator_contract.server.faults import Fault
 
 
 class Authenticator:

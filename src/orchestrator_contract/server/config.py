@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..defaults import DEV_ACCOUNTS, DEV_API_KEYS, Credential
-from .faults import Fault, check_fault_names
+from orchestrator_contract.contract.dev_credentials import DEV_ACCOUNTS, DEV_API_KEYS, Credential
+from orchestrator_contract.server.faults import Fault, check_fault_names
 
 ACCOUNT_SID_RE = re.compile(r"AC[0-9a-f]{32}")
 API_KEY_SID_RE = re.compile(r"SK[0-9a-f]{32}")

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..clauses import CLAUSES, Clause
+from orchestrator_contract.contract.clauses import CLAUSES, Clause
 
 
 class Fault(StrEnum):

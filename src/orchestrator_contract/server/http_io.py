@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError
-from .faults import Fault
-from .model import dumps, http_date, now_us
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.model import dumps, http_date, now_us
 
 MAX_BODY_BYTES = 256 * 1024
 # Past the limit the rest of the body is still read (and dropped) up to this much, so the client

@@ -23,10 +23,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ServerConfig
-from .errors import ApiError
-from .faults import Fault
-from .store import IdempotencyRecord, Store
+from orchestrator_contract.server.config import ServerConfig
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.store import IdempotencyRecord, Store
 
 IDEMPOTENCY_KEY_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 PURGE_EVERY = 200  # inserts between purges of expired keys

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import ServerConfig
-from .errors import ApiError
-from .faults import Fault
-from .model import ConfigRecord, configuration_json
-from .store import Store
-from .tokens import Cursor, InvalidToken, TokenCodec, decode_offset, encode_offset
+from orchestrator_contract.server.config import ServerConfig
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.model import ConfigRecord, configuration_json
+from orchestrator_contract.server.store import Store
+from orchestrator_contract.server.tokens import Cursor, InvalidToken, TokenCodec, decode_offset, encode_offset
 
 # For an empty page reached with a cursor: the cursor that continues on the other side.
 _COMPLEMENT = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}

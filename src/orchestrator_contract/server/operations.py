@@ -25,13 +25,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ServerConfig
-from .errors import ApiError
-from .faults import Fault
-from .idempotency import IdempotencyKeys, Replay
-from .model import COMPLETED, FAILED, PENDING, ConfigRecord, OperationRecord, dumps, new_id, now_us, whole_second
-from .store import IdempotencyRecord, Store
-from .validation import IfMatch, apply_changes, if_match_allows
+from orchestrator_contract.server.config import ServerConfig
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.idempotency import IdempotencyKeys, Replay
+from orchestrator_contract.server.model import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    ConfigRecord,
+    OperationRecord,
+    dumps,
+    new_id,
+    now_us,
+    whole_second,
+)
+from orchestrator_contract.server.store import IdempotencyRecord, Store
+from orchestrator_contract.server.validation import IfMatch, apply_changes, if_match_allows
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from .app import create_app
-from .config import ServerConfig
+from orchestrator_contract.server.app import create_app
+from orchestrator_contract.server.config import ServerConfig
 
 
 def _uvicorn_config(app: Starlette, host: str, port: int) -> uvicorn.Config:

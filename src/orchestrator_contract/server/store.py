@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .faults import Fault
-from .model import ConfigRecord, OperationRecord
+from orchestrator_contract.server.faults import Fault
+from orchestrator_contract.server.model import ConfigRecord, OperationRecord
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS configurations (

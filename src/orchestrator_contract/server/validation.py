@@ -16,8 +16,8 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ApiError
-from .faults import Fault
+from orchestrator_contract.server.errors import ApiError
+from orchestrator_contract.server.faults import Fault
 
 GROUPING_TYPES = frozenset(
     {
