@@ -14,8 +14,9 @@ from collections.abc import Iterator
 import pytest
 
 from orchestrator_contract.contract import profiles
-from orchestrator_contract.exchanges import journal
 from orchestrator_contract.exchanges.client import ApiClient, ClientSettings, RunShared
+from orchestrator_contract.exchanges.journal import Journal
+from orchestrator_contract.exchanges.recording import active
 from orchestrator_contract.exchanges.target import RunMarks, Target, process_instance
 from orchestrator_contract.plugin.pytest_plugin import PLAN_KEY, SHARED_KEY
 from orchestrator_contract.run.plan import RunPlan
@@ -132,9 +133,10 @@ def scenario(
 
 
 @pytest.fixture(autouse=True)
-def _fresh_journal(shared: RunShared) -> Iterator[journal.Journal]:
+def _fresh_journal(shared: RunShared) -> Iterator[Journal]:
     """Each test records its own exchanges, so a failure shows only its own reproduction; its
     requests also stop (the test is skipped) once the run's time budget is spent."""
     shared.enforcing = True
-    yield journal.start_new()
+    recording = active()
+    yield recording.start_test() if recording is not None else Journal()
     shared.enforcing = False

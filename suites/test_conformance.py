@@ -47,8 +47,7 @@ from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.json_documents import json_or_none
 from orchestrator_contract.contract.locations import spec_path
 from orchestrator_contract.contract.profiles import Profile
-from orchestrator_contract.contract.violations import ContractViolation
-from orchestrator_contract.exchanges import coverage as observed
+from orchestrator_contract.contract.violations import ContractViolation, count_checks
 from orchestrator_contract.exchanges.client import ApiClient, UnsendableRequest
 from orchestrator_contract.exchanges.target import RunMarks, Target
 from orchestrator_contract.scenarios import schemathesis_checks as checks
@@ -151,8 +150,9 @@ invalid_schema = load_contract_schema(profiles.active(), ("negative",)).exclude(
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _bind_checks(api: ApiClient, poll: PollSettings) -> None:
-    checks.bind(api, poll)
+def _bind_checks(api: ApiClient, poll: PollSettings) -> Iterator[None]:
+    with checks.bound(api, poll):
+        yield
 
 
 class MintedTokens:
@@ -279,7 +279,7 @@ def send(api: ApiClient, case: Case[Any], target: Target, minted: MintedTokens) 
 
 def judge(case: Case[Any], response: Any, target: Target, extra_checks: list[Any]) -> None:
     """Run the checks; a failure becomes a ContractViolation naming its clause."""
-    observed.record_checks(checks.BUILTIN_CLAUSES[c.__name__] for c in checks.BUILTIN_CHECKS)
+    count_checks(checks.BUILTIN_CLAUSES[c.__name__] for c in checks.BUILTIN_CHECKS)
     try:
         case.validate_response(
             response,
@@ -300,11 +300,8 @@ def deferred(profile: Profile) -> Iterator[DeferredChecks]:
     """The async-aware checks of one conformance test, side by side; judged when the test ends (a
     violation then fails the test at teardown, naming its clause and the write it concerns)."""
     pending = DeferredChecks(profile.concurrency)
-    checks.defer_to(pending)
-    try:
+    with checks.deferred_to(pending):
         yield pending
-    finally:
-        checks.defer_to(None)
     pending.join()
 
 

@@ -14,7 +14,6 @@ import base64
 import hashlib
 import re
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +23,8 @@ import pytest
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.json_documents import json_or_none as json_of
 from orchestrator_contract.contract.violations import expect
-from orchestrator_contract.exchanges import journal
 from orchestrator_contract.exchanges.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
+from orchestrator_contract.exchanges.recording import ContextThreadPool, current_exchanges
 from orchestrator_contract.exchanges.target import Target
 from orchestrator_contract.scenarios.expectations import expect_error
 from orchestrator_contract.scenarios.steps import Scenario, created_id, operation_id, replace_body
@@ -48,7 +47,7 @@ def expect_no_echo(target: Target) -> None:
         if credential is not None:
             secrets[f"{role} secret"] = credential.secret
             secrets[f"{role} Basic credentials"] = basic(f"{credential.username}:{credential.secret}")[6:]
-    for exchange in journal.current().exchanges:
+    for exchange in current_exchanges():
         response = exchange.response
         if response is None:
             continue
@@ -116,7 +115,7 @@ def world(scenario: Scenario, api2_or_none: ApiClient | None) -> Iterator[World]
     store, and a configuration created with the API key (each waited for with its own client)."""
     api2, target = api2_or_none, scenario.target
     key = scenario.client_for(target.api_key) if target.api_key else None
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with ContextThreadPool(max_workers=6) as pool:
         victim_f = pool.submit(scenario.create, scenario.body("iso victim", "iso-victim"))
         firsts = [pool.submit(scenario.create, scenario.body(f"iso shared {n}", "iso-shared")) for n in range(2)]
         seconds = (

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +30,7 @@ from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.json_documents import json_or_none as json_of
 from orchestrator_contract.contract.violations import ContractViolation, expect
 from orchestrator_contract.exchanges.client import OPERATIONS, ApiClient, retry_after_seconds
+from orchestrator_contract.exchanges.recording import ContextThreadPool
 from orchestrator_contract.scenarios.expectations import expect_accepted, expect_error
 from orchestrator_contract.scenarios.polling import PollSettings, operation_path, wait_for_operation
 from orchestrator_contract.scenarios.steps import Scenario, created_id, new_key, parse_timestamp, replace_body
@@ -191,7 +191,7 @@ def world(scenario: Scenario) -> Iterator[OpsWorld]:
         expect(status == 200, Clause.OPS_VISIBLE, f"configuration {cid}, whose create COMPLETED, answers GET {status}")
         return cid
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
+    with ContextThreadPool(max_workers=6) as pool:
         creating = pool.submit(run_step, api, poll, "create", None, created, lambda: api.create(created))
         keyed = pool.submit(api.create, scenario.body("ops sync key", "ops-sync"), key=key)
         targets = [scenario.body(f"ops target {n}", "ops-life") for n in range(3)]

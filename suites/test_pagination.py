@@ -22,7 +22,6 @@ import base64
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -36,6 +35,7 @@ from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.json_documents import json_or_none
 from orchestrator_contract.contract.violations import ContractViolation, expect
 from orchestrator_contract.exchanges.client import CONFIGURATIONS, ApiClient
+from orchestrator_contract.exchanges.recording import ContextThreadPool
 from orchestrator_contract.scenarios.expectations import expect_error
 from orchestrator_contract.scenarios.steps import Scenario, create_all, created_id, in_parallel
 
@@ -451,7 +451,7 @@ def test_walk_is_keyset_when_items_change_between_pages(scenario: Scenario, worl
     )
     ahead = [cid for cid in order if cid not in set(first.ids)]
     doomed = set(first.ids) | set(ahead[-1:])
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ContextThreadPool(max_workers=2) as pool:
         removal = pool.submit(delete_settled, scenario, doomed)
         new = pool.submit(scenario.create_many, bodies_for(scenario, "pg-lockstep", 1, "new"))
         world.extra.update(new.result())
@@ -484,7 +484,7 @@ def test_walks_during_concurrent_creates_and_deletes(scenario: Scenario, world: 
         finally:
             settled.set()
 
-    with ThreadPoolExecutor(max_workers=1) as runner:
+    with ContextThreadPool(max_workers=1) as runner:
         churning = runner.submit(churn)
         barrier.wait()
         for number in range(60):

@@ -32,8 +32,8 @@ from twilio.rest import Client
 
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.violations import ContractViolation, expect
-from orchestrator_contract.exchanges import journal
 from orchestrator_contract.exchanges.client import ApiClient
+from orchestrator_contract.exchanges.recording import current_exchanges
 from orchestrator_contract.scenarios.steps import Scenario
 
 pytestmark = pytest.mark.sdk
@@ -87,7 +87,7 @@ def step(clause: str, what: str) -> Iterator[None]:
     except ContractViolation:
         raise
     except (TwilioRestException, ValueError, KeyError, TypeError, AttributeError) as exc:
-        last = journal.current().snapshot()[-1:]
+        last = current_exchanges()[-1:]
         raise ContractViolation(
             clause,
             f"the official SDK could not {what}: {type(exc).__name__}: {exc}",

@@ -9,7 +9,6 @@ import pytest
 
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
 from orchestrator_contract.contract.violations import ContractViolation
-from orchestrator_contract.exchanges import journal
 from orchestrator_contract.exchanges.client import (
     ApiClient,
     RunShared,
@@ -18,6 +17,7 @@ from orchestrator_contract.exchanges.client import (
     json_bytes,
     wire_headers,
 )
+from orchestrator_contract.exchanges.recording import Recording, in_scope
 
 
 def test_non_ascii_header_values_go_as_bytes() -> None:
@@ -47,11 +47,11 @@ def test_a_connection_the_server_drops_is_a_violation_and_an_unbuildable_request
     def dropped(request: httpx.Request) -> httpx.Response:
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
 
-    journal.start_new()
-    with pytest.raises(ContractViolation) as caught:
+    recording = Recording()
+    with pytest.raises(ContractViolation) as caught, in_scope(recording):
         _client(httpx.MockTransport(dropped)).fetch("cfg_1")
     assert caught.value.clause == "GEN-NO-5XX" and "no HTTP answer" in str(caught.value)
-    assert journal.current().exchanges[-1].error  # recorded, response-less
+    assert recording.journal.exchanges[-1].error  # recorded, response-less
 
     def local(request: httpx.Request) -> httpx.Response:
         raise httpx.LocalProtocolError("Illegal header value")

@@ -19,6 +19,7 @@ from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIM
 from orchestrator_contract.contract.locations import suites_dir
 from orchestrator_contract.exchanges import journal
 from orchestrator_contract.plugin.pytest_plugin import har_text
+from orchestrator_contract.reporting.html_report import Context, clause_statuses, write_html_report
 from orchestrator_contract.reporting.junit import write_junit
 from orchestrator_contract.reporting.summary import (
     RunResult,
@@ -28,7 +29,6 @@ from orchestrator_contract.reporting.summary import (
     result_from,
     write_summary,
 )
-from orchestrator_contract.reporting.html_report import Context, clause_statuses, write_html_report
 from orchestrator_contract.run.outcomes import RESULTS_FILE, Outcome, OutcomeLog, StageFacts
 from orchestrator_contract.run.outcomes import read as read_outcomes
 from orchestrator_contract.run.verdict import decide
@@ -204,6 +204,7 @@ PLUGIN_SUITE = """
 import httpx
 import pytest
 from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.recording import active
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
 from orchestrator_contract.contract.violations import expect
 
@@ -222,7 +223,7 @@ def test_echo_fails(credential, n):
     request = httpx.Request("GET", "http://127.0.0.1:9/v2/ControlPlane/Configurations",
                             headers={"Authorization": "Basic " + AUTH})
     body = '{"message": "bad secret %s"}' % credential.secret
-    journal.current().add(journal.Exchange(request, httpx.Response(401, text=body, request=request)))
+    active().journal.add(journal.Exchange(request, httpx.Response(401, text=body, request=request)))
     expect(False, "AUTH-NO-ECHO", "401 echoes " + credential.secret)
 """
 

@@ -2,10 +2,11 @@
 
 A test checks a clause when its body, or a module-level helper it calls, names the clause: a
 `Clause` member (as every `expect(..., Clause.VER_ARITH, ...)` does) or its id in a string
-literal. Helpers the suites share count the same way: a function of the suite toolkit or its
-expectations (`scenarios/steps.py`, `scenarios/expectations.py`) called by name, and a `Scenario` method called on the `scenario` fixture
-(`scenario.read(...)`, `self.scenario.settle(...)`), with what they call in turn. The
-conformance tests also check every clause that `scenarios/schemathesis_checks.py` names, through Schemathesis.
+literal. Helpers the suites share count the same way: a function of the scenario steps or the
+expectations (`scenarios/steps.py`, `scenarios/expectations.py`) called by name, and a `Scenario`
+method called on the `scenario` fixture (`scenario.read(...)`, `self.scenario.settle(...)`), with
+what they call in turn. The conformance tests also check every clause that
+`scenarios/schemathesis_checks.py` names, through Schemathesis.
 `suites/TRACEABILITY.md` is generated from this and a project test keeps it current.
 """
 

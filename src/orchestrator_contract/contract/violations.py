@@ -1,42 +1,39 @@
 """The two ways a test can fail: the server broke a clause, or the suite could not judge.
 
-A `ContractViolation` names its clause and carries a reproduction; it is the only failure that
-counts against the server. Anything else a test raises (a `SuiteError`, or any other exception)
+A `ContractViolation` names its clause and what shows it; it is the only failure that counts
+against the server. Anything else a test raises (a `SuiteError`, or any other exception)
 means the suite could not reach a verdict; the reports list it apart and `run` exits 3 for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import TypeVar
 
 from orchestrator_contract.contract.clauses import describe
-from orchestrator_contract.exchanges import coverage as observed
-from orchestrator_contract.exchanges import journal
-from orchestrator_contract.exchanges.redaction import redact
 
 E = TypeVar("E", bound=BaseException)
 
+# Who counts the checks judged (the coverage tally of the process, put in scope by the plugin):
+# `expect` is called from everywhere, and a check that passed leaves no other trace.
+check_counter: ContextVar[Callable[[str], None] | None] = ContextVar("orchestrator_contract_checks", default=None)
+
 
 class ContractViolation(AssertionError):
+    """Plain data: the clause broken and what shows it. The plugin that classifies the failure adds
+    the test's exchanges (the reproduction), counts it, and redacts what it writes."""
+
     def __init__(self, clause: str, detail: str, *, response: object = None) -> None:
         """`response`, when given, is the answer that shows the violation: its exchange is printed first."""
         self.clause = str(clause)  # a plain str, not a Clause member: xdist cannot send an enum to its controller
-        self.detail = redact(detail)
-        observed.record_check(clause, passed=False)
-        recorded = journal.current()
-        culprit = recorded.find(response) if response is not None else None
-        self.culprit = culprit  # the exchange that shows it, when the raiser named its answer
-        exchanges = recorded.snapshot()
-        # The newest exchange when it was raised: what the operation of an unnamed answer is judged by
-        # (requests the test sends afterwards, its cleanup, are not what broke the clause).
-        self.last_exchange = exchanges[-1] if exchanges else None
-        shown = f"{culprit.describe()}\n" if culprit is not None else ""
-        context = recorded.reproduction()
-        message = f"{describe(clause)}\n  violation: {self.detail}\nreproduce (secrets redacted):\n{shown}" + (
-            f"earlier requests of this test, newest last:\n{context}" if culprit is not None else context
-        )
-        super().__init__(message)
+        self.detail = detail
+        self.response = response
+        # When it was raised: the exchange that broke the clause was sent before this (the test's
+        # cleanup, which sends requests afterwards, did not break it).
+        self.raised_at = time.monotonic()
+        super().__init__(f"{describe(clause)}\n  violation: {detail}")
 
 
 class SuiteError(Exception):
@@ -44,10 +41,21 @@ class SuiteError(Exception):
 
 
 def expect(condition: object, clause: str, detail: str) -> None:
-    """Fail with a `ContractViolation` of `clause` unless `condition` holds (tallied either way)."""
+    """Fail with a `ContractViolation` of `clause` unless `condition` holds (counted when it holds;
+    a failure is counted by the plugin, once per test)."""
     if not condition:
         raise ContractViolation(clause, detail)
-    observed.record_check(clause)
+    counter = check_counter.get()
+    if counter is not None:
+        counter(clause)
+
+
+def count_checks(clauses: Iterable[str]) -> None:
+    """Count checks judged elsewhere (Schemathesis's own, on each response) as `expect` counts its own."""
+    counter = check_counter.get()
+    if counter is not None:
+        for clause in clauses:
+            counter(clause)
 
 
 def _chain(exc: BaseException | None, seen: set[int]) -> Iterator[BaseException]:

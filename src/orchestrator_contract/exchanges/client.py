@@ -29,8 +29,9 @@ import httpx
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.dev_credentials import Credential
 from orchestrator_contract.contract.violations import ContractViolation, SuiteError, expect
-from orchestrator_contract.exchanges import coverage as observed
-from orchestrator_contract.exchanges import journal, redaction
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.coverage import operation_of
+from orchestrator_contract.exchanges.recording import Recording, active
 from orchestrator_contract.exchanges.target_health import (
     TargetHealth,
     answer_limit,
@@ -49,14 +50,6 @@ VALID_ROLES = frozenset({"primary", "second", "api-key"})  # roles whose request
 # What h11 (httpx's HTTP/1.1) lets through as a header value: no NUL, no CR/LF/VT/FF, no
 # surrounding whitespace; obs-text (bytes 0x80-0xFF) is allowed.
 _FIELD_VALUE = re.compile(rb"(?:[^\x00\s](?:[ \t]*[^\x00\s])*)?")
-
-
-_thread = threading.local()  # per thread: the seconds its requests waited for a Retry-After
-
-
-def throttled_seconds() -> float:
-    """The seconds this thread's requests have waited for a Retry-After so far."""
-    return float(getattr(_thread, "throttled_s", 0.0))
 
 
 class BudgetExhausted(unittest.SkipTest):
@@ -91,6 +84,7 @@ class RunShared:
     health: TargetHealth = field(default_factory=TargetHealth)
     test_deadline: float | None = None  # epoch seconds: this test's time slice ends then (deep stages)
     _not_before: float = 0.0  # monotonic: no request before this (the latest Retry-After)
+    _waits: threading.local = field(default_factory=threading.local, repr=False)  # per thread: seconds waited
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- the ledger ----------------------------------------------------------------------------
@@ -111,8 +105,12 @@ class RunShared:
         if delay <= 0:
             return 0.0
         time.sleep(delay)
-        _thread.throttled_s = throttled_seconds() + delay
+        self._waits.seconds = self.throttled_seconds() + delay
         return delay
+
+    def throttled_seconds(self) -> float:
+        """The seconds this thread's requests have waited for a Retry-After so far."""
+        return float(getattr(self._waits, "seconds", 0.0))
 
     def throttle(self, seconds: float) -> None:
         with self._lock:
@@ -189,10 +187,17 @@ def _check_throttle(response: httpx.Response) -> None:
 class ContractTransport(httpx.BaseTransport):
     """Records, throttles and classifies every attempt of a request (see the module docstring)."""
 
-    def __init__(self, inner: httpx.BaseTransport, shared: RunShared, settings: ClientSettings) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport, shared: RunShared, settings: ClientSettings, recording: Recording | None
+    ) -> None:
         self._inner = inner
         self._shared = shared
         self._settings = settings
+        self._recording = recording
+
+    def _record(self, exchange: journal.Exchange) -> None:
+        if self._recording is not None:
+            self._recording.journal.add(exchange)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.monotonic()
@@ -222,13 +227,13 @@ class ContractTransport(httpx.BaseTransport):
                 )
             except httpx.TransportError as exc:
                 exchange.error = f"{type(exc).__name__}: {exc}"
-                journal.current().add(exchange)
+                self._record(exchange)
                 if isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
                     raise SuiteError(
                         f"the suite could not send {request.method} {request.url.path}: {exchange.error}"
                     ) from exc
                 self._shared.health.observe(
-                    observed.operation_of(request.method, request.url.path),
+                    operation_of(request.method, request.url.path),
                     (f"gave no answer ({exchange.error})", Clause.GEN_NO_5XX),
                     describe_exchange(request, None, None, b""),
                 )
@@ -243,14 +248,15 @@ class ContractTransport(httpx.BaseTransport):
             valid = request.extensions.get(AUTH_ROLE) in VALID_ROLES
             problem = insanity(response.status_code, headers, body, cut_at=exchange.cut_at, valid_credentials=valid)
             self._shared.health.observe(
-                observed.operation_of(request.method, request.url.path),
+                operation_of(request.method, request.url.path),
                 problem,
                 describe_exchange(request, response.status_code, headers, body) if problem else "",
             )
             response.request = request
             exchange.response = response
-            journal.current().add(exchange)
-            observed.record_response(request, response.status_code, response.headers, body)
+            self._record(exchange)
+            if self._recording is not None:
+                self._recording.tally.record_response(request, response.status_code, response.headers, body)
             if exchange.cut_at is not None:
                 self._refuse_oversized(request, response, exchange.cut_at)
             if response.status_code != 429:
@@ -330,19 +336,22 @@ class ApiClient:
         settings: ClientSettings = ClientSettings(),
         transport: httpx.BaseTransport | None = None,
         role: str = "primary",
+        recording: Recording | None = None,
     ) -> None:
+        """`recording`: where exchanges and answers are recorded; by default the one in scope where the
+        client is made (the plugin's), so a client used from other threads still records there."""
         self.base_url = base_url.rstrip("/")
         self.credential = credential
         self.role = role  # primary, second or api-key: which credential a reproduction should send
         self.shared = shared
         self.settings = settings
-        redaction.register_credential(credential.username, credential.secret)
+        self.recording = recording if recording is not None else active()
         inner = transport or httpx.HTTPTransport(limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=httpx.BasicAuth(credential.username, credential.secret),
             timeout=settings.timeout_s,
-            transport=ContractTransport(inner, shared, settings),
+            transport=ContractTransport(inner, shared, settings, self.recording),
         )
 
     def close(self) -> None:

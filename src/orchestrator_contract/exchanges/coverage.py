@@ -35,13 +35,6 @@ NOT_REQUIRED_FOR = {
     "Idempotency-Key, where a replayed 202 is just as right"
 }
 
-# Module globals because responses and checks are tallied where they happen (the client's
-# transport, `expect`), which hold no handle on the run; one process, one tally.
-_lock = threading.Lock()
-_responses: Counter[tuple[str, str, str]] = Counter()  # (operationId, status, problem)
-_checks: Counter[str] = Counter()  # clause -> checks evaluated
-_failed: Counter[str] = Counter()  # clause -> checks that failed
-
 
 @lru_cache(maxsize=1)
 def _matchers() -> list[tuple[str, re.Pattern[str], str]]:
@@ -78,45 +71,52 @@ def problem_of(status: int, path: str, headers: httpx.Headers, body: bytes) -> s
     return ""
 
 
-def record_response(request: httpx.Request, status: int, headers: httpx.Headers, body: bytes) -> None:
-    """Tally one answer (from the transport, which has its raw bytes before the client reads them)."""
-    path = request.url.path
-    key = (
-        operation_of(request.method, path) or f"{request.method} (undocumented path)",
-        str(status),
-        problem_of(status, path, headers, body),
-    )
-    with _lock:
-        _responses[key] += 1
+class CoverageTally:
+    """One process's tally: answers by operation, status and problem; checks by clause. Responses
+    are tallied by the client's transport, checks where they are judged (`expect`)."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._responses: Counter[tuple[str, str, str]] = Counter()  # (operationId, status, problem)
+        self._checks: Counter[str] = Counter()  # clause -> checks evaluated
+        self._failed: Counter[str] = Counter()  # clause -> checks that failed
 
-def record_check(clause: str, passed: bool = True) -> None:
-    clause = str(clause)  # a plain str, not a Clause member: xdist carries the tally to its controller
-    with _lock:
-        _checks[clause] += 1
-        if not passed:
-            _failed[clause] += 1
+    def record_response(self, request: httpx.Request, status: int, headers: httpx.Headers, body: bytes) -> None:
+        """Tally one answer (from the transport, which has its raw bytes before the client reads them)."""
+        path = request.url.path
+        key = (
+            operation_of(request.method, path) or f"{request.method} (undocumented path)",
+            str(status),
+            problem_of(status, path, headers, body),
+        )
+        with self._lock:
+            self._responses[key] += 1
 
+    def record_check(self, clause: str, passed: bool = True) -> None:
+        clause = str(clause)  # a plain str, not a Clause member: xdist carries the tally to its controller
+        with self._lock:
+            self._checks[clause] += 1
+            if not passed:
+                self._failed[clause] += 1
 
-def record_checks(clauses: Iterable[str]) -> None:
-    with _lock:
-        for clause in clauses:
-            _checks[str(clause)] += 1
+    def record_checks(self, clauses: Iterable[str]) -> None:
+        with self._lock:
+            for clause in clauses:
+                self._checks[str(clause)] += 1
 
-
-def take_tally() -> dict[str, Any]:
-    """This process's tally since the last one taken (the counters start again from zero: a process
-    that runs several stages of a run hands each stage's tally over once)."""
-    with _lock:
-        tally = {
-            "responses": [[op, status, problem, n] for (op, status, problem), n in sorted(_responses.items())],
-            "checks": dict(_checks),
-            "failed": dict(_failed),
-        }
-        _responses.clear()
-        _checks.clear()
-        _failed.clear()
-    return tally
+    def take(self) -> dict[str, Any]:
+        """The tally since the last one taken (the counters start again from zero: a process that runs
+        several stages of a run hands each stage's tally over once)."""
+        with self._lock:
+            tally = {
+                "responses": [[op, status, problem, n] for (op, status, problem), n in sorted(self._responses.items())],
+                "checks": dict(self._checks),
+                "failed": dict(self._failed),
+            }
+            self._responses.clear()
+            self._checks.clear()
+            self._failed.clear()
+        return tally
 
 
 def documented() -> dict[str, list[str]]:

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from orchestrator_contract import __version__
-from orchestrator_contract.exchanges import journal, redaction
+from orchestrator_contract.exchanges import journal
+from orchestrator_contract.exchanges.redaction import mask_header, scrub, scrub_tree, sent_credentials
 
 BODY_LIMIT = 256 * 1024  # per HAR body; the contract's own request limit
 
@@ -26,7 +27,7 @@ def _headers(headers: httpx.Headers) -> list[dict[str, str]]:
     out = []
     for raw_name, raw_value in headers.raw:  # as sent: original case, repeated headers kept
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        out.append({"name": name, "value": redaction.mask_header(name, value)})
+        out.append({"name": name, "value": mask_header(name, value)})
     return out
 
 
@@ -118,7 +119,7 @@ def _entry(exchange: journal.Exchange, now: datetime) -> dict[str, Any]:
 
 def har_text(exchanges: list[journal.Exchange], *, comment: str = "") -> str:
     """A HAR 1.2 document of `exchanges`, with Authorization headers masked and every secret
-    (registered, or sent in an Authorization header) redacted from the serialized text."""
+    (known to the run, or sent in an Authorization header) redacted from the serialized text."""
     now = datetime.now(UTC)
     document = {
         "log": {
@@ -129,5 +130,5 @@ def har_text(exchanges: list[journal.Exchange], *, comment: str = "") -> str:
             "comment": comment + " (startedDateTime: the response's Date header; time: httpx's elapsed)",
         }
     }
-    redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
-    return redaction.scrub(json.dumps(redaction.scrub_tree(document), indent=1, ensure_ascii=False))
+    sent = sent_credentials(e.request.headers.get("authorization", "") for e in exchanges)
+    return scrub(json.dumps(scrub_tree(document, sent), indent=1, ensure_ascii=False), sent)

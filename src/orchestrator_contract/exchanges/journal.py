@@ -1,8 +1,9 @@
 """A record of every HTTP exchange of the running test, and its reproduction as curl commands.
 
-Each test starts a fresh journal (an autouse fixture in `suites/conftest.py`); the client's
-transport appends every exchange to it, 429s and transport errors included; a `ContractViolation`
-prints its newest exchanges. Everything shown passes through `redaction`.
+Each test starts a fresh journal in the process's recording (`recording.py`; an autouse fixture in
+`suites/conftest.py`); the client's transport appends every exchange to it, 429s and transport
+errors included; the failure of a test shows its newest exchanges. Everything shown passes through
+`redaction`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import json
 import shlex
 import threading
+import time
 from dataclasses import dataclass, field
 
 import httpx
 
-from orchestrator_contract.exchanges.redaction import redact
+from orchestrator_contract.exchanges.redaction import scrub
 
 _BODY_PREVIEW = 600
 _INTERESTING_HEADERS = frozenset(
@@ -56,7 +58,7 @@ def curl_command(request: httpx.Request) -> str:
         if len(text) > 4096:
             text = text[:4096] + "...(truncated)"
         parts += ["--data-raw", shlex.quote(text)]
-    return redact(" ".join(parts))
+    return scrub(" ".join(parts))
 
 
 @dataclass
@@ -65,11 +67,12 @@ class Exchange:
     response: httpx.Response | None = None
     error: str | None = None
     cut_at: int | None = None  # the answer was longer than the limit and recorded up to here
+    sent_at: float = field(default_factory=time.monotonic)  # when the request went out (monotonic clock)
 
     def headline(self) -> str:
         path = self.request.url.raw_path.decode("latin-1")
         outcome = self.error or (str(self.response.status_code) if self.response is not None else "?")
-        return redact(f"{self.request.method} {path} -> {outcome}")
+        return scrub(f"{self.request.method} {path} -> {outcome}")
 
     def describe(self) -> str:
         lines = [f"# {self.headline()}", curl_command(self.request)]
@@ -81,7 +84,7 @@ class Exchange:
             if interesting:
                 lines.append(f"# response headers: {json.dumps(interesting)}")
             lines.append(f"# response body: {body}")
-        return redact("\n".join(lines))
+        return scrub("\n".join(lines))
 
 
 @dataclass
@@ -97,50 +100,30 @@ class Journal:
         with self._lock:
             return list(self.exchanges)
 
-    def find(self, response: object) -> Exchange | None:
-        """The exchange whose response is `response` (or a wrapper of it, by status and body)."""
-        candidates = list(reversed(self.snapshot()))
-        for exchange in candidates:
-            if exchange.response is response:
-                return exchange
-        status = getattr(response, "status_code", None)
-        content = getattr(response, "content", None)
-        for exchange in candidates:
-            if (
-                exchange.response is not None
-                and exchange.response.status_code == status
-                and exchange.response.content == content
-            ):
-                return exchange
-        return None
 
-    def reproduction(self, last: int = 6) -> str:
-        exchanges = self.snapshot()
-        recent = exchanges[-last:]
-        skipped = len(exchanges) - len(recent)
-        if not recent:
-            return "(no HTTP exchange recorded)"
-        head = f"(the {skipped} earlier requests of this test are in the report's cassette)\n" if skipped else ""
-        return head + "\n".join(e.describe() for e in recent)
+def find_exchange(exchanges: list[Exchange], response: object) -> Exchange | None:
+    """The exchange whose response is `response` (or a wrapper of it, by status and body)."""
+    candidates = list(reversed(exchanges))
+    for exchange in candidates:
+        if exchange.response is response:
+            return exchange
+    status = getattr(response, "status_code", None)
+    content = getattr(response, "content", None)
+    for exchange in candidates:
+        if (
+            exchange.response is not None
+            and exchange.response.status_code == status
+            and exchange.response.content == content
+        ):
+            return exchange
+    return None
 
 
-# A module global because the exchanges of a test are recorded from wherever its requests go out:
-# the test's own threads, Schemathesis checks, Hypothesis-driven helpers, none of which is handed
-# the test's context; each test starts a new one.
-_current = Journal()
-
-
-def current() -> Journal:
-    return _current
-
-
-def start_new() -> Journal:
-    """Begin a new journal (one per test) and return it."""
-    return use(Journal())
-
-
-def use(recorded: Journal) -> Journal:
-    """Make `recorded` the current journal (the plugin records a shared fixture's setup apart)."""
-    global _current  # noqa: PLW0603 -- see `_current`
-    _current = recorded
-    return _current
+def reproduction(exchanges: list[Exchange], last: int = 6) -> str:
+    """The newest `last` exchanges as curl commands with what they got back."""
+    recent = exchanges[-last:]
+    skipped = len(exchanges) - len(recent)
+    if not recent:
+        return "(no HTTP exchange recorded)"
+    head = f"(the {skipped} earlier requests of this test are in the report's cassette)\n" if skipped else ""
+    return head + "\n".join(e.describe() for e in recent)

@@ -1,10 +1,11 @@
-"""Keeping credentials out of everything a run prints or writes: one module, one set of secrets.
+"""Keeping credentials out of everything a run prints or writes: pure functions, no registry.
 
 Every text a run writes (failure messages, junit.xml, report.html, summary.md, HAR cassettes,
 failure records, reproductions) goes through `scrub`. The secrets are every credential the run can
-know of (the development ones, those in the environment, each also as the base64 pair an
-`Authorization` header carries) plus whatever a test sent in an `Authorization` header (a
-deliberately wrong pairing may hold a real secret). `mask_header` hides the header itself.
+know of (the development ones and those in the environment, where a run's credentials come from,
+each also as the base64 pair an `Authorization` header carries); writers that hold a test's
+exchanges add what its `Authorization` headers reveal (a deliberately wrong pairing may hold a real
+secret). `mask_header` hides the header itself.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import base64
 import os
 import re
-import threading
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from orchestrator_contract.contract.dev_credentials import DEV_ACCOUNTS, PRIMARY_API_KEY
@@ -29,63 +30,51 @@ CREDENTIAL_ENV = (
 # secret goes even when the repr was cut to a prefix that no registered secret matches.
 _CREDENTIAL_REPR = re.compile(r"""(\bsecret=)(['"])(?:(?!\2|\.\.\.).)*(?:\2|\.\.\.)?""")
 
-# A module global because the texts to scrub come from places that hold no handle on the run:
-# pytest's report hooks, Schemathesis checks, exceptions raised in worker threads.
-_secrets: set[str] = set()
-_lock = threading.Lock()
-_environment_registered = False
 
-
-def register(*secrets: str) -> None:
-    """Remember values that must never be printed (tokens, API key secrets, encoded pairs)."""
-    with _lock:
-        _secrets.update(s for s in secrets if s)
-
-
-def register_credential(username: str, secret: str) -> None:
+def _with_encoded_pair(username: str, secret: str) -> set[str]:
     """A secret and the base64 `username:secret` an Authorization header would carry."""
-    if secret:
-        register(secret)
-        if username:
-            register(base64.b64encode(f"{username}:{secret}".encode()).decode())
+    if not secret:
+        return set()
+    return {secret, base64.b64encode(f"{username}:{secret}".encode()).decode()} if username else {secret}
 
 
-def register_environment(environ: Mapping[str, str] | None = None) -> None:
-    """Every credential this run can know of: the development ones and those in the environment."""
-    global _environment_registered  # noqa: PLW0603 -- see `_secrets`
-    _environment_registered = True
+@lru_cache(maxsize=8)
+def _known(pairs: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    found: set[str] = set()
+    for username, secret in pairs:
+        found |= _with_encoded_pair(username, secret)
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def known_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Every credential a run can know of, longest first: the development ones and those in the
+    environment (credentials reach a run from nowhere else), each with its encoded pair."""
     environ = os.environ if environ is None else environ
-    for credential in (*DEV_ACCOUNTS, PRIMARY_API_KEY):
-        register_credential(credential.username, credential.secret)
-    for user_var, secret_var in CREDENTIAL_ENV:
-        register_credential(environ.get(user_var, ""), environ.get(secret_var, ""))
+    pairs = [(c.username, c.secret) for c in (*DEV_ACCOUNTS, PRIMARY_API_KEY)]
+    pairs += [(environ.get(user_var, ""), environ.get(secret_var, "")) for user_var, secret_var in CREDENTIAL_ENV]
+    return _known(tuple(pairs))
 
 
-def redact(text: str) -> str:
-    """`text` with every registered secret replaced by `***` (longest first)."""
-    with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
-    for secret in known:
-        text = text.replace(secret, MASK)
-    return text
+def scrub(text: str, also: Iterable[str] = ()) -> str:
+    """`text` with every known secret (and each of `also`, e.g. what a test's `Authorization` headers
+    revealed: see `sent_credentials`) replaced by `***`, and the secret of any `Credential(...)` repr."""
+    secrets = known_secrets()
+    extra = sorted((s for s in also if s and s not in secrets), key=len, reverse=True)
+    for secret in (*extra, *secrets) if extra else secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return _CREDENTIAL_REPR.sub(r"\1\2***\2", text)
 
 
-def scrub(text: str) -> str:
-    """`redact`, plus the secret of any `Credential(...)` repr; the environment's credentials are
-    registered on first use, so no writer can forget them."""
-    if not _environment_registered:
-        register_environment()
-    return _CREDENTIAL_REPR.sub(r"\1\2***\2", redact(text))
-
-
-def scrub_tree(value: Any) -> Any:
+def scrub_tree(value: Any, also: Iterable[str] = ()) -> Any:
     """`scrub` every string inside dicts, lists and tuples (keys are left alone)."""
+    also = tuple(also)
     if isinstance(value, str):
-        return scrub(value)
+        return scrub(value, also)
     if isinstance(value, dict):
-        return {k: scrub_tree(v) for k, v in value.items()}
+        return {k: scrub_tree(v, also) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(scrub_tree(v) for v in value)
+        return type(value)(scrub_tree(v, also) for v in value)
     return value
 
 
@@ -110,8 +99,3 @@ def sent_credentials(authorization_values: Iterable[str]) -> set[str]:
             if len(secret) >= MIN_SECRET_LENGTH:
                 found.add(secret)
     return found
-
-
-def register_sent(authorization_values: Iterable[str]) -> None:
-    """Register what `Authorization` headers a test sent reveal (see `sent_credentials`)."""
-    register(*sent_credentials(authorization_values))

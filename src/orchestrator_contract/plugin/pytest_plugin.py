@@ -16,6 +16,7 @@ its exit status from the same log with the same function (`run.verdict.decide`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -23,7 +24,6 @@ import shlex
 import sys
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +37,12 @@ from orchestrator_contract.adoption import baseline
 from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.clauses import CLAUSES
 from orchestrator_contract.contract.violations import ContractViolation, first_in, violation_in
-from orchestrator_contract.exchanges import coverage as observed
-from orchestrator_contract.exchanges import journal, redaction
+from orchestrator_contract.exchanges import journal
 from orchestrator_contract.exchanges.client import BudgetExhausted, RunShared, TargetBroken
+from orchestrator_contract.exchanges.coverage import coverage, operation_of, write_coverage
 from orchestrator_contract.exchanges.har import har_text
+from orchestrator_contract.exchanges.recording import Recording, in_scope
+from orchestrator_contract.exchanges.redaction import scrub, scrub_tree, sent_credentials
 from orchestrator_contract.reporting.summary import (
     CASSETTES_DIR,
     REPRODUCE_MARK,
@@ -92,7 +94,7 @@ def plan_of(config: pytest.Config) -> RunPlan:
     return config.stash[PLAN_KEY]
 
 
-@contextmanager
+@contextlib.contextmanager
 def plan_in_scope(plan: RunPlan) -> Iterator[None]:
     """The plan's profile for code that runs while the suites are imported (Schemathesis builds its
     tests at import time, from decorators that cannot take a fixture)."""
@@ -110,6 +112,8 @@ class TestSide:
         self.shared = shared
         self.baseline = baseline.load(plan.baseline) if plan.baseline else []
         self.fixture_exchanges: dict[str, list[journal.Exchange]] = {}  # shared fixture -> its setup's requests
+        self.recording = Recording()  # this process's: the test's exchanges, the coverage tally
+        self.sent: set[str] = set()  # what the Authorization headers of this process's failed tests revealed
 
     @pytest.hookimpl(wrapper=True)
     def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Any:
@@ -117,12 +121,12 @@ class TestSide:
         that uses it can show them in its cassette: `reproduce` then rebuilds the state first."""
         if fixturedef.scope == "function":
             return (yield)
-        previous = journal.current()
-        recorded = journal.use(journal.Journal())
+        previous = self.recording.journal
+        recorded = self.recording.start_test()
         try:
             return (yield)
         finally:
-            journal.use(previous)
+            self.recording.journal = previous
             if recorded.exchanges:
                 self.fixture_exchanges[fixturedef.argname] = recorded.snapshot()
 
@@ -164,16 +168,24 @@ class TestSide:
         self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport, exc: BaseException | None
     ) -> dict[str, Any]:
         setup = [e for name in getattr(item, "fixturenames", ()) for e in self.fixture_exchanges.get(name, [])]
-        exchanges = setup + journal.current().snapshot()
-        redaction.register_sent(e.request.headers.get("authorization", "") for e in exchanges)
+        own = self.recording.journal.snapshot()
+        exchanges = setup + own
+        self.sent |= sent_credentials(e.request.headers.get("authorization", "") for e in exchanges)
         violation = violation_in(exc)
-        operation = operation_of_failure(violation, exchanges)
+        culprit, last = witnesses(violation, own)
+        operation = operation_of_failure(culprit or last or (exchanges[-1] if exchanges else None))
+        if violation is not None:
+            self.recording.tally.record_check(violation.clause, passed=False)
+            shown = violation_message(violation, own, culprit)
+            report.sections.append(
+                ("reproduce (secrets redacted)", scrub(shown.partition("\n" + REPRODUCE_MARK + "\n")[2], self.sent))
+            )
         known = (
             baseline.matching(self.baseline, violation.clause, report.nodeid, operation)
             if violation is not None
             else None
         )
-        record = self._record(item, call, report, exchanges, operation, known, violation)
+        record = self._record(item, call, report, exchanges, operation, known, violation, culprit)
         try:
             self._write(report.nodeid, record, exchanges)
         except Exception as problem:  # a reporting problem must never change the verdict
@@ -192,16 +204,18 @@ class TestSide:
         operation: str,
         known: baseline.Known | None,
         violation: ContractViolation | None,
+        culprit: journal.Exchange | None,
     ) -> dict[str, Any]:
         exc = call.excinfo.value if call.excinfo is not None else None
         plan = self.plan
         if violation is not None:
-            message = redaction.scrub(str(violation))[:MESSAGE_LIMIT]
+            own = self.recording.journal.snapshot()
+            message = scrub(violation_message(violation, own, culprit), self.sent)[:MESSAGE_LIMIT]
             clause, detail, verdict = violation.clause, violation.detail, oc.VIOLATION
         else:
-            message = redaction.scrub(report.longreprtext)[-MESSAGE_LIMIT:]
+            message = scrub(report.longreprtext, self.sent)[-MESSAGE_LIMIT:]
             summary = f"{type(exc).__name__}: {exc}" if exc is not None else message.splitlines()[-1:]
-            clause, detail, verdict = "", redaction.scrub(str(summary)), oc.SUITE_ERROR
+            clause, detail, verdict = "", scrub(str(summary), self.sent), oc.SUITE_ERROR
         described = CLAUSES.get(clause)
         record: dict[str, Any] = {
             "test": report.nodeid,
@@ -221,8 +235,8 @@ class TestSide:
             "operation": operation,
             "known": known.reason if known is not None else "",
             "target_options": plan.target_options(),
-            "culprit": exchanges.index(violation.culprit)
-            if violation is not None and violation.culprit in exchanges
+            "culprit": exchanges.index(culprit)
+            if culprit in exchanges
             else (len(exchanges) - 1 if exchanges else None),
             "curl": curl_commands(exchanges, message),
             "reproduction": message.partition(REPRODUCE_MARK)[2].strip("\n") if REPRODUCE_MARK in message else "",
@@ -235,7 +249,7 @@ class TestSide:
             "duration_s": round(report.duration, 3),
             "recorded_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        scrubbed: dict[str, Any] = json.loads(redaction.scrub(json.dumps(redaction.scrub_tree(record))))
+        scrubbed: dict[str, Any] = json.loads(scrub(json.dumps(scrub_tree(record, self.sent)), self.sent))
         return scrubbed
 
     def _write(self, nodeid: str, record: dict[str, Any], exchanges: list[journal.Exchange]) -> None:
@@ -260,7 +274,7 @@ class TestSide:
         """Hand this process's coverage tally over: to the controller through xdist's workeroutput."""
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
-            workeroutput[TALLY_KEY] = observed.take_tally()
+            workeroutput[TALLY_KEY] = self.recording.tally.take()
 
     def _scrub_report(self, report: pytest.TestReport | pytest.CollectReport) -> None:
         """Redact the report's traceback and sections in place, through pytest's (xdist's) own
@@ -270,7 +284,7 @@ class TestSide:
         data = self.config.hook.pytest_report_to_serializable(config=self.config, report=report)
         if data is None:
             return
-        cleaned = redaction.scrub_tree(data)
+        cleaned = scrub_tree(data, self.sent)
         if cleaned == data:
             return
         fresh = self.config.hook.pytest_report_from_serializable(config=self.config, data=cleaned)
@@ -353,7 +367,8 @@ class OutcomeSide:
         for nodeid in list(self._phases):
             self._emit(nodeid)
         if not self.config.pluginmanager.hasplugin("dsession"):
-            self.tallies.append({**observed.take_tally(), "process": f"{self.plan.stage}/main"})
+            recording = self.config.stash[RECORDING_KEY]
+            self.tallies.append({**recording.tally.take(), "process": f"{self.plan.stage}/main"})
         return oc.StageFacts(
             stage=self.plan.stage,
             expected=tuple(self.expected),
@@ -419,14 +434,36 @@ def _last_line(report: pytest.TestReport) -> str:
     return lines[-1] if lines else ""
 
 
-def operation_of_failure(violation: ContractViolation | None, exchanges: list[journal.Exchange]) -> str:
-    """The operationId of the exchange that shows the violation: the answer its raiser named, else
-    the test's newest exchange when it was raised (not a later one, such as its cleanup's)."""
-    exchange = (violation.culprit or violation.last_exchange) if violation is not None else None
-    exchange = exchange or (exchanges[-1] if exchanges else None)
+def witnesses(
+    violation: ContractViolation | None, exchanges: list[journal.Exchange]
+) -> tuple[journal.Exchange | None, journal.Exchange | None]:
+    """The exchanges that show a violation: the answer its raiser named (if any), and the test's
+    newest exchange when it was raised (not a later one, such as its cleanup's)."""
+    if violation is None:
+        return None, None
+    culprit = journal.find_exchange(exchanges, violation.response) if violation.response is not None else None
+    before = [e for e in exchanges if e.sent_at <= violation.raised_at]
+    return culprit, (before[-1] if before else None)
+
+
+def violation_message(
+    violation: ContractViolation, exchanges: list[journal.Exchange], culprit: journal.Exchange | None
+) -> str:
+    """The violation, then its reproduction: the answer that shows it first, then the test's newest
+    requests up to when it was raised (not yet redacted)."""
+    before = [e for e in exchanges if e.sent_at <= violation.raised_at]
+    context = journal.reproduction(before)
+    shown = f"{culprit.describe()}\n" if culprit is not None else ""
+    return f"{violation}\n{REPRODUCE_MARK}\n{shown}" + (
+        f"earlier requests of this test, newest last:\n{context}" if culprit is not None else context
+    )
+
+
+def operation_of_failure(exchange: journal.Exchange | None) -> str:
+    """The operationId of the exchange that shows a failure."""
     if exchange is None:
         return ""
-    return observed.operation_of(exchange.request.method, exchange.request.url.path)
+    return operation_of(exchange.request.method, exchange.request.url.path)
 
 
 def curl_commands(exchanges: list[journal.Exchange], message: str) -> list[str]:
@@ -538,10 +575,14 @@ def pytest_configure(config: pytest.Config) -> None:
         report_multiple_bugs=False,  # the first failure is the verdict; hunting more costs minutes on a broken target
     )
     hypothesis.settings.load_profile("orchestrator-contract")
-    redaction.register_environment()
     shared = RunShared(deadline=plan.deadline)
     config.stash[SHARED_KEY] = shared
-    config.pluginmanager.register(TestSide(config, plan, shared), "orchestrator-contract-tests")
+    test_side = TestSide(config, plan, shared)
+    config.stash[RECORDING_KEY] = test_side.recording
+    # In scope for the session (this thread): clients made in it record there, `expect` counts there.
+    config.stash[SCOPE_KEY] = contextlib.ExitStack()
+    config.stash[SCOPE_KEY].enter_context(in_scope(test_side.recording))
+    config.pluginmanager.register(test_side, "orchestrator-contract-tests")
     if workerinput is None:
         log = provider.sink if provider is not None and provider.sink is not None else oc.OutcomeLog()
         if provider is None:  # a plain `pytest suites`: this session is the whole run
@@ -554,6 +595,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 OUTCOMES_KEY = pytest.StashKey[OutcomeSide]()
+RECORDING_KEY = pytest.StashKey[Recording]()
+SCOPE_KEY = pytest.StashKey[contextlib.ExitStack]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SCOPE_KEY in config.stash:
+        config.stash[SCOPE_KEY].close()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -578,7 +626,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     side.log.add_stage(facts)
     side.log.add_tallies(side.tallies)
     try:
-        observed.write_coverage(side.plan.report_dir, observed.coverage(side.tallies))
+        write_coverage(side.plan.report_dir, coverage(side.tallies))
     except OSError as problem:  # coverage is a report; it never changes the verdict
         print(f"orchestrator-contract: could not write coverage.json: {problem!r}", file=sys.stderr)
     if exitstatus in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -21,10 +21,10 @@ from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, Credential
 from orchestrator_contract.contract.errors import UsageError
 from orchestrator_contract.contract.locations import suites_dir
+from orchestrator_contract.reporting.html_report import Context
 from orchestrator_contract.reporting.summary import (
     clear_stale,
 )
-from orchestrator_contract.reporting.html_report import Context
 from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog
 from orchestrator_contract.run.outcomes import read as read_outcomes
 from orchestrator_contract.run.plan import EmbeddedServer, RunPlan

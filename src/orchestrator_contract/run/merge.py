@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from orchestrator_contract.contract.errors import UsageError
-from orchestrator_contract.reporting.summary import CASSETTES_DIR, clear_stale, record_file
 from orchestrator_contract.reporting.html_report import Context
+from orchestrator_contract.reporting.summary import CASSETTES_DIR, clear_stale, record_file
 from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog, read
 from orchestrator_contract.run.report import Reporter
 

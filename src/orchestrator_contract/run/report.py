@@ -15,8 +15,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from orchestrator_contract.exchanges import coverage as observed
+from orchestrator_contract.exchanges.coverage import coverage as coverage_of, write_coverage
 from orchestrator_contract.plugin.pytest_plugin import write_atomically
+from orchestrator_contract.reporting.html_report import Context, write_html_report
 from orchestrator_contract.reporting.junit import write_junit
 from orchestrator_contract.reporting.summary import (
     BASELINE_STATUS,
@@ -25,7 +26,6 @@ from orchestrator_contract.reporting.summary import (
     result_from,
     write_summary,
 )
-from orchestrator_contract.reporting.html_report import Context, write_html_report
 from orchestrator_contract.run.outcomes import OutcomeLog
 from orchestrator_contract.run.verdict import Exit, decide
 
@@ -56,7 +56,7 @@ class Reporter:
         """Decide, write the reports, print the verdict line (unless `quiet`); return the exit status."""
         with self._lock:
             log = live.snapshot()
-            coverage = observed.coverage(log.tallies) if log.tallies else {}
+            coverage = coverage_of(log.tallies) if log.tallies else {}
             verdict = decide(log, coverage_gaps=coverage_gaps(coverage), require_coverage=self.require_coverage)
             entries = []
             if self.baseline_file is not None:
@@ -66,7 +66,7 @@ class Reporter:
             result = result_from(log, verdict, coverage=coverage, baseline=entries)
             wall = time.monotonic() - self.started
             if coverage:
-                observed.write_coverage(self.report_dir, coverage)
+                write_coverage(self.report_dir, coverage)
             if entries:
                 text = json.dumps({"entries": entries}, indent=1) + "\n"
                 write_atomically(self.report_dir / BASELINE_STATUS, text)

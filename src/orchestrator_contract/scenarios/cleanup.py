@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from orchestrator_contract.contract.violations import ContractViolation, SuiteError
 from orchestrator_contract.exchanges.client import ApiClient
+from orchestrator_contract.exchanges.recording import ContextThreadPool
 from orchestrator_contract.exchanges.target import RunMarks
 from orchestrator_contract.scenarios.polling import PollSettings, wait_for_operation
 
@@ -62,7 +62,7 @@ def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings)
     ids = sorted(candidates)
     # Every DELETE first, then one shared wait: a server whose operations never complete costs
     # the cleanup one poll budget, not one per configuration.
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ContextThreadPool(max_workers=8) as pool:
         accepted = list(pool.map(lambda cid: _request_delete(client, cid), ids))
     deadline = time.monotonic() + min(poll.budget_s, 15.0)
 
@@ -71,7 +71,7 @@ def remove_run_resources(client: ApiClient, marks: RunMarks, poll: PollSettings)
         budget = PollSettings(budget_s=remaining, retry_after_cap_s=poll.retry_after_cap_s)
         return _gone(client, pair[0], pair[1], budget)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ContextThreadPool(max_workers=8) as pool:
         removed = list(pool.map(gone, zip(ids, accepted, strict=True)))
     left = [cid for cid, ok in zip(ids, removed, strict=True) if not ok]
     if left:

@@ -10,12 +10,14 @@ were submitted, so the verdict and the failure shown are the same whatever order
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+
+from orchestrator_contract.exchanges.recording import ContextThreadPool
 
 
 class DeferredChecks:
     def __init__(self, concurrency: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="deferred-check")
+        self._pool = ContextThreadPool(max_workers=max(1, concurrency), thread_name_prefix="deferred-check")
         self._futures: list[Future[object]] = []
 
     def submit(self, check: Callable[[], object]) -> None:

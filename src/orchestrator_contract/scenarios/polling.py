@@ -23,7 +23,7 @@ import httpx
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.json_documents import json_or_none
 from orchestrator_contract.contract.violations import ContractViolation, expect
-from orchestrator_contract.exchanges.client import ApiClient, retry_after_seconds, throttled_seconds
+from orchestrator_contract.exchanges.client import ApiClient, RunShared, retry_after_seconds
 from orchestrator_contract.scenarios.expectations import expect_accepted
 
 TERMINAL = frozenset({"COMPLETED", "FAILED"})
@@ -56,12 +56,13 @@ def accepted_configuration_id(response: httpx.Response) -> str:
 class _Clock:
     """Seconds spent waiting on an operation, leaving out this thread's 429 waits."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: RunShared) -> None:
+        self._shared = shared
         self._start = time.monotonic()
-        self._throttled_at_start = throttled_seconds()
+        self._throttled_at_start = shared.throttled_seconds()
 
     def elapsed(self) -> float:
-        return time.monotonic() - self._start - (throttled_seconds() - self._throttled_at_start)
+        return time.monotonic() - self._start - (self._shared.throttled_seconds() - self._throttled_at_start)
 
 
 def wait_for_operation(
@@ -72,7 +73,7 @@ def wait_for_operation(
     path = operation_path(status_url)
     stuck = client.shared.stuck()
     budget = client.shared.budget_after_stuck(settings.budget_s) if stuck else settings.budget_s
-    clock = _Clock()
+    clock = _Clock(client.shared)
     time.sleep(min(retry_after_seconds(accepted, settings.retry_after_cap_s), budget))
     delay = settings.first_delay_s
     seen: list[str | None] = []

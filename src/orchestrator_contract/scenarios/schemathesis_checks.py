@@ -10,7 +10,9 @@ assert what must be visible. The other custom checks enforce clauses no schema c
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -108,25 +110,40 @@ class _Runtime:
     auth_confirmed: set[str] = field(default_factory=set)  # operations whose auth enforcement was probed
 
 
-# A module global because Schemathesis calls a check with (ctx, response, case) only: the async-aware
-# checks find the client they poll with here (`bind`, once per conformance module).
-_runtime = _Runtime()
+# Schemathesis calls a check with (ctx, response, case) only: the async-aware checks find the client
+# they poll with in scope (`bound`, around each conformance module; a test's threads inherit it).
+_runtime_in_scope: ContextVar[_Runtime | None] = ContextVar("orchestrator_contract_check_runtime", default=None)
 
 
-def bind(client: ApiClient, poll: PollSettings) -> None:
-    """Give the async-aware checks the client (credentials, journal) they poll with."""
-    _runtime.client = client
-    _runtime.poll = poll
+def _runtime() -> _Runtime:
+    return _runtime_in_scope.get() or _Runtime()
 
 
-def defer_to(deferred: DeferredChecks | None) -> None:
-    """Run the async-aware checks in `deferred` (side by side) until called with None again."""
-    _runtime.deferred = deferred
+@contextmanager
+def bound(client: ApiClient, poll: PollSettings) -> Iterator[None]:
+    """Give the async-aware checks the client (credentials, recording) they poll with."""
+    token = _runtime_in_scope.set(_Runtime(client=client, poll=poll))
+    try:
+        yield
+    finally:
+        _runtime_in_scope.reset(token)
+
+
+@contextmanager
+def deferred_to(deferred: DeferredChecks) -> Iterator[None]:
+    """Run the async-aware checks in `deferred` (side by side) while in this block."""
+    runtime = _runtime()
+    previous, runtime.deferred = runtime.deferred, deferred
+    try:
+        yield
+    finally:
+        runtime.deferred = previous
 
 
 def _run_or_defer(check: Callable[[], None]) -> None:
-    if _runtime.deferred is not None:
-        _runtime.deferred.submit(check)
+    deferred = _runtime().deferred
+    if deferred is not None:
+        deferred.submit(check)
     else:
         check()
 
@@ -186,15 +203,15 @@ def accepted_operation_headers(ctx: CheckContext, response: Response, case: Case
 def _completed(response: Response, case: Case[Any], methods: set[str]) -> tuple[ApiClient, dict[str, Any]] | None:
     """(client, final operation) when `case` is an accepted write of `methods` whose operation
     COMPLETED; None when there is nothing to check (another method, not a 202, or FAILED)."""
-    client = _runtime.client
+    client = _runtime().client
     if client is None or response.status_code != 202 or case.method.upper() not in methods:
         return None
-    final = wait_for_operation(client, _as_httpx(response), _runtime.poll)
+    final = wait_for_operation(client, _as_httpx(response), _runtime().poll)
     return (client, final) if final["status"] == "COMPLETED" else None
 
 
 def _wants(response: Response, case: Case[Any], methods: set[str]) -> bool:
-    return _runtime.client is not None and response.status_code == 202 and case.method.upper() in methods
+    return _runtime().client is not None and response.status_code == 202 and case.method.upper() in methods
 
 
 @schemathesis.check
@@ -256,13 +273,13 @@ def ignored_auth_once(ctx: CheckContext, response: Response, case: Case[Any]) ->
     does: enforcement belongs to the operation, and every 2xx would otherwise cost two more requests
     (the isolation suite sends every operation with thirteen kinds of bad credentials)."""
     label = case.operation.label
-    if label in _runtime.auth_confirmed:
+    if label in _runtime().auth_confirmed:
         return None
     result = ignored_auth(ctx, response, case)
     if 200 <= response.status_code < 300 and not (
         case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH)
     ):
-        _runtime.auth_confirmed.add(label)
+        _runtime().auth_confirmed.add(label)
     return result
 
 

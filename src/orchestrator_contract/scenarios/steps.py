@@ -14,7 +14,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,8 +32,8 @@ from orchestrator_contract.exchanges.client import (
     ClientSettings,
     RunShared,
     retry_after_seconds,
-    throttled_seconds,
 )
+from orchestrator_contract.exchanges.recording import ContextThreadPool
 from orchestrator_contract.exchanges.target import RunMarks, Target
 from orchestrator_contract.scenarios.expectations import expect_status
 from orchestrator_contract.scenarios.polling import (
@@ -84,7 +83,7 @@ def in_parallel(jobs: Sequence[Callable[[], T]], workers: int | None = None) -> 
     """Run the jobs in threads; their results in order (the first exception is raised)."""
     if not jobs:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, workers or len(jobs))) as pool:
+    with ContextThreadPool(max_workers=max(1, workers or len(jobs))) as pool:
         return list(pool.map(lambda job: job(), jobs))
 
 
@@ -96,7 +95,7 @@ def race(n: int, send: Callable[[int], T]) -> list[T]:
         barrier.wait(timeout=RACE_TIMEOUT_S)
         return send(i)
 
-    with ThreadPoolExecutor(max_workers=n) as pool:
+    with ContextThreadPool(max_workers=n) as pool:
         return list(pool.map(run, range(n)))
 
 
@@ -161,11 +160,11 @@ def settle_all(accepted: Sequence[tuple[ApiClient, httpx.Response]], poll: PollS
     delay = poll.first_delay_s
 
     def poll_one(target: tuple[ApiClient, str]) -> tuple[httpx.Response, float]:
-        before = throttled_seconds()
+        before = shared.throttled_seconds()
         answer = target[0].request("GET", target[1])
-        return answer, throttled_seconds() - before
+        return answer, shared.throttled_seconds() - before
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ContextThreadPool(max_workers=workers) as pool:
         while pending:
             results = list(pool.map(poll_one, pending.values()))
             throttled += max(waited for _, waited in results)  # the round's 429 waits ran side by side
