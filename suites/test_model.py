@@ -307,9 +307,11 @@ PARTS = 3  # independent runs of the machine, side by side under xdist (each wit
 def test_configuration_state_machine(scenario: Scenario, part: int) -> None:
     """`PARTS` runs share the profile's examples; each draws its own (a seed from the run's seed and
     the part), so under xdist they run side by side and none waits for the others' operations."""
-    ConfigurationMachine.scenario = scenario
     profile = scenario.profile
-    machine: type[ConfigurationMachine] = type(f"ConfigurationMachinePart{part}", (ConfigurationMachine,), {})
+    # The test's scenario goes on a class of this test's own (Hypothesis instantiates the machine).
+    machine: type[ConfigurationMachine] = type(
+        f"ConfigurationMachinePart{part}", (ConfigurationMachine,), {"scenario": scenario}
+    )
     if profile.derandomize:  # the parts would draw alike; a random-seed profile seeds each test already
         machine = seed(profile.seed * PARTS + part)(machine)
     # Hypothesis prints the failing step sequence either way; the profile decides whether it is
