@@ -25,8 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from orchestrator_contract.planning.scheduling import SCHEDULE_FILE
 from orchestrator_contract.reporting.summary import read_result
-from orchestrator_contract.run.scheduling import SCHEDULE_FILE
 
 
 def junit_base_id(classname: str, name: str) -> str:

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator_contract.contract import profiles
+from orchestrator_contract.contract.target import RunMarks, Target, process_instance
 from orchestrator_contract.exchanges.client import ApiClient, ClientSettings, RunShared
 from orchestrator_contract.exchanges.journal import Journal
 from orchestrator_contract.exchanges.recording import active
-from orchestrator_contract.exchanges.target import RunMarks, Target, process_instance
+from orchestrator_contract.planning import profiles
+from orchestrator_contract.planning.plan import RunPlan
 from orchestrator_contract.plugin.pytest_plugin import PLAN_KEY, SHARED_KEY
-from orchestrator_contract.run.plan import RunPlan
 from orchestrator_contract.scenarios.cleanup import remove_run_resources
 from orchestrator_contract.scenarios.polling import PollSettings
 from orchestrator_contract.scenarios.steps import Scenario

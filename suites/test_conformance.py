@@ -43,13 +43,13 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.json_documents import json_or_none
 from orchestrator_contract.contract.locations import spec_path
-from orchestrator_contract.contract.profiles import Profile
+from orchestrator_contract.contract.target import RunMarks, Target
 from orchestrator_contract.contract.violations import ContractViolation, count_checks
 from orchestrator_contract.exchanges.client import ApiClient, UnsendableRequest
-from orchestrator_contract.exchanges.target import RunMarks, Target
+from orchestrator_contract.planning import profiles
+from orchestrator_contract.planning.profiles import Profile
 from orchestrator_contract.scenarios import schemathesis_checks as checks
 from orchestrator_contract.scenarios.deferred import DeferredChecks
 from orchestrator_contract.scenarios.polling import PollSettings

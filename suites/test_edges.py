@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_contract.contract.clauses import Clause
-from orchestrator_contract.contract.profiles import Profile
 from orchestrator_contract.contract.violations import expect
+from orchestrator_contract.planning.profiles import Profile
 from orchestrator_contract.scenarios.edge_runner import EdgeRunner, raise_first
 from orchestrator_contract.scenarios.steps import Scenario
 from orchestrator_contract.spec_data import edge_cases as edges

@@ -22,10 +22,10 @@ import pytest
 
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.json_documents import json_or_none as json_of
+from orchestrator_contract.contract.target import Target
 from orchestrator_contract.contract.violations import expect
 from orchestrator_contract.exchanges.client import CONFIGURATIONS, NO_AUTH, OPERATIONS, ApiClient
 from orchestrator_contract.exchanges.recording import ContextThreadPool, current_exchanges
-from orchestrator_contract.exchanges.target import Target
 from orchestrator_contract.scenarios.expectations import expect_error
 from orchestrator_contract.scenarios.steps import Scenario, created_id, operation_id, replace_body
 

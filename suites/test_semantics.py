@@ -24,9 +24,9 @@ import pytest
 from twilio.rest.conversations.v2.configuration import ConfigurationList as SdkModels
 
 from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.target import RunMarks
 from orchestrator_contract.contract.violations import expect
 from orchestrator_contract.exchanges.client import CONFIGURATIONS, OPERATIONS, ApiClient
-from orchestrator_contract.exchanges.target import RunMarks
 from orchestrator_contract.scenarios.expectations import expect_error, expect_status
 from orchestrator_contract.scenarios.expected_state import (
     ALLOWED_REPRESENTATION_FIELDS,

@@ -23,9 +23,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orchestrator_contract.contract.clauses import Clause
+from orchestrator_contract.contract.target import RunMarks
 from orchestrator_contract.contract.violations import expect
 from orchestrator_contract.exchanges.client import ApiClient
-from orchestrator_contract.exchanges.target import RunMarks
 from orchestrator_contract.scenarios.expectations import expect_error
 from orchestrator_contract.scenarios.steps import Scenario, date_of, new_key, parse_timestamp, race
 from orchestrator_contract.spec_data.strategies import PATCH, REPLACE, create_bodies, marked, request_bodies

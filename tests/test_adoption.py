@@ -14,7 +14,7 @@ import pytest
 
 from cli_harness import REPO, run_cli
 from orchestrator_contract.adoption import baseline
-from orchestrator_contract.adoption.example_databases import combined, read_only
+from orchestrator_contract.planning.example_databases import combined, read_only
 
 CLI = [sys.executable, "-m", "orchestrator_contract"]
 

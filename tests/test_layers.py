@@ -51,11 +51,7 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_every_module_is_in_a_layer() -> None:
-    loose = [
-        p.name
-        for p in PACKAGE.glob("*.py")
-        if p.name not in {"__init__.py", "__main__.py", "cli.py"}
-    ]
+    loose = [p.name for p in PACKAGE.glob("*.py") if p.name not in {"__init__.py", "__main__.py", "cli.py"}]
     packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert not loose, f"modules outside the layers: {loose}"
     assert packages <= set(LAYERS), f"subpackages not in LAYERS: {sorted(packages - set(LAYERS))}"

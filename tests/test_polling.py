@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT
+from orchestrator_contract.contract.target import RunMarks
 from orchestrator_contract.contract.violations import ContractViolation
 from orchestrator_contract.exchanges.client import ApiClient, RunShared
-from orchestrator_contract.exchanges.target import RunMarks
 from orchestrator_contract.scenarios.polling import PollSettings, wait_for_operation
 from orchestrator_contract.server import ServerConfig, start_background
 from orchestrator_contract.spec_data.strategies import minimal_create_body

@@ -29,9 +29,9 @@ from orchestrator_contract.reporting.summary import (
     result_from,
     write_summary,
 )
-from orchestrator_contract.run.outcomes import RESULTS_FILE, Outcome, OutcomeLog, StageFacts
-from orchestrator_contract.run.outcomes import read as read_outcomes
-from orchestrator_contract.run.verdict import decide
+from orchestrator_contract.verdict.decide import decide
+from orchestrator_contract.verdict.outcomes import RESULTS_FILE, Outcome, OutcomeLog, StageFacts
+from orchestrator_contract.verdict.outcomes import read as read_outcomes
 
 CREDENTIALS = (PRIMARY_ACCOUNT, SECOND_ACCOUNT, PRIMARY_API_KEY)
 SECRETS = [c.secret for c in CREDENTIALS]

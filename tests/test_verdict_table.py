@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator_contract.run.outcomes import Outcome, OutcomeLog, StageFacts, TargetFacts
-from orchestrator_contract.run.verdict import Exit, decide
+from orchestrator_contract.verdict.decide import Exit, decide
+from orchestrator_contract.verdict.outcomes import Outcome, OutcomeLog, StageFacts, TargetFacts
 
 A, B, C = "test_a.py::test_a", "test_b.py::test_b", "test_c.py::test_c"
 

@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.dev_credentials import DEV_API_KEYS, PRIMARY_ACCOUNT, SECOND_ACCOUNT, Credential
 from orchestrator_contract.contract.errors import UsageError
 from orchestrator_contract.contract.locations import suites_dir
-from orchestrator_contract.run.plan import EmbeddedServer
-from orchestrator_contract.run.verdict import EXIT_TABLE, Exit
+from orchestrator_contract.planning import profiles
+from orchestrator_contract.planning.plan import EmbeddedServer
+from orchestrator_contract.verdict.decide import EXIT_TABLE, Exit
 
 
 def _credential(text: str) -> Credential:
@@ -29,7 +29,7 @@ def _credential(text: str) -> Credential:
 
 
 def _workers_option(text: str) -> int:
-    from orchestrator_contract.run.workers import AUTO
+    from orchestrator_contract.planning.workers import AUTO
 
     if text == "auto":
         return AUTO
@@ -40,16 +40,6 @@ def _workers_option(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError("--workers must be at least 0")
     return value
-
-
-def check_faults(names: Sequence[str]) -> None:
-    """Raise a UsageError naming the faults the reference server does not have."""
-    from orchestrator_contract.server.faults import check_fault_names
-
-    try:
-        check_fault_names(names)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,8 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 # -- serve -------------------------------------------------------------------------------------
 def serve(args: argparse.Namespace) -> int:
     from orchestrator_contract.server import ServerConfig, run_server
+    from orchestrator_contract.server.faults import check_fault_names
 
-    check_faults(args.fault)
+    check_fault_names(args.fault)
     accounts = tuple(args.account) or (PRIMARY_ACCOUNT, SECOND_ACCOUNT)
     config = ServerConfig(
         db_path=args.db or ":memory:",

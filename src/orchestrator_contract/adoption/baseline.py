@@ -25,7 +25,7 @@ from orchestrator_contract.contract.clauses import CLAUSES
 from orchestrator_contract.contract.locations import suites_dir
 
 if TYPE_CHECKING:
-    from orchestrator_contract.run.outcomes import Outcome
+    from orchestrator_contract.verdict.outcomes import Outcome
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def statuses(entries: list[Known], outcomes: list[Outcome]) -> list[dict[str, An
     """Per entry: known (it covered a failure), fixed (its tests ran, none failed its way: remove
     it) or not run, with the tests it covered."""
     from orchestrator_contract.adoption.traceability import load
-    from orchestrator_contract.run.scheduling import base_id
+    from orchestrator_contract.planning.scheduling import base_id
 
     trace = load(suites_dir())
     ran = {o.test for o in outcomes if o.ran}

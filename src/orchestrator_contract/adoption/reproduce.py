@@ -36,7 +36,7 @@ import httpx
 
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, PRIMARY_API_KEY, SECOND_ACCOUNT, Credential
 from orchestrator_contract.contract.json_documents import json_or_none
-from orchestrator_contract.run.plan import EmbeddedServer
+from orchestrator_contract.planning.plan import EmbeddedServer
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_USAGE = 1, 0, 2
 SKIPPED_HEADERS = {"host", "content-length", "authorization", "connection", "accept-encoding", "user-agent"}

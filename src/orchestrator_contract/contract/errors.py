@@ -1,6 +1,6 @@
 """The one error every command reports the same way."""
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """A problem the user can fix (arguments, an unreachable target, rejected credentials):
     printed as one line, exit status 2."""

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 import httpx
 
 from orchestrator_contract.contract.clauses import Clause
-from orchestrator_contract.run.outcomes import TargetFacts
 
 BROKEN_STREAK = 12
 BROKEN_OPERATIONS = 2
@@ -32,6 +31,17 @@ MAX_REQUEST_BODY = 262_144  # the contract's request body limit (ERR-413): a sto
 # is not ASCII, and the resource's own fields add well under the slack.
 _PER_ITEM = 2 * MAX_REQUEST_BODY
 _SLACK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """The target answered nothing sanely (every answer 5xx, a redirect, not JSON, or over the
+    response size limit) or stopped answering: the run stopped sending."""
+
+    state: str  # broken
+    reason: str  # what the answers were, in one line
+    clause: str  # the clause those answers break
+    example: str = ""  # one recorded exchange, as text
 
 
 def spec_bound(request: httpx.Request) -> int:

@@ -14,7 +14,7 @@ EXIT_ERROR = 2
 
 def command(args: Any) -> int:
     """`orchestrator-contract mutate`: validate the arguments, run the matrix, print the totals."""
-    from orchestrator_contract.contract import profiles
+    from orchestrator_contract.planning import profiles
     from orchestrator_contract.server import FAULTS
     from orchestrator_contract.server.faults import check_fault_names
 

@@ -64,7 +64,7 @@ def run_matrix(
 
     The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
     """
-    from orchestrator_contract.contract import profiles
+    from orchestrator_contract.planning import profiles
     from orchestrator_contract.server import FAULTS
 
     loaded = profiles.load(profile)

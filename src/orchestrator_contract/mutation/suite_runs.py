@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator_contract.mutation.rows import SuiteResult
 from orchestrator_contract.reporting.summary import FAILURES_DIR
-from orchestrator_contract.run.outcomes import read as read_outcomes
+from orchestrator_contract.verdict.outcomes import read as read_outcomes
 
 EXIT_OK, EXIT_CAUGHT = 0, 1
 RUN_GRACE_S = 180  # beyond --max-time-per-run: pytest start-up, report writing, the run's own grace

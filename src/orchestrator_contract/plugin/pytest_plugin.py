@@ -34,7 +34,6 @@ import pytest
 from hypothesis import HealthCheck
 
 from orchestrator_contract.adoption import baseline
-from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.clauses import CLAUSES
 from orchestrator_contract.contract.violations import ContractViolation, first_in, violation_in
 from orchestrator_contract.exchanges import journal
@@ -43,6 +42,10 @@ from orchestrator_contract.exchanges.coverage import coverage, operation_of, wri
 from orchestrator_contract.exchanges.har import har_text
 from orchestrator_contract.exchanges.recording import Recording, in_scope
 from orchestrator_contract.exchanges.redaction import scrub, scrub_tree, sent_credentials
+from orchestrator_contract.exchanges.target_health import TargetFacts
+from orchestrator_contract.planning import profiles
+from orchestrator_contract.planning.plan import WORKERINPUT_KEY, EmbeddedServer, PlanProvider, RunPlan
+from orchestrator_contract.planning.scheduling import order_for_signal, order_longest_first
 from orchestrator_contract.reporting.summary import (
     CASSETTES_DIR,
     REPRODUCE_MARK,
@@ -50,10 +53,8 @@ from orchestrator_contract.reporting.summary import (
     clear_stale,
     record_file,
 )
-from orchestrator_contract.run import outcomes as oc
-from orchestrator_contract.run.plan import WORKERINPUT_KEY, EmbeddedServer, PlanProvider, RunPlan
-from orchestrator_contract.run.scheduling import order_for_signal, order_longest_first
-from orchestrator_contract.run.verdict import decide
+from orchestrator_contract.verdict import outcomes as oc
+from orchestrator_contract.verdict.decide import decide
 
 MESSAGE_LIMIT = 20_000
 PLAN_KEY = pytest.StashKey[RunPlan]()
@@ -346,7 +347,7 @@ class OutcomeSide:
             (d["target"] for r in reports if (d := getattr(r, REPORT_ATTRIBUTE, None)) and "target" in d), None
         )
         if target is not None:
-            self.log.set_target(oc.TargetFacts(**target))
+            self.log.set_target(TargetFacts(**target))
             self._stop("the target answers nothing sanely")
         if outcome.is_violation and outcome.clause in self.plan.stop_at:
             self._stop(f"a violation of {outcome.clause} was found (--stop-at-clause)")

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator_contract.exchanges.redaction import scrub, scrub_tree  # noqa: F401  (the report writers' one redaction)
-from orchestrator_contract.run.outcomes import SUITE_ERROR, VIOLATION  # noqa: F401  (the report writers name verdicts so)
+from orchestrator_contract.verdict.outcomes import SUITE_ERROR, VIOLATION  # noqa: F401  (the report writers name verdicts so)
 
 if TYPE_CHECKING:
-    from orchestrator_contract.run.outcomes import OutcomeLog, TargetFacts
-    from orchestrator_contract.run.verdict import Verdict
+    from orchestrator_contract.exchanges.target_health import TargetFacts
+    from orchestrator_contract.verdict.decide import Verdict
+    from orchestrator_contract.verdict.outcomes import OutcomeLog
 
 FAILURES_DIR = "failures"
 CASSETTES_DIR = "cassettes"
@@ -135,8 +136,8 @@ class RunResult:
 def read_result(report_dir: Path) -> RunResult:
     """A finished run's result from the outcomes it left (`results.jsonl`), with its verdict decided
     again by the same function: for the benches and `merge`, which read runs they did not make."""
-    from orchestrator_contract.run.outcomes import read
-    from orchestrator_contract.run.verdict import decide
+    from orchestrator_contract.verdict.decide import decide
+    from orchestrator_contract.verdict.outcomes import read
 
     log = read(report_dir)
     return result_from(log, decide(log))
@@ -159,7 +160,7 @@ def result_from(
     for stage in log.stages:
         ran = {o.test for o in log.outcomes if o.stage == stage.stage and o.ran}
         result.stages.append(f"{stage.stage}: {len(ran & set(stage.expected))} of {len(stage.expected)} tests ran")
-    from orchestrator_contract.run.outcomes import decisive_outcomes
+    from orchestrator_contract.verdict.outcomes import decisive_outcomes
 
     for outcome in decisive_outcomes(log.outcomes):
         classname, _, name = junit_key(outcome.test).partition("::")

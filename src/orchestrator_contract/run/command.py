@@ -16,22 +16,22 @@ import threading
 import time
 from pathlib import Path
 
-from orchestrator_contract.cli import check_faults
-from orchestrator_contract.contract import profiles
 from orchestrator_contract.contract.dev_credentials import PRIMARY_ACCOUNT, Credential
 from orchestrator_contract.contract.errors import UsageError
 from orchestrator_contract.contract.locations import suites_dir
+from orchestrator_contract.planning import profiles
+from orchestrator_contract.planning.plan import EmbeddedServer, RunPlan
 from orchestrator_contract.reporting.html_report import Context
 from orchestrator_contract.reporting.summary import (
     clear_stale,
 )
-from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog
-from orchestrator_contract.run.outcomes import read as read_outcomes
-from orchestrator_contract.run.plan import EmbeddedServer, RunPlan
 from orchestrator_contract.run.report import Reporter
 from orchestrator_contract.run.stages import run_stages
 from orchestrator_contract.run.triage import triage
-from orchestrator_contract.run.verdict import Exit
+from orchestrator_contract.server.faults import check_fault_names
+from orchestrator_contract.verdict.decide import Exit
+from orchestrator_contract.verdict.outcomes import RESULTS_FILE, OutcomeLog
+from orchestrator_contract.verdict.outcomes import read as read_outcomes
 
 HARD_STOP_GRACE_S = 60  # past the budget, a test stuck in a request is given this long before the run is ended
 
@@ -79,7 +79,7 @@ def build_plan(args: argparse.Namespace) -> tuple[RunPlan, RunPlan | None]:
     )
     if args.base_url and server != EmbeddedServer():
         raise UsageError("the --server-* options apply to the embedded server only, not with --base-url")
-    check_faults(server.faults)
+    check_fault_names(server.faults)
     if args.baseline is not None:
         from orchestrator_contract.adoption import baseline
 
@@ -93,7 +93,7 @@ def build_plan(args: argparse.Namespace) -> tuple[RunPlan, RunPlan | None]:
             "replays nothing on purpose: its verdict must not depend on earlier runs"
         )
     for source in args.example_db:
-        from orchestrator_contract.adoption.example_databases import read_only
+        from orchestrator_contract.planning.example_databases import read_only
 
         try:
             read_only(source)
@@ -181,7 +181,7 @@ def _run_against(
 
 def _workers(plan: RunPlan, credential: Credential) -> int:
     """The plan's workers, with "auto" resolved from the target's round trip."""
-    from orchestrator_contract.run.workers import AUTO, choose_workers, measure_rtt
+    from orchestrator_contract.planning.workers import AUTO, choose_workers, measure_rtt
 
     if plan.profile.workers != AUTO:
         return plan.profile.workers

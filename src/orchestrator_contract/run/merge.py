@@ -18,8 +18,8 @@ from pathlib import Path
 from orchestrator_contract.contract.errors import UsageError
 from orchestrator_contract.reporting.html_report import Context
 from orchestrator_contract.reporting.summary import CASSETTES_DIR, clear_stale, record_file
-from orchestrator_contract.run.outcomes import RESULTS_FILE, OutcomeLog, read
 from orchestrator_contract.run.report import Reporter
+from orchestrator_contract.verdict.outcomes import RESULTS_FILE, OutcomeLog, read
 
 
 def merge_logs(shards: list[Path], out: OutcomeLog) -> None:

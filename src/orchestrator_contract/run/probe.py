@@ -15,8 +15,13 @@ from dataclasses import dataclass
 import httpx
 
 from orchestrator_contract.contract.dev_credentials import Credential
-from orchestrator_contract.exchanges.target_health import answer_limit, describe_exchange, insanity, read_up_to
-from orchestrator_contract.run.outcomes import TargetFacts
+from orchestrator_contract.exchanges.target_health import (
+    TargetFacts,
+    answer_limit,
+    describe_exchange,
+    insanity,
+    read_up_to,
+)
 
 PROBE_TIMEOUT_S = 5.0
 CONFIGURATIONS = "/v2/ControlPlane/Configurations"

@@ -15,7 +15,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from orchestrator_contract.exchanges.coverage import coverage as coverage_of, write_coverage
+from orchestrator_contract.exchanges.coverage import coverage as coverage_of
+from orchestrator_contract.exchanges.coverage import write_coverage
 from orchestrator_contract.plugin.pytest_plugin import write_atomically
 from orchestrator_contract.reporting.html_report import Context, write_html_report
 from orchestrator_contract.reporting.junit import write_junit
@@ -26,8 +27,8 @@ from orchestrator_contract.reporting.summary import (
     result_from,
     write_summary,
 )
-from orchestrator_contract.run.outcomes import OutcomeLog
-from orchestrator_contract.run.verdict import Exit, decide
+from orchestrator_contract.verdict.decide import Exit, decide
+from orchestrator_contract.verdict.outcomes import OutcomeLog
 
 
 class Reporter:

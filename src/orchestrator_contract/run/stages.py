@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator_contract.contract.locations import suites_dir
-from orchestrator_contract.run.outcomes import OutcomeLog, StageFacts
-from orchestrator_contract.run.plan import PlanProvider, RunPlan
+from orchestrator_contract.planning.plan import PlanProvider, RunPlan
+from orchestrator_contract.verdict.outcomes import OutcomeLog, StageFacts
 
 CONFORMANCE_FILE = "test_conformance.py"
 DEPTH_MIN_S = 30.0  # a deep stage with less time than this left is not started

@@ -15,9 +15,9 @@ import shutil
 import time
 from dataclasses import dataclass, replace
 
-from orchestrator_contract.run.outcomes import FAILED, Outcome, OutcomeLog
-from orchestrator_contract.run.plan import RunPlan
+from orchestrator_contract.planning.plan import RunPlan
 from orchestrator_contract.run.stages import Stage, run_session, selection
+from orchestrator_contract.verdict.outcomes import FAILED, Outcome, OutcomeLog
 
 NOT_REPLAYED = "not replayed"
 

@@ -13,10 +13,10 @@ import time
 
 import httpx
 
+from orchestrator_contract.contract.target import RunMarks
 from orchestrator_contract.contract.violations import ContractViolation, SuiteError
 from orchestrator_contract.exchanges.client import ApiClient
 from orchestrator_contract.exchanges.recording import ContextThreadPool
-from orchestrator_contract.exchanges.target import RunMarks
 from orchestrator_contract.scenarios.polling import PollSettings, wait_for_operation
 
 

@@ -25,7 +25,7 @@ import httpx
 from orchestrator_contract.contract.clauses import Clause
 from orchestrator_contract.contract.dev_credentials import Credential
 from orchestrator_contract.contract.json_documents import json_or_none
-from orchestrator_contract.contract.profiles import Profile
+from orchestrator_contract.contract.target import RunMarks, Target
 from orchestrator_contract.contract.violations import ContractViolation, expect
 from orchestrator_contract.exchanges.client import (
     ApiClient,
@@ -34,7 +34,7 @@ from orchestrator_contract.exchanges.client import (
     retry_after_seconds,
 )
 from orchestrator_contract.exchanges.recording import ContextThreadPool
-from orchestrator_contract.exchanges.target import RunMarks, Target
+from orchestrator_contract.planning.profiles import Profile
 from orchestrator_contract.scenarios.expectations import expect_status
 from orchestrator_contract.scenarios.polling import (
     PollSettings,

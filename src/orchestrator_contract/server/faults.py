@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from orchestrator_contract.contract.clauses import CLAUSES, Clause
+from orchestrator_contract.contract.errors import UsageError
 
 
 class Fault(StrEnum):
@@ -413,9 +414,9 @@ assert set(_INFO) == set(Fault), "every Fault member needs its clause and descri
 
 
 def check_fault_names(names: Iterable[str]) -> frozenset[Fault]:
-    """The faults named, or ValueError naming the unknown ones."""
+    """The faults named, or a UsageError (a ValueError) naming the unknown ones."""
     names = list(names)
     unknown = sorted(set(names) - FAULTS.keys())
     if unknown:
-        raise ValueError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
+        raise UsageError(f"unknown fault(s) {', '.join(unknown)}; see `orchestrator-contract faults`")
     return frozenset(Fault(name) for name in names)

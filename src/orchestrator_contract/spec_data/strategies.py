@@ -15,7 +15,7 @@ from schemathesis import GenerationMode
 from schemathesis.schemas import BaseSchema
 
 from orchestrator_contract.contract.locations import spec_path
-from orchestrator_contract.exchanges.target import RunMarks
+from orchestrator_contract.contract.target import RunMarks
 
 CREATE, REPLACE, PATCH = "createConfiguration", "updateConfiguration", "patchConfiguration"
 

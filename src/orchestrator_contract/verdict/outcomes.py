@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator_contract.exchanges.target_health import TargetFacts
+
 RESULTS_FILE = "results.jsonl"
 
 PASSED, FAILED, SKIPPED, KNOWN = "passed", "failed", "skipped", "known"
@@ -72,17 +74,6 @@ class StageFacts:
     usage_error: str = ""  # pytest refused its arguments
     internal_error: bool = False  # pytest (or a plugin of the suite) crashed: the suite's own fault
     stopped: str = ""  # why the session stopped early (-x, --maxfail, --stop-at-clause, a broken target)
-
-
-@dataclass(frozen=True)
-class TargetFacts:
-    """The target answered nothing sanely (every answer 5xx, a redirect, not JSON, or over the
-    response size limit) or stopped answering: the run stopped sending."""
-
-    state: str  # broken
-    reason: str  # what the answers were, in one line
-    clause: str  # the clause those answers break
-    example: str = ""  # one recorded exchange, as text
 
 
 @dataclass

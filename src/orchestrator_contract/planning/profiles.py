@@ -95,7 +95,7 @@ class Profile:
         """The profile's own database (read and written), multiplexed with the run's extra ones,
         which are only read: a directory downloaded from a nightly job, or `github:OWNER/REPO`
         for the nightly workflow's artifact (Hypothesis' GitHubArtifactDatabase)."""
-        from orchestrator_contract.adoption.example_databases import combined
+        from orchestrator_contract.planning.example_databases import combined
 
         return combined(self.example_database(report_dir), extra)
 
@@ -139,7 +139,7 @@ def active() -> Profile:
 
 
 def _workers(value: object) -> int:
-    from orchestrator_contract.run.workers import AUTO
+    from orchestrator_contract.planning.workers import AUTO
 
     if value == "auto":
         return AUTO

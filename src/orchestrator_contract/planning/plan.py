@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from orchestrator_contract.contract.profiles import Profile
+from orchestrator_contract.planning.profiles import Profile
 
 if TYPE_CHECKING:
     from orchestrator_contract.server import ServerConfig

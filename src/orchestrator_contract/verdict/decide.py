@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from orchestrator_contract.run.outcomes import OutcomeLog, decisive_outcomes
+from orchestrator_contract.verdict.outcomes import OutcomeLog, decisive_outcomes
 
 NO_TESTS_COLLECTED = 5  # pytest's own status for a session that selected nothing
 
