@@ -283,3 +283,35 @@ def test_mutate_small_matrix(tmp_path: Path) -> None:
     table = (report / "mutation.md").read_text(encoding="utf-8")
     assert "suite kill rate: 1/1 (100%)" in table and "st kill rate:" in table
     assert "union of 2 run(s)" in table
+
+
+def test_update_measures_only_the_named_faults_and_keeps_the_rest(tmp_path: Path, monkeypatch) -> None:
+    """`mutate --update`: the named faults' rows are replaced, every other row and the clean row (st's
+    false-positive set) are kept, and the reports say which faults were measured again, at which commit."""
+    from orchestrator_contract.mutation import matrix
+
+    faults = sorted(FAULTS)[:3]
+    rows = [
+        Row(CLEAN, "", SuiteResult("survived", 0, 10.0), _st("ST202 POST /x")),
+        *(Row(f, FAULTS[f].clause, SuiteResult("survived", 0, 10.0), _st("ST202 POST /x")) for f in faults),
+    ]
+    write_reports(rows, tmp_path, profile="ci", wall_s=30.0)
+    ran: list[str | None] = []
+
+    def fake_suite(fault: str | None, out: Path, **_: object) -> SuiteResult:
+        ran.append(fault)
+        return SuiteResult("caught", 1, 5.0, ["t::a"], [FAULTS[fault].clause if fault else ""], 1.0)
+
+    monkeypatch.setattr(matrix, "run_suite", fake_suite)
+    monkeypatch.setattr(matrix, "run_st", lambda *a, **k: _st("ST202 POST /x", "ST001 GET /x"))
+    code, updated = matrix.run_matrix([faults[1]], report_dir=tmp_path, profile="ci", jobs=1, update=True)
+
+    assert ran == [faults[1]]  # neither the clean server nor the other faults ran again
+    by_fault = {r.fault: r for r in updated}
+    assert [r.fault for r in updated] == [CLEAN, *faults]
+    assert by_fault[faults[1]].caught and not by_fault[faults[0]].caught and not by_fault[faults[2]].caught
+    assert by_fault[faults[1]].st is not None and by_fault[faults[1]].st.new == ["ST001 GET /x"]
+    data = json.loads((tmp_path / "mutation.json").read_text(encoding="utf-8"))
+    assert data["wall_s"] == 30.0 and data["updates"][0]["faults"] == [faults[1]]
+    assert faults[1] in (tmp_path / "mutation.md").read_text(encoding="utf-8").split("mutate --update")[1]
+    assert code == 1  # two faults still survive

@@ -201,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run nothing: re-read the st output of the matrix in --report-dir and rewrite its reports",
     )
+    mutate.add_argument(
+        "--update",
+        action="store_true",
+        help="run only --faults and put their rows into the matrix already in --report-dir (the clean row is kept)",
+    )
 
     merge = sub.add_parser(
         "merge",

@@ -36,6 +36,10 @@ def command(args: Any) -> int:
         if args.profile not in profiles.available() and not Path(args.profile).is_file()
         else ""
     )
+    if not problem and args.update and not args.faults:
+        problem = "--update needs --faults: the faults to measure again"
+    if not problem and args.update and not (args.report_dir / "mutation.json").is_file():
+        problem = f"--update: no mutation.json in {args.report_dir} to update"
     if problem:
         print(f"orchestrator-contract: {problem}", file=sys.stderr)
         return EXIT_ERROR
@@ -60,6 +64,7 @@ def command(args: Any) -> int:
         max_time_per_run=args.max_time_per_run,
         fail_fast=args.fail_fast,
         clean_runs=args.clean_runs,
+        update=args.update,
     )
     totals = summarize(rows)
     st = f"st kill rate {_pct(totals['st'])}" if args.baseline else "st not run"

@@ -43,7 +43,12 @@ def rejudge(report_dir: Path) -> tuple[int, list[Row]]:
         row.st.signatures = earliest(st_signatures(d / "st.ndjson") for d in st_dirs(report_dir, row))
     judge_st(rows)
     write_reports(
-        rows, report_dir, profile=data["profile"], wall_s=data["wall_s"], fail_fast=data.get("fail_fast", False)
+        rows,
+        report_dir,
+        profile=data["profile"],
+        wall_s=data["wall_s"],
+        fail_fast=data.get("fail_fast", False),
+        updates=data.get("updates", []),
     )
     return verdict(rows), rows
 
@@ -59,16 +64,24 @@ def run_matrix(
     fail_fast: bool = False,
     clean_runs: int = 6,
     progress: Callable[[str], None] = print,
+    update: bool = False,
 ) -> tuple[int, list[Row]]:
     """Run the clean server and every fault (suite, then st with the suite's wall time as budget).
 
     The clean server's st baseline is `clean_runs` st runs at seeds seed, seed+1, ... merged.
+    `update`: run only `faults` and put their rows into the matrix already in `report_dir` (its
+    clean row, st's false-positive set, is kept); the reports list each update with its commit.
     """
     from orchestrator_contract.planning import profiles
     from orchestrator_contract.server import FAULTS
 
     loaded = profiles.load(profile)
-    names = [CLEAN, *faults]
+    faults = list(faults)
+    earlier, kept = load_rows(report_dir) if update else ({}, [])
+    if update and earlier.get("profile") != profile:
+        raise ValueError(f"--update: the matrix in {report_dir} was run with the {earlier.get('profile')!r} profile")
+    kept = [r for r in kept if r.fault not in faults]
+    names = [*faults] if update else [CLEAN, *faults]
     lock = threading.Lock()
 
     def one(name: str) -> Row:
@@ -110,6 +123,23 @@ def run_matrix(
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         rows = list(pool.map(one, names))
+    wall_s = time.monotonic() - started
+    updates: list[dict[str, Any]] = []
+    if update:
+        order = {name: i for i, name in enumerate(sorted(FAULTS))}
+        rows = sorted([*kept, *rows], key=lambda r: -1 if r.fault == CLEAN else order.get(r.fault, len(order)))
+        updates = [*earlier.get("updates", []), {"faults": faults, "commit": git_commit(), "wall_s": round(wall_s, 1)}]
+        wall_s = float(earlier.get("wall_s", 0.0))
     judge_st(rows)
-    write_reports(rows, report_dir, profile=profile, wall_s=time.monotonic() - started, fail_fast=fail_fast)
+    write_reports(rows, report_dir, profile=profile, wall_s=wall_s, fail_fast=fail_fast, updates=updates)
     return verdict(rows), rows
+
+
+def git_commit() -> str:
+    """The checkout's commit (short), for the record of an update; "" outside a git checkout."""
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
+    )
+    return done.stdout.strip() if done.returncode == 0 else ""

@@ -136,13 +136,21 @@ def render_markdown(
 
 
 def write_reports(
-    rows: Sequence[Row], report_dir: Path, *, profile: str, wall_s: float, fail_fast: bool = False
+    rows: Sequence[Row],
+    report_dir: Path,
+    *,
+    profile: str,
+    wall_s: float,
+    fail_fast: bool = False,
+    updates: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """`updates`: the faults re-measured since the full matrix (`mutate --update`), each with its commit."""
     totals = summarize(rows)
     data = {
         "profile": profile,
         "fail_fast": fail_fast,
         "wall_s": round(wall_s, 1),
+        "updates": list(updates),
         **totals,
         "rows": [
             {**asdict(r), "caught": r.caught, "expected_clause_named": None if r.fault == CLEAN else r.expected_named}
@@ -151,9 +159,13 @@ def write_reports(
     }
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "mutation.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
-    (report_dir / "mutation.md").write_text(
-        render_markdown(rows, totals, profile=profile, wall_s=wall_s, fail_fast=fail_fast), encoding="utf-8"
-    )
+    markdown = render_markdown(rows, totals, profile=profile, wall_s=wall_s, fail_fast=fail_fast)
+    if updates:
+        markdown += "\n## Rows measured since the full matrix (`mutate --update`)\n\n" + "".join(
+            f"- at {u.get('commit') or 'an unknown commit'}, {u.get('wall_s', 0):.0f} s: {', '.join(u['faults'])}\n"
+            for u in updates
+        )
+    (report_dir / "mutation.md").write_text(markdown, encoding="utf-8")
     return data
 
 
