@@ -175,18 +175,18 @@ class TestSide:
         violation = violation_in(exc)
         culprit, last = witnesses(violation, own)
         operation = operation_of_failure(culprit or last or (exchanges[-1] if exchanges else None))
+        full_message = violation_message(violation, own, culprit) if violation is not None else ""
         if violation is not None:
             self.recording.tally.record_check(violation.clause, passed=False)
-            shown = violation_message(violation, own, culprit)
-            report.sections.append(
-                ("reproduce (secrets redacted)", scrub(shown.partition("\n" + REPRODUCE_MARK + "\n")[2], self.sent))
-            )
+            # Where pytest shows it (the terminal): the reproduction as a section of the report.
+            reproduce = full_message.partition(REPRODUCE_MARK)[2].strip("\n")
+            report.sections.append((REPRODUCE_MARK.rstrip(":"), scrub(reproduce, self.sent)))
         known = (
             baseline.matching(self.baseline, violation.clause, report.nodeid, operation)
             if violation is not None
             else None
         )
-        record = self._record(item, call, report, exchanges, operation, known, violation, culprit)
+        record = self._record(item, call, report, exchanges, operation, known, violation, culprit, full_message)
         try:
             self._write(report.nodeid, record, exchanges)
         except Exception as problem:  # a reporting problem must never change the verdict
@@ -206,12 +206,13 @@ class TestSide:
         known: baseline.Known | None,
         violation: ContractViolation | None,
         culprit: journal.Exchange | None,
+        full_message: str,
     ) -> dict[str, Any]:
+        """`full_message`: the violation with its reproduction (`violation_message`), when there is one."""
         exc = call.excinfo.value if call.excinfo is not None else None
         plan = self.plan
         if violation is not None:
-            own = self.recording.journal.snapshot()
-            message = scrub(violation_message(violation, own, culprit), self.sent)[:MESSAGE_LIMIT]
+            message = scrub(full_message, self.sent)[:MESSAGE_LIMIT]
             clause, detail, verdict = violation.clause, violation.detail, oc.VIOLATION
         else:
             message = scrub(report.longreprtext, self.sent)[-MESSAGE_LIMIT:]
